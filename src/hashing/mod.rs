@@ -1,0 +1,3 @@
+//! Hash algorithms, one module per family.
+
+pub mod pdq;
