@@ -1,6 +1,23 @@
 //! phscan: find known images by perceptual and exact hash.
 //!
 //! Data flows one way: path -> bytes -> pixels -> hashes -> matches -> report.
-//! Each stage is a module with one job.
+//! Each stage is a module with one job:
+//! [`discovery`] (walk, file lists), [`fileio`] (read-only opening), [`sniff`] (type by
+//! magic bytes), [`decode`] (pixels under limits), [`hashing`] (one module per family),
+//! [`hashset`] (parsing lists), [`matching`] (the index), [`report`] (JSON writers), and
+//! [`scan`], which runs the stages on a thread pool.
 
+pub mod config;
+pub mod contain;
+pub mod decode;
+pub mod discovery;
+pub mod fileio;
 pub mod hashing;
+pub mod hashset;
+pub mod matching;
+pub mod report;
+pub mod scan;
+pub mod sniff;
+
+pub use config::Config;
+pub use scan::run;

@@ -1,1 +1,246 @@
-fn main(){}
+//! The phscan command line: parses arguments into a plain [`phscan::Config`] and hands
+//! it to the library.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use phscan::config::{
+    parse_algorithm_list, parse_thresholds, AlgorithmSet, Command, Config, DiscoveryConfig, IdKind,
+    Limits, OutputConfig, OutputFormat, PdqMode, Progress, Source,
+};
+use phscan::scan::exit;
+
+#[derive(Parser)]
+#[command(
+    name = "phscan",
+    version,
+    about = "Find known images by perceptual hash (PDQ, aHash, dHash, pHash, blockhash) and exact file hash",
+    after_help = "Exit codes: 0 = complete, nothing matched; 1 = at least one match; \
+                  2 = fatal error, or some file could not be read or decoded (1 takes precedence)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Scan files and directories against hash sets; report matches as JSON.
+    Scan(ScanArgs),
+    /// Hash files and directories; the output is itself a valid hash set.
+    Hash(HashArgs),
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Hash-set file to match against (repeatable; at least one).
+    #[arg(long = "hashset", value_name = "FILE", required = true)]
+    hashsets: Vec<PathBuf>,
+    /// Per-algorithm match thresholds (Hamming distance, inclusive), e.g. pdq=31,dhash=10.
+    /// Defaults: pdq 31, 64-bit hashes 10.
+    #[arg(long, value_name = "ALG=N,...", value_parser = parse_thresholds_arg)]
+    threshold: Vec<Vec<(phscan::config::Algorithm, u32)>>,
+    /// PDQ hashes with a quality under this are not matched (the record says so).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
+    min_quality: u8,
+    /// Match only the image as it is, not its 7 rotated and mirrored PDQ variants.
+    #[arg(long)]
+    no_dihedral: bool,
+    /// Also write a `clean` record for every file hashed without a match.
+    #[arg(long)]
+    list_clean: bool,
+    /// Additional algorithms to compute and report, beyond those the hash sets need.
+    #[arg(long, value_name = "ALG,...", value_parser = parse_algorithms_arg)]
+    algorithms: Option<AlgorithmSet>,
+}
+
+#[derive(Args)]
+struct HashArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Algorithms to compute.
+    #[arg(long, value_name = "ALG,...", value_parser = parse_algorithms_arg,
+          default_value = "pdq,md5,sha1,sha256")]
+    algorithms: AlgorithmSet,
+    /// What each entry's `id` is: path, name (file name), sha256, or seq (1, 2, ...).
+    #[arg(long, value_name = "KIND", default_value = "path")]
+    id: IdKind,
+    /// A label given to every entry (e.g. a category).
+    #[arg(long, value_name = "TEXT")]
+    label: Option<String>,
+}
+
+#[derive(Args)]
+struct Common {
+    /// Files and directories to scan (directories are walked recursively).
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Read paths to scan from FILE, one per line ('-' = standard input).
+    #[arg(long, value_name = "FILE")]
+    files_from: Vec<PathBuf>,
+    /// With --files-from: paths are separated by NUL bytes (as `find -print0` writes).
+    #[arg(short = '0', long = "null")]
+    null: bool,
+    /// Follow symbolic links while walking (loops are detected and reported).
+    #[arg(long)]
+    follow_links: bool,
+    /// Do not cross file-system boundaries while walking.
+    #[arg(long)]
+    one_file_system: bool,
+    /// Worker threads (default: the number of CPUs).
+    #[arg(short = 'j', long, value_name = "N")]
+    threads: Option<usize>,
+    /// How PDQ input is prepared: full (full resolution, as python-threatexchange/HMA)
+    /// or cli512 (512x512 nearest-neighbour squash, as Meta's C++ CLI).
+    #[arg(long, value_name = "MODE", default_value = "full")]
+    pdq_mode: PdqMode,
+    /// Output format: jsonl (one record per line) or json (one document).
+    #[arg(long, value_enum, default_value_t = FormatArg::Jsonl)]
+    format: FormatArg,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Progress bar on standard error.
+    #[arg(long, value_enum, default_value_t = ProgressArg::Auto)]
+    progress: ProgressArg,
+    /// Also write a `skipped` record for every file that is not scanned.
+    #[arg(long)]
+    list_skipped: bool,
+    /// Media files larger than this many bytes are not read (reported as errors).
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_file_size)]
+    max_file_size: u64,
+    /// Images with more pixels than this are not decoded (checked from the header).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_pixels)]
+    max_pixels: u64,
+    /// Most bytes a decoder may allocate for one image.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_alloc)]
+    max_alloc: u64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Jsonl,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ProgressArg {
+    Auto,
+    Always,
+    Never,
+}
+
+fn parse_thresholds_arg(s: &str) -> Result<Vec<(phscan::config::Algorithm, u32)>, String> {
+    parse_thresholds(s)
+}
+
+fn parse_algorithms_arg(s: &str) -> Result<AlgorithmSet, String> {
+    let set = parse_algorithm_list(s)?;
+    if set.is_empty() {
+        return Err("no algorithm named".into());
+    }
+    Ok(set)
+}
+
+impl Common {
+    fn into_parts(self, command: Command, algorithms: AlgorithmSet) -> Result<Config, String> {
+        let mut sources: Vec<Source> = self.paths.into_iter().map(Source::Path).collect();
+        if self.null && self.files_from.is_empty() {
+            return Err("-0/--null goes with --files-from".into());
+        }
+        sources.extend(self.files_from.into_iter().map(|from| Source::List {
+            from,
+            null: self.null,
+        }));
+        if sources.is_empty() {
+            return Err("nothing to scan: name at least one PATH or --files-from FILE".into());
+        }
+        let threads = match self.threads {
+            Some(0) => return Err("--threads must be at least 1".into()),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        Ok(Config {
+            command,
+            discovery: DiscoveryConfig {
+                sources,
+                follow_links: self.follow_links,
+                one_file_system: self.one_file_system,
+            },
+            algorithms,
+            pdq_mode: self.pdq_mode,
+            limits: Limits {
+                max_file_size: self.max_file_size,
+                max_pixels: self.max_pixels,
+                max_alloc: self.max_alloc,
+            },
+            threads,
+            output: OutputConfig {
+                format: match self.format {
+                    FormatArg::Jsonl => OutputFormat::Jsonl,
+                    FormatArg::Json => OutputFormat::Json,
+                },
+                path: self.output,
+                progress: match self.progress {
+                    ProgressArg::Auto => Progress::Auto,
+                    ProgressArg::Always => Progress::Always,
+                    ProgressArg::Never => Progress::Never,
+                },
+                list_skipped: self.list_skipped,
+                list_clean: false,
+            },
+        })
+    }
+}
+
+fn config_from(cli: Cli) -> Result<Config, String> {
+    match cli.command {
+        Cmd::Scan(a) => {
+            let mut thresholds = BTreeMap::new();
+            for (alg, t) in a.threshold.into_iter().flatten() {
+                thresholds.insert(alg, t);
+            }
+            let command = Command::Scan {
+                hashsets: a.hashsets,
+                thresholds,
+                min_quality: a.min_quality,
+                dihedral: !a.no_dihedral,
+            };
+            let mut cfg = a
+                .common
+                .into_parts(command, a.algorithms.unwrap_or_default())?;
+            cfg.output.list_clean = a.list_clean;
+            Ok(cfg)
+        }
+        Cmd::Hash(a) => {
+            let command = Command::Hash {
+                id: a.id,
+                label: a.label,
+            };
+            a.common.into_parts(command, a.algorithms)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cfg = match config_from(cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("phscan: {e}");
+            return ExitCode::from(exit::ERROR as u8);
+        }
+    };
+    match phscan::run(&cfg) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("phscan: {e}");
+            ExitCode::from(exit::ERROR as u8)
+        }
+    }
+}

@@ -1,3 +1,163 @@
-//! Hash algorithms, one module per family.
+//! Hash algorithms, one module per family, and [`FileHasher`], which derives every
+//! requested hash from one decode of a file.
 
+pub mod digest;
+pub mod imghash;
 pub mod pdq;
+
+use image::DynamicImage;
+
+use crate::config::{Algorithm, AlgorithmSet, PdqMode};
+use crate::report::HashMapHex;
+use digest::{hex, DigestValues};
+use imghash::ImgHashers;
+use pdq::{PdqHash, PdqHasher, PdqOutput};
+
+/// The hashes computed for one file.
+#[derive(Clone, Debug, Default)]
+pub struct Computed {
+    pub pdq: Option<PdqOutput>,
+    /// The 8 dihedral variants, in `pdq::Dihedral::ALL` order (index 0 = `pdq`).
+    pub pdq_dihedral: Option<[PdqHash; 8]>,
+    pub ahash: Option<u64>,
+    pub dhash: Option<u64>,
+    pub phash: Option<u64>,
+    pub blockhash: Option<u64>,
+    pub digests: DigestValues,
+}
+
+impl Computed {
+    pub fn u64_hash(&self, a: Algorithm) -> Option<u64> {
+        match a {
+            Algorithm::Ahash => self.ahash,
+            Algorithm::Dhash => self.dhash,
+            Algorithm::Phash => self.phash,
+            Algorithm::Blockhash => self.blockhash,
+            _ => None,
+        }
+    }
+
+    pub fn exact(&self, a: Algorithm) -> Option<&[u8]> {
+        match a {
+            Algorithm::Md5 => self.digests.md5.as_ref().map(|d| &d[..]),
+            Algorithm::Sha1 => self.digests.sha1.as_ref().map(|d| &d[..]),
+            Algorithm::Sha256 => self.digests.sha256.as_ref().map(|d| &d[..]),
+            _ => None,
+        }
+    }
+
+    /// Every computed hash as lowercase hex, keyed by algorithm.
+    pub fn to_hex_map(&self) -> HashMapHex {
+        let mut m = HashMapHex::default();
+        for a in Algorithm::ALL {
+            let v = match a {
+                Algorithm::Pdq => self.pdq.map(|p| p.hash.to_hex()),
+                Algorithm::Md5 | Algorithm::Sha1 | Algorithm::Sha256 => self.exact(a).map(hex),
+                _ => self.u64_hash(a).map(|h| format!("{h:016x}")),
+            };
+            if let Some(v) = v {
+                m.0.push((a, v));
+            }
+        }
+        m
+    }
+}
+
+/// Per-worker hashing state: scratch buffers reused from file to file.
+#[derive(Default)]
+pub struct FileHasher {
+    pdq: PdqHasher,
+    luma: Vec<f32>,
+    img: ImgHashers,
+}
+
+impl FileHasher {
+    pub fn new() -> Self {
+        FileHasher {
+            pdq: PdqHasher::new(),
+            luma: Vec::new(),
+            img: ImgHashers::default(),
+        }
+    }
+
+    /// Computes the perceptual hashes in `algos` from one decoded image.
+    pub fn perceptual(
+        &mut self,
+        image: &DynamicImage,
+        algos: &AlgorithmSet,
+        pdq_mode: PdqMode,
+        dihedral: bool,
+        out: &mut Computed,
+    ) {
+        if algos.contains(Algorithm::Pdq) {
+            let (w, h) = self.pdq_luma(image, pdq_mode);
+            if dihedral {
+                let (quality, all) = self.pdq.hash_luma_dihedral(&self.luma, w, h);
+                out.pdq = Some(PdqOutput {
+                    hash: all[0],
+                    quality,
+                });
+                out.pdq_dihedral = Some(all);
+            } else {
+                out.pdq = Some(self.pdq.hash_luma(&self.luma, w, h));
+            }
+        }
+        let wants_64 = [
+            Algorithm::Ahash,
+            Algorithm::Dhash,
+            Algorithm::Phash,
+            Algorithm::Blockhash,
+        ]
+        .into_iter()
+        .any(|a| algos.contains(a));
+        if wants_64 {
+            let grey = match image {
+                DynamicImage::ImageLuma8(_) => None,
+                other => Some(DynamicImage::ImageLuma8(other.to_luma8())),
+            };
+            let grey = grey.as_ref().unwrap_or(image);
+            out.ahash = algos
+                .contains(Algorithm::Ahash)
+                .then(|| self.img.hash(Algorithm::Ahash, grey));
+            out.dhash = algos
+                .contains(Algorithm::Dhash)
+                .then(|| self.img.hash(Algorithm::Dhash, grey));
+            out.phash = algos
+                .contains(Algorithm::Phash)
+                .then(|| self.img.hash(Algorithm::Phash, grey));
+            out.blockhash = algos
+                .contains(Algorithm::Blockhash)
+                .then(|| self.img.hash(Algorithm::Blockhash, grey));
+        }
+    }
+
+    /// Fills `self.luma` with the PDQ input for `image`; returns its (width, height).
+    /// Alpha is dropped without compositing, as the reference does.
+    fn pdq_luma(&mut self, image: &DynamicImage, mode: PdqMode) -> (usize, usize) {
+        let converted;
+        let rgb = match image.as_rgb8() {
+            Some(rgb) => rgb,
+            None => {
+                converted = image.to_rgb8();
+                &converted
+            }
+        };
+        let (w, h) = (rgb.width() as usize, rgb.height() as usize);
+        match mode {
+            PdqMode::Full => {
+                pdq::luma_from_rgb8(rgb.as_raw(), w, h, &mut self.luma);
+                (w, h)
+            }
+            PdqMode::Cli512 => match pdq::squash_nn_512_rgb8(rgb.as_raw(), w, h) {
+                Some(small) => {
+                    pdq::luma_from_rgb8(&small, 512, 512, &mut self.luma);
+                    (512, 512)
+                }
+                None => {
+                    pdq::luma_from_rgb8(rgb.as_raw(), w, h, &mut self.luma);
+                    (w, h)
+                }
+            },
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Generates the benign synthetic test images under `tests/fixtures/`.
+//!
+//! Every image is drawn from a seed by a small deterministic generator (gradients,
+//! rectangles, discs and stripes): no photograph, nothing of anyone. The files are
+//! committed, so tests never have to write image data; run this only to regenerate
+//! them (`cargo run --example make_fixtures -- tests/fixtures`), then regenerate
+//! `hashsets/fixtures.*` with `phscan hash` as `hashsets/README.md` says.
+
+use std::fs;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use image::codecs::jpeg::JpegEncoder;
+use image::imageops::{self, FilterType};
+use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
+
+/// xorshift64*: tiny, deterministic, good enough for drawing shapes.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u32) -> u32 {
+        (self.next() % n as u64) as u32
+    }
+    fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
+/// A picture made of a two-colour gradient, stripes, rectangles and discs.
+fn picture(seed: u64, w: u32, h: u32) -> RgbImage {
+    let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    for _ in 0..4 {
+        r.next();
+    }
+    let c0 = [
+        r.below(256) as f32,
+        r.below(256) as f32,
+        r.below(256) as f32,
+    ];
+    let c1 = [
+        r.below(256) as f32,
+        r.below(256) as f32,
+        r.below(256) as f32,
+    ];
+    let angle = r.unit() * std::f32::consts::TAU;
+    let (dx, dy) = (angle.cos(), angle.sin());
+    let stripe_period = 6.0 + r.unit() * 20.0;
+    let stripe_amp = 10.0 + r.unit() * 25.0;
+    let mut img = RgbImage::from_fn(w, h, |x, y| {
+        let u = x as f32 / w as f32;
+        let v = y as f32 / h as f32;
+        let t = ((u - 0.5) * dx + (v - 0.5) * dy + 0.75).clamp(0.0, 1.5) / 1.5;
+        let s = ((x as f32 * dy - y as f32 * dx) / stripe_period).sin() * stripe_amp;
+        let px = |i: usize| (c0[i] * (1.0 - t) + c1[i] * t + s).clamp(0.0, 255.0) as u8;
+        Rgb([px(0), px(1), px(2)])
+    });
+    let shapes = 6 + r.below(6);
+    for _ in 0..shapes {
+        let colour = Rgb([r.below(256) as u8, r.below(256) as u8, r.below(256) as u8]);
+        let cx = r.below(w) as i64;
+        let cy = r.below(h) as i64;
+        let rw = (w / 12 + r.below(w / 4)) as i64;
+        let rh = (h / 12 + r.below(h / 4)) as i64;
+        let disc = r.below(2) == 0;
+        for y in (cy - rh).max(0)..(cy + rh).min(h as i64) {
+            for x in (cx - rw).max(0)..(cx + rw).min(w as i64) {
+                let inside = if disc {
+                    let fx = (x - cx) as f32 / rw as f32;
+                    let fy = (y - cy) as f32 / rh as f32;
+                    fx * fx + fy * fy <= 1.0
+                } else {
+                    true
+                };
+                if inside {
+                    img.put_pixel(x as u32, y as u32, colour);
+                }
+            }
+        }
+    }
+    img
+}
+
+fn save(img: &DynamicImage, path: &Path, format: ImageFormat) {
+    let mut buf = Cursor::new(Vec::new());
+    img.write_to(&mut buf, format)
+        .unwrap_or_else(|e| panic!("encode {}: {e}", path.display()));
+    fs::write(path, buf.into_inner()).unwrap();
+}
+
+fn save_jpeg(img: &DynamicImage, path: &Path, quality: u8) {
+    let mut buf = Vec::new();
+    JpegEncoder::new_with_quality(&mut buf, quality)
+        .encode_image(&img.to_rgb8())
+        .unwrap();
+    fs::write(path, buf).unwrap();
+}
+
+fn main() {
+    let out: PathBuf = std::env::args_os()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("tests/fixtures"));
+    for sub in ["known", "variants", "unrelated", "odd"] {
+        fs::create_dir_all(out.join(sub)).unwrap();
+    }
+
+    // Known images: these are listed in hashsets/fixtures.*.
+    let sizes = [
+        (640, 480),
+        (512, 512),
+        (800, 600),
+        (480, 640),
+        (720, 405),
+        (600, 600),
+    ];
+    let known: Vec<DynamicImage> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &(w, h))| DynamicImage::ImageRgb8(picture(1000 + i as u64, w, h)))
+        .collect();
+    for (i, img) in known.iter().enumerate() {
+        let n = i + 1;
+        if n % 2 == 1 {
+            save(
+                img,
+                &out.join(format!("known/k{n:02}.png")),
+                ImageFormat::Png,
+            );
+        } else {
+            save_jpeg(img, &out.join(format!("known/k{n:02}.jpg")), 92);
+        }
+    }
+
+    // Edited copies of the known images: each must still be found.
+    let v = out.join("variants");
+    let k = &known;
+    let half = |img: &DynamicImage| {
+        img.resize_exact(img.width() / 2, img.height() / 2, FilterType::Triangle)
+    };
+    save(&half(&k[0]), &v.join("k01-half-size.png"), ImageFormat::Png);
+    save_jpeg(&k[1], &v.join("k02-recompressed-q50.jpg"), 50);
+    save(
+        &DynamicImage::ImageLuma8(k[2].to_luma8()),
+        &v.join("k03-greyscale.png"),
+        ImageFormat::Png,
+    );
+    save(
+        &DynamicImage::ImageRgb8(imageops::flip_horizontal(&k[3].to_rgb8())),
+        &v.join("k04-mirrored.png"),
+        ImageFormat::Png,
+    );
+    save(
+        &DynamicImage::ImageRgb8(imageops::rotate90(&k[4].to_rgb8())),
+        &v.join("k05-rotated90.png"),
+        ImageFormat::Png,
+    );
+    let big = k[5].resize_exact(1200, 1200, FilterType::Lanczos3);
+    save_jpeg(&big, &v.join("k06-upscaled.jpg"), 85);
+    // The same pictures in the other formats phscan decodes.
+    save(&k[0], &v.join("k01.gif"), ImageFormat::Gif);
+    save(&k[1], &v.join("k02.webp"), ImageFormat::WebP);
+    save(&half(&k[2]), &v.join("k03-half.bmp"), ImageFormat::Bmp);
+    save(&half(&k[3]), &v.join("k04-half.tiff"), ImageFormat::Tiff);
+    // With an alpha channel (dropped before hashing, as the PDQ reference does).
+    let rgba: RgbaImage = RgbaImage::from_fn(k[4].width(), k[4].height(), |x, y| {
+        let p = k[4].to_rgb8().get_pixel(x, y).0;
+        Rgba([p[0], p[1], p[2], (x % 256) as u8])
+    });
+    save(
+        &DynamicImage::ImageRgba8(rgba),
+        &v.join("k05-alpha.png"),
+        ImageFormat::Png,
+    );
+
+    // Unrelated images: must not match.
+    for (i, &(w, h)) in [(640, 480), (500, 500), (300, 700), (1024, 768)]
+        .iter()
+        .enumerate()
+    {
+        let img = DynamicImage::ImageRgb8(picture(5000 + i as u64, w, h));
+        let name = format!("unrelated/u{:02}", i + 1);
+        if i % 2 == 0 {
+            save(&img, &out.join(format!("{name}.png")), ImageFormat::Png);
+        } else {
+            save_jpeg(&img, &out.join(format!("{name}.jpg")), 90);
+        }
+    }
+
+    // Odd files: what a real tree holds.
+    let o = out.join("odd");
+    let mut jpeg = Vec::new();
+    JpegEncoder::new_with_quality(&mut jpeg, 90)
+        .encode_image(&picture(7000, 320, 240))
+        .unwrap();
+    fs::write(o.join("truncated.jpg"), &jpeg[..jpeg.len() / 3]).unwrap();
+    fs::write(
+        o.join("text-named.jpg"),
+        b"This is a text file with an image's name.\n",
+    )
+    .unwrap();
+    let mut png = Cursor::new(Vec::new());
+    DynamicImage::ImageRgb8(picture(7001, 200, 150))
+        .write_to(&mut png, ImageFormat::Png)
+        .unwrap();
+    fs::write(o.join("png-named.dat"), png.into_inner()).unwrap();
+    fs::write(o.join("empty.jpg"), b"").unwrap();
+    fs::write(o.join("notes.txt"), b"Plain text: skipped as not-media.\n").unwrap();
+    save(
+        &DynamicImage::ImageRgb8(picture(7002, 4, 4)),
+        &o.join("tiny-4x4.png"),
+        ImageFormat::Png,
+    );
+    eprintln!("fixtures written under {}", out.display());
+}

@@ -1,0 +1,333 @@
+//! The plain configuration the CLI hands to the library. No parsing of
+//! command-line syntax happens here beyond small value parsers shared by both.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+/// Every hash phscan can compute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Algorithm {
+    Pdq,
+    Ahash,
+    Dhash,
+    Phash,
+    Blockhash,
+    Md5,
+    Sha1,
+    Sha256,
+}
+
+impl Algorithm {
+    pub const ALL: [Algorithm; 8] = [
+        Algorithm::Pdq,
+        Algorithm::Ahash,
+        Algorithm::Dhash,
+        Algorithm::Phash,
+        Algorithm::Blockhash,
+        Algorithm::Md5,
+        Algorithm::Sha1,
+        Algorithm::Sha256,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Pdq => "pdq",
+            Algorithm::Ahash => "ahash",
+            Algorithm::Dhash => "dhash",
+            Algorithm::Phash => "phash",
+            Algorithm::Blockhash => "blockhash",
+            Algorithm::Md5 => "md5",
+            Algorithm::Sha1 => "sha1",
+            Algorithm::Sha256 => "sha256",
+        }
+    }
+
+    /// Exact (cryptographic) file hashes are matched by equality and need no decode.
+    pub fn is_exact(self) -> bool {
+        matches!(self, Algorithm::Md5 | Algorithm::Sha1 | Algorithm::Sha256)
+    }
+
+    /// Length of the hash in bits.
+    pub fn bits(self) -> u32 {
+        match self {
+            Algorithm::Pdq | Algorithm::Sha256 => 256,
+            Algorithm::Ahash | Algorithm::Dhash | Algorithm::Phash | Algorithm::Blockhash => 64,
+            Algorithm::Md5 => 128,
+            Algorithm::Sha1 => 160,
+        }
+    }
+
+    /// Default match threshold (Hamming distance) for perceptual hashes.
+    pub fn default_threshold(self) -> u32 {
+        match self {
+            Algorithm::Pdq => 31,
+            Algorithm::Ahash | Algorithm::Dhash | Algorithm::Phash | Algorithm::Blockhash => 10,
+            _ => 0,
+        }
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Algorithm {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let l = s.trim().to_ascii_lowercase();
+        Algorithm::ALL
+            .into_iter()
+            .find(|a| a.name() == l)
+            .ok_or_else(|| {
+                format!("unknown algorithm '{s}' (expected one of pdq, ahash, dhash, phash, blockhash, md5, sha1, sha256)")
+            })
+    }
+}
+
+/// A set of algorithms, kept sorted so output is deterministic.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AlgorithmSet(u16);
+
+impl AlgorithmSet {
+    pub fn insert(&mut self, a: Algorithm) {
+        self.0 |= 1 << a as u16;
+    }
+    pub fn contains(&self, a: Algorithm) -> bool {
+        self.0 & (1 << a as u16) != 0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+    pub fn iter(&self) -> impl Iterator<Item = Algorithm> + '_ {
+        Algorithm::ALL.into_iter().filter(|a| self.contains(*a))
+    }
+    pub fn any_perceptual(&self) -> bool {
+        self.iter().any(|a| !a.is_exact())
+    }
+    pub fn any_exact(&self) -> bool {
+        self.iter().any(|a| a.is_exact())
+    }
+    pub fn names(&self) -> Vec<&'static str> {
+        self.iter().map(Algorithm::name).collect()
+    }
+}
+
+impl FromIterator<Algorithm> for AlgorithmSet {
+    fn from_iter<T: IntoIterator<Item = Algorithm>>(iter: T) -> Self {
+        let mut s = AlgorithmSet::default();
+        for a in iter {
+            s.insert(a);
+        }
+        s
+    }
+}
+
+/// Parses `pdq,md5,sha256`.
+pub fn parse_algorithm_list(s: &str) -> Result<AlgorithmSet, String> {
+    s.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(Algorithm::from_str)
+        .collect()
+}
+
+/// Parses `pdq=31,dhash=10` into per-algorithm thresholds.
+pub fn parse_thresholds(s: &str) -> Result<Vec<(Algorithm, u32)>, String> {
+    let mut out = Vec::new();
+    for part in s.split(',').filter(|p| !p.trim().is_empty()) {
+        let (name, value) = part
+            .split_once('=')
+            .ok_or_else(|| format!("threshold '{part}' is not of the form ALGORITHM=N"))?;
+        let alg: Algorithm = name.parse()?;
+        if alg.is_exact() {
+            return Err(format!(
+                "{alg} is an exact hash: it is matched by equality and takes no threshold"
+            ));
+        }
+        let v: u32 = value
+            .trim()
+            .parse()
+            .map_err(|_| format!("threshold '{value}' for {alg} is not a whole number"))?;
+        if v > alg.bits() {
+            return Err(format!(
+                "threshold {v} for {alg} exceeds its {} bits",
+                alg.bits()
+            ));
+        }
+        out.push((alg, v));
+    }
+    Ok(out)
+}
+
+/// How the PDQ input is prepared from the decoded image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PdqMode {
+    /// Full-resolution image, as python-threatexchange and HMA hash.
+    #[default]
+    Full,
+    /// Nearest-neighbour squash to 512x512 when a side exceeds 512, as Meta's C++ CLI.
+    Cli512,
+}
+
+impl PdqMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            PdqMode::Full => "full",
+            PdqMode::Cli512 => "cli512",
+        }
+    }
+}
+
+impl FromStr for PdqMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "full" => Ok(PdqMode::Full),
+            "cli512" => Ok(PdqMode::Cli512),
+            _ => Err(format!("unknown PDQ mode '{s}' (expected full or cli512)")),
+        }
+    }
+}
+
+/// Resource limits per file. Each breach is reported for the file; none stops the scan.
+#[derive(Clone, Debug, Serialize)]
+pub struct Limits {
+    /// Media files larger than this are not read into memory or decoded.
+    pub max_file_size: u64,
+    /// Images with more pixels than this (from the header) are not decoded.
+    pub max_pixels: u64,
+    /// Upper bound on what a decoder may allocate for one image.
+    pub max_alloc: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_size: 256 * 1024 * 1024,
+            max_pixels: 50_000_000,
+            max_alloc: 512 * 1024 * 1024,
+        }
+    }
+}
+
+/// Where paths to scan come from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// A file or a directory to walk.
+    Path(PathBuf),
+    /// A file listing paths (or `-` for standard input), one per line or NUL-separated.
+    List { from: PathBuf, null: bool },
+}
+
+#[derive(Clone, Debug)]
+pub struct DiscoveryConfig {
+    pub sources: Vec<Source>,
+    pub follow_links: bool,
+    pub one_file_system: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    Jsonl,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Progress {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Debug)]
+pub struct OutputConfig {
+    pub format: OutputFormat,
+    /// `None` = standard output.
+    pub path: Option<PathBuf>,
+    pub progress: Progress,
+    pub list_skipped: bool,
+    pub list_clean: bool,
+}
+
+/// How `hash` names the entries it writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdKind {
+    /// The path as given or found.
+    Path,
+    /// The file name alone.
+    Name,
+    /// The file's SHA-256.
+    Sha256,
+    /// 1-based position in the output.
+    Seq,
+}
+
+impl FromStr for IdKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "path" => Ok(IdKind::Path),
+            "name" => Ok(IdKind::Name),
+            "sha256" => Ok(IdKind::Sha256),
+            "seq" => Ok(IdKind::Seq),
+            _ => Err(format!(
+                "unknown id kind '{s}' (expected path, name, sha256 or seq)"
+            )),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Command {
+    Scan {
+        hashsets: Vec<PathBuf>,
+        thresholds: BTreeMap<Algorithm, u32>,
+        min_quality: u8,
+        dihedral: bool,
+    },
+    Hash {
+        id: IdKind,
+        label: Option<String>,
+    },
+}
+
+/// Everything a run needs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub command: Command,
+    pub discovery: DiscoveryConfig,
+    /// Algorithms asked for explicitly (`--algorithms`); `scan` adds what its hash sets need.
+    pub algorithms: AlgorithmSet,
+    pub pdq_mode: PdqMode,
+    pub limits: Limits,
+    pub threads: usize,
+    pub output: OutputConfig,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_algorithms_and_thresholds() {
+        let s = parse_algorithm_list("pdq, MD5,sha256").unwrap();
+        assert_eq!(s.names(), vec!["pdq", "md5", "sha256"]);
+        assert!(parse_algorithm_list("pdq,crc32").is_err());
+        let t = parse_thresholds("pdq=20,dhash=4").unwrap();
+        assert_eq!(t, vec![(Algorithm::Pdq, 20), (Algorithm::Dhash, 4)]);
+        assert!(parse_thresholds("pdq").is_err());
+        assert!(parse_thresholds("pdq=x").is_err());
+        assert!(parse_thresholds("pdq=300").is_err());
+        assert!(parse_thresholds("md5=1").is_err());
+    }
+}

@@ -1,0 +1,367 @@
+//! Report records and the writers that emit them (JSON Lines, or one JSON document).
+//!
+//! The schema is a contract, documented in the README. Bump [`SCHEMA_VERSION`] on any
+//! incompatible change.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::path::Path;
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use crate::config::Algorithm;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A path as JSON can carry it: UTF-8 text, plus the exact bytes in base64 when the
+/// path is not valid UTF-8 (then `path` is a lossy rendering for humans).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct EncodedPath {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<String>,
+}
+
+impl EncodedPath {
+    pub fn new(p: &Path) -> Self {
+        #[cfg(unix)]
+        {
+            use base64::Engine;
+            use std::os::unix::ffi::OsStrExt;
+            let bytes = p.as_os_str().as_bytes();
+            match std::str::from_utf8(bytes) {
+                Ok(s) => EncodedPath {
+                    path: s.to_owned(),
+                    path_bytes: None,
+                },
+                Err(_) => EncodedPath {
+                    path: String::from_utf8_lossy(bytes).into_owned(),
+                    path_bytes: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+                },
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            match p.to_str() {
+                Some(s) => EncodedPath {
+                    path: s.to_owned(),
+                    path_bytes: None,
+                },
+                None => EncodedPath {
+                    path: p.to_string_lossy().into_owned(),
+                    path_bytes: None,
+                },
+            }
+        }
+    }
+}
+
+/// Computed hashes, serialised as an object keyed by algorithm name in a fixed order,
+/// with lowercase hex values.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HashMapHex(pub Vec<(Algorithm, String)>);
+
+impl HashMapHex {
+    pub fn get(&self, a: Algorithm) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == a)
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn set(&mut self, a: Algorithm, hex: String) {
+        match self.0.iter_mut().find(|(k, _)| *k == a) {
+            Some(slot) => slot.1 = hex,
+            None => {
+                self.0.push((a, hex));
+                self.0.sort_by_key(|(k, _)| *k);
+            }
+        }
+    }
+}
+
+impl Serialize for HashMapHex {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k.name(), v)?;
+        }
+        m.end()
+    }
+}
+
+/// What every per-file record carries about the file.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileInfo {
+    #[serde(flatten)]
+    pub path: EncodedPath,
+    pub size: u64,
+    pub format: Option<&'static str>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub hashes: HashMapHex,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdq_quality: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdq_mode: Option<&'static str>,
+    /// Set when the PDQ quality is under `--min-quality`: PDQ was then not matched.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pdq_low_quality: bool,
+}
+
+/// One entry of a hash set that a file matched.
+#[derive(Clone, Debug, Serialize)]
+pub struct Hit {
+    pub hashset: String,
+    pub id: String,
+    pub label: Option<String>,
+    pub algorithm: Algorithm,
+    pub distance: u32,
+    /// Our hash that matched (for PDQ with dihedral matching, the matching variant).
+    pub hash: String,
+    /// The hash as listed in the set.
+    pub listed_hash: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdq_quality: Option<u8>,
+    /// For PDQ: which of the 8 dihedral variants matched (`orig` for the image as is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transform: Option<&'static str>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HashsetInfo {
+    pub name: String,
+    pub path: String,
+    pub format: &'static str,
+    pub sha256: String,
+    pub entries: BTreeMap<&'static str, u64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Begin {
+    pub schema_version: u32,
+    pub tool: &'static str,
+    pub tool_version: &'static str,
+    pub command: &'static str,
+    pub started_at: String,
+    pub config: serde_json::Value,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hashsets: Vec<HashsetInfo>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    pub files_seen: u64,
+    pub media_files: u64,
+    pub hashed: u64,
+    pub matched: u64,
+    pub clean: u64,
+    pub skipped: BTreeMap<&'static str, u64>,
+    pub failed: BTreeMap<&'static str, u64>,
+    pub pdq_low_quality: u64,
+    pub hits: u64,
+    pub elapsed_seconds: f64,
+    pub exit_code: i32,
+}
+
+impl Summary {
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+    pub fn failed_total(&self) -> u64 {
+        self.failed.values().sum()
+    }
+}
+
+/// Every record phscan writes.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Record {
+    Begin(Begin),
+    Match {
+        #[serde(flatten)]
+        file: FileInfo,
+        hits: Vec<Hit>,
+    },
+    Clean {
+        #[serde(flatten)]
+        file: FileInfo,
+    },
+    Hash {
+        #[serde(flatten)]
+        file: FileInfo,
+        id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        label: Option<String>,
+    },
+    Skipped {
+        #[serde(flatten)]
+        path: EncodedPath,
+        reason: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        size: Option<u64>,
+    },
+    Error {
+        #[serde(flatten)]
+        path: EncodedPath,
+        stage: &'static str,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        size: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        format: Option<&'static str>,
+    },
+    Summary(Summary),
+}
+
+/// Writes records as JSON Lines, or as one JSON document
+/// `{"begin": {...}, "records": [...], "summary": {...}}`.
+pub struct ReportWriter<W: Write> {
+    out: W,
+    document: bool,
+    wrote_record: bool,
+    flush_each: bool,
+}
+
+impl<W: Write> ReportWriter<W> {
+    pub fn new(out: W, document: bool, flush_each: bool) -> Self {
+        ReportWriter {
+            out,
+            document,
+            wrote_record: false,
+            flush_each,
+        }
+    }
+
+    pub fn begin(&mut self, b: &Record) -> io::Result<()> {
+        if self.document {
+            self.out.write_all(b"{\"begin\":")?;
+            serde_json::to_writer(&mut self.out, b)?;
+            self.out.write_all(b",\"records\":[")?;
+        } else {
+            self.line(b)?;
+        }
+        Ok(())
+    }
+
+    pub fn record(&mut self, r: &Record) -> io::Result<()> {
+        if self.document {
+            if self.wrote_record {
+                self.out.write_all(b",\n")?;
+            } else {
+                self.out.write_all(b"\n")?;
+            }
+            serde_json::to_writer(&mut self.out, r)?;
+            self.wrote_record = true;
+        } else {
+            self.line(r)?;
+        }
+        if self.flush_each {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self, summary: &Record) -> io::Result<W> {
+        if self.document {
+            self.out.write_all(b"],\n\"summary\":")?;
+            serde_json::to_writer(&mut self.out, summary)?;
+            self.out.write_all(b"}\n")?;
+        } else {
+            self.line(summary)?;
+        }
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    fn line(&mut self, r: &Record) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, r)?;
+        self.out.write_all(b"\n")
+    }
+}
+
+/// Current UTC time as RFC 3339 (`2026-11-30T00:49:07Z`), without a date crate.
+pub fn utc_now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    rfc3339_from_unix(secs)
+}
+
+fn rfc3339_from_unix(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm, public domain description).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_known_dates() {
+        assert_eq!(rfc3339_from_unix(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_from_unix(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339_from_unix(1_796_000_000), "2026-11-30T00:53:20Z");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_path_carries_bytes() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+        let p = Path::new(OsStr::from_bytes(b"dir/caf\xe9\n.jpg"));
+        let e = EncodedPath::new(p);
+        assert_eq!(e.path, "dir/caf\u{fffd}\n.jpg");
+        assert_eq!(e.path_bytes.as_deref(), Some("ZGlyL2NhZukKLmpwZw=="));
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(json.contains("\\n"), "newline must be escaped: {json}");
+        let ok = EncodedPath::new(Path::new("a/\"b\".png"));
+        assert_eq!(ok.path_bytes, None);
+    }
+
+    #[test]
+    fn jsonl_and_document_are_valid_json() {
+        let rec = Record::Skipped {
+            path: EncodedPath::new(Path::new("x")),
+            reason: "not-media",
+            size: Some(3),
+        };
+        let begin = Record::Summary(Summary::default());
+        for doc in [false, true] {
+            let mut w = ReportWriter::new(Vec::new(), doc, false);
+            w.begin(&begin).unwrap();
+            w.record(&rec).unwrap();
+            w.record(&rec).unwrap();
+            let out = w.finish(&begin).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            if doc {
+                let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(v["records"].as_array().unwrap().len(), 2);
+            } else {
+                for line in text.lines() {
+                    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                    assert!(v["type"].is_string());
+                }
+                assert_eq!(text.lines().count(), 4);
+            }
+        }
+    }
+}

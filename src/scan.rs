@@ -1,0 +1,647 @@
+//! The pipeline: discovery -> per-file work on a thread pool -> one writer.
+//!
+//! Discovery runs on its own thread and feeds a bounded queue; workers (a rayon pool of
+//! `--threads`) open, read, decode, hash and match one file at a time; the writer, on
+//! the calling thread, puts results back into discovery order and writes them. A token
+//! window bounds how far discovery may run ahead of the writer, so memory does not grow
+//! with the number of files, and the report is the same whatever the thread count.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+
+use crate::config::{Algorithm, AlgorithmSet, Command, Config, IdKind, OutputFormat, Progress};
+use crate::contain::contain;
+use crate::decode::{decode, DecodeError};
+use crate::discovery::{discover, Found};
+use crate::fileio::{open_readonly, read_head, read_rest};
+use crate::hashing::digest::{hex, sha256, Digests};
+use crate::hashing::{Computed, FileHasher};
+use crate::matching::{Index, MatchConfig};
+use crate::report::{
+    self, Begin, EncodedPath, FileInfo, HashsetInfo, Hit, Record, ReportWriter, Summary,
+};
+use crate::sniff::{sniff, SNIFF_LEN};
+
+/// Exit codes, as documented in the README.
+pub mod exit {
+    /// Scan complete, nothing matched.
+    pub const CLEAN: i32 = 0;
+    /// At least one match.
+    pub const MATCH: i32 = 1;
+    /// Fatal error, or some file could not be read or decoded.
+    pub const ERROR: i32 = 2;
+}
+
+/// Skip reasons decided while reading a file (discovery has its own).
+pub mod reason {
+    /// Not one of the supported image formats, by content.
+    pub const NOT_MEDIA: &str = "not-media";
+}
+
+/// A fatal error: the run could not start or could not write its report.
+#[derive(Debug)]
+pub struct Fatal(pub String);
+
+impl std::fmt::Display for Fatal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Fatal {}
+
+/// What happened to one discovered entry.
+enum Outcome {
+    Hashed {
+        file: FileInfo,
+        computed_sha256: Option<String>,
+        hits: Vec<Hit>,
+        media: bool,
+    },
+    Skipped {
+        path: EncodedPath,
+        reason: &'static str,
+        size: Option<u64>,
+    },
+    Failed {
+        path: EncodedPath,
+        stage: &'static str,
+        message: String,
+        size: Option<u64>,
+        format: Option<&'static str>,
+        media: bool,
+    },
+}
+
+/// Everything a worker needs, shared read-only.
+struct Work<'a> {
+    cfg: &'a Config,
+    algos: AlgorithmSet,
+    /// Digest files that are not images too (an exact-hash list is loaded).
+    digest_all_files: bool,
+    dihedral: bool,
+    index: Option<&'a Index<'a>>,
+}
+
+/// Runs `scan` or `hash` as configured, writing the report. Returns the exit code.
+pub fn run(cfg: &Config) -> Result<i32, Fatal> {
+    let started = Instant::now();
+    let started_at = report::utc_now_rfc3339();
+
+    let (sets, match_cfg) = match &cfg.command {
+        Command::Scan {
+            hashsets,
+            thresholds,
+            min_quality,
+            dihedral,
+        } => {
+            let mut sets = Vec::with_capacity(hashsets.len());
+            for p in hashsets {
+                sets.push(crate::hashset::load(p).map_err(|e| Fatal(e.to_string()))?);
+            }
+            let mc = MatchConfig {
+                thresholds: thresholds.clone(),
+                min_quality: *min_quality,
+                dihedral: *dihedral,
+            };
+            (sets, Some(mc))
+        }
+        Command::Hash { .. } => (Vec::new(), None),
+    };
+
+    // What to compute: what the sets hold, plus what was asked for.
+    let mut algos = cfg.algorithms.clone();
+    for s in &sets {
+        for e in &s.entries {
+            algos.insert(e.algorithm);
+        }
+    }
+    if let Command::Hash {
+        id: IdKind::Sha256, ..
+    } = cfg.command
+    {
+        algos.insert(Algorithm::Sha256);
+    }
+    let dihedral = match_cfg.as_ref().is_some_and(|m| m.dihedral);
+    let digest_all_files = match_cfg.is_some()
+        && sets
+            .iter()
+            .any(|s| s.entries.iter().any(|e| e.algorithm.is_exact()));
+
+    let begin = Record::Begin(Begin {
+        schema_version: report::SCHEMA_VERSION,
+        tool: "phscan",
+        tool_version: env!("CARGO_PKG_VERSION"),
+        command: match cfg.command {
+            Command::Scan { .. } => "scan",
+            Command::Hash { .. } => "hash",
+        },
+        started_at,
+        config: effective_config(cfg, &algos, match_cfg.as_ref()),
+        hashsets: sets
+            .iter()
+            .map(|s| HashsetInfo {
+                name: s.name.clone(),
+                path: s.path.display().to_string(),
+                format: s.format,
+                sha256: hex(&s.sha256),
+                entries: Algorithm::ALL
+                    .iter()
+                    .map(|a| (a.name(), s.count(*a)))
+                    .filter(|(_, n)| *n > 0)
+                    .collect(),
+            })
+            .collect(),
+    });
+
+    let index = match_cfg.map(|mc| Index::build(&sets, mc));
+    let work = Work {
+        cfg,
+        algos,
+        digest_all_files,
+        dihedral,
+        index: index.as_ref(),
+    };
+
+    let (out, flush_each): (Box<dyn Write>, bool) =
+        match &cfg.output.path {
+            Some(p) => (
+                Box::new(File::create(p).map_err(|e| {
+                    Fatal(format!("cannot create output file {}: {e}", p.display()))
+                })?),
+                false,
+            ),
+            None => (Box::new(io::stdout()), io::stdout().is_terminal()),
+        };
+    let mut writer = ReportWriter::new(
+        io::BufWriter::with_capacity(64 * 1024, out),
+        cfg.output.format == OutputFormat::Json,
+        flush_each,
+    );
+    let write_err = |e: io::Error| Fatal(format!("error writing the report: {e}"));
+    writer.begin(&begin).map_err(write_err)?;
+
+    let progress = make_progress(cfg.output.progress);
+    let mut summary = Summary::default();
+    let threads = cfg.threads.max(1);
+    let window = 4096.max(threads * 64);
+
+    let (job_tx, job_rx) = bounded::<(u64, Found)>(threads * 4);
+    let (res_tx, res_rx) = bounded::<(u64, Outcome)>(threads * 4);
+    let (tok_tx, tok_rx) = bounded::<()>(window);
+
+    let mut failure: Option<io::Error> = None;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("phscan-worker-{i}"))
+        .build()
+        .map_err(|e| Fatal(format!("cannot start worker threads: {e}")))?;
+
+    std::thread::scope(|s| {
+        let discovery_cfg = &cfg.discovery;
+        s.spawn(move || {
+            let mut seq = 0u64;
+            discover(discovery_cfg, &mut |found| {
+                if tok_tx.send(()).is_err() {
+                    return false;
+                }
+                let ok = job_tx.send((seq, found)).is_ok();
+                seq += 1;
+                ok
+            });
+        });
+        let work = &work;
+        s.spawn(move || {
+            pool.broadcast(|_| worker(work, &job_rx, &res_tx));
+            drop(res_tx);
+        });
+
+        // The writer: results back into discovery order.
+        let mut pending: BTreeMap<u64, Outcome> = BTreeMap::new();
+        let mut next = 0u64;
+        let mut hash_seq = 0u64;
+        'recv: for (seq, outcome) in res_rx.iter() {
+            pending.insert(seq, outcome);
+            while let Some(o) = pending.remove(&next) {
+                next += 1;
+                let _ = tok_rx.recv();
+                let rec = account(&mut summary, o, cfg, &mut hash_seq);
+                if let Some(p) = &progress {
+                    p.inc(1);
+                    if summary.matched > 0 || summary.failed_total() > 0 {
+                        p.set_message(format!(
+                            "{} matched, {} failed",
+                            summary.matched,
+                            summary.failed_total()
+                        ));
+                    }
+                }
+                if let Some(rec) = rec {
+                    if let Err(e) = writer.record(&rec) {
+                        failure = Some(e);
+                        break 'recv;
+                    }
+                }
+            }
+        }
+        // On a write failure, dropping the receivers stops the workers and discovery.
+        drop(res_rx);
+        drop(tok_rx);
+    });
+
+    if let Some(p) = &progress {
+        p.finish_and_clear();
+    }
+    if let Some(e) = failure {
+        return Err(write_err(e));
+    }
+    summary.elapsed_seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+    summary.exit_code = if summary.matched > 0 {
+        exit::MATCH
+    } else if summary.failed_total() > 0 {
+        exit::ERROR
+    } else {
+        exit::CLEAN
+    };
+    let code = summary.exit_code;
+    writer
+        .finish(&Record::Summary(summary))
+        .map_err(write_err)?;
+    Ok(code)
+}
+
+fn make_progress(p: Progress) -> Option<indicatif::ProgressBar> {
+    let show = match p {
+        Progress::Always => true,
+        Progress::Never => false,
+        Progress::Auto => io::stderr().is_terminal(),
+    };
+    if !show {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        None,
+        indicatif::ProgressDrawTarget::stderr_with_hz(5),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {elapsed_precise} {human_pos} files ({per_sec}) {msg}",
+        )
+        .expect("valid progress template"),
+    );
+    Some(bar)
+}
+
+/// Counts an outcome in the summary and turns it into the record to write, if any.
+fn account(s: &mut Summary, o: Outcome, cfg: &Config, hash_seq: &mut u64) -> Option<Record> {
+    s.files_seen += 1;
+    match o {
+        Outcome::Hashed {
+            file,
+            computed_sha256,
+            hits,
+            media,
+        } => {
+            s.hashed += 1;
+            s.media_files += media as u64;
+            s.pdq_low_quality += file.pdq_low_quality as u64;
+            match &cfg.command {
+                Command::Scan { .. } => {
+                    if hits.is_empty() {
+                        s.clean += 1;
+                        cfg.output.list_clean.then_some(Record::Clean { file })
+                    } else {
+                        s.matched += 1;
+                        s.hits += hits.len() as u64;
+                        Some(Record::Match { file, hits })
+                    }
+                }
+                Command::Hash { id, label } => {
+                    s.clean += 1;
+                    *hash_seq += 1;
+                    let id = match id {
+                        IdKind::Path => file.path.path.clone(),
+                        IdKind::Name => Path::new(&file.path.path)
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_else(|| file.path.path.clone()),
+                        IdKind::Sha256 => computed_sha256.unwrap_or_default(),
+                        IdKind::Seq => hash_seq.to_string(),
+                    };
+                    Some(Record::Hash {
+                        file,
+                        id,
+                        label: label.clone(),
+                    })
+                }
+            }
+        }
+        Outcome::Skipped { path, reason, size } => {
+            *s.skipped.entry(reason).or_default() += 1;
+            cfg.output
+                .list_skipped
+                .then_some(Record::Skipped { path, reason, size })
+        }
+        Outcome::Failed {
+            path,
+            stage,
+            message,
+            size,
+            format,
+            media,
+        } => {
+            *s.failed.entry(stage).or_default() += 1;
+            s.media_files += media as u64;
+            Some(Record::Error {
+                path,
+                stage,
+                message,
+                size,
+                format,
+            })
+        }
+    }
+}
+
+fn worker(work: &Work<'_>, jobs: &Receiver<(u64, Found)>, results: &Sender<(u64, Outcome)>) {
+    let mut hasher = FileHasher::new();
+    for (seq, found) in jobs.iter() {
+        let outcome = match found {
+            Found::File { path, follow } => process_file(work, &mut hasher, &path, follow),
+            Found::Skip { path, reason } => Outcome::Skipped {
+                path: EncodedPath::new(&path),
+                reason,
+                size: None,
+            },
+            Found::Error {
+                path,
+                stage,
+                message,
+            } => Outcome::Failed {
+                path: EncodedPath::new(&path),
+                stage,
+                message,
+                size: None,
+                format: None,
+                media: false,
+            },
+        };
+        if results.send((seq, outcome)).is_err() {
+            return;
+        }
+    }
+}
+
+/// path -> bytes -> pixels -> hashes -> matches, for one file.
+fn process_file(work: &Work<'_>, hasher: &mut FileHasher, path: &Path, follow: bool) -> Outcome {
+    let fail = |stage: &'static str,
+                message: String,
+                size: Option<u64>,
+                format: Option<&'static str>| Outcome::Failed {
+        path: EncodedPath::new(path),
+        stage,
+        message,
+        size,
+        format,
+        media: format.is_some(),
+    };
+    let mut file = match open_readonly(path, follow) {
+        Ok(f) => f,
+        Err(e) if !follow && e.raw_os_error() == Some(libc::ELOOP) => {
+            return fail(
+                "open",
+                format!("became a symbolic link after it was found: {e}"),
+                None,
+                None,
+            )
+        }
+        Err(e) => return fail("open", e.to_string(), None, None),
+    };
+    // Check the handle itself: what was opened, not what the path names now.
+    let meta = match file.metadata() {
+        Ok(m) => m,
+        Err(e) => return fail("open", e.to_string(), None, None),
+    };
+    if !meta.is_file() {
+        return Outcome::Skipped {
+            path: EncodedPath::new(path),
+            reason: crate::discovery::reason::SPECIAL_FILE,
+            size: None,
+        };
+    }
+    let size = meta.len();
+    let mut head = [0u8; SNIFF_LEN];
+    let n = match read_head(&mut file, &mut head) {
+        Ok(n) => n,
+        Err(e) => return fail("read", e.to_string(), Some(size), None),
+    };
+    let Some(format) = sniff(&head[..n]) else {
+        if work.digest_all_files {
+            return digest_non_media(work, file, &head[..n], path, size);
+        }
+        return Outcome::Skipped {
+            path: EncodedPath::new(path),
+            reason: reason::NOT_MEDIA,
+            size: Some(size),
+        };
+    };
+    let fname = Some(format.name());
+    let limits = &work.cfg.limits;
+    if size > limits.max_file_size {
+        return fail(
+            "limit",
+            format!(
+                "file is {size} bytes, over the limit of {} (--max-file-size)",
+                limits.max_file_size
+            ),
+            Some(size),
+            fname,
+        );
+    }
+    let mut bytes = Vec::with_capacity(size as usize + 1);
+    bytes.extend_from_slice(&head[..n]);
+    if let Err(e) = read_rest(&mut file, &mut bytes, limits.max_file_size) {
+        return fail("read", e.to_string(), Some(size), fname);
+    }
+    drop(file);
+    let size = bytes.len() as u64;
+
+    let mut computed = Computed::default();
+    if work.algos.any_exact() {
+        let mut d = Digests::new(
+            work.algos.contains(Algorithm::Md5),
+            work.algos.contains(Algorithm::Sha1),
+            work.algos.contains(Algorithm::Sha256),
+        );
+        d.update(&bytes);
+        computed.digests = d.finish();
+    }
+    let mut dims = (None, None);
+    if work.algos.any_perceptual() {
+        let image = match contain(|| decode(&bytes, format, limits)) {
+            Ok(Ok(img)) => img,
+            Ok(Err(e @ DecodeError::TooManyPixels { .. })) => {
+                return fail("limit", e.to_string(), Some(size), fname)
+            }
+            Ok(Err(e)) => return fail("decode", e.to_string(), Some(size), fname),
+            Err(panic) => return fail("decode", panic, Some(size), fname),
+        };
+        dims = (Some(image.width()), Some(image.height()));
+        let r = contain(|| {
+            hasher.perceptual(
+                &image,
+                &work.algos,
+                work.cfg.pdq_mode,
+                work.dihedral,
+                &mut computed,
+            )
+        });
+        drop(image);
+        if let Err(panic) = r {
+            return fail("hash", panic, Some(size), fname);
+        }
+    }
+    finish(work, computed, path, size, fname, dims, true, || {
+        sha256(&bytes)
+    })
+}
+
+/// A file that is not an image, read in chunks for the exact hashes an exact list needs.
+fn digest_non_media(
+    work: &Work<'_>,
+    mut file: File,
+    head: &[u8],
+    path: &Path,
+    size: u64,
+) -> Outcome {
+    let mut d = Digests::new(
+        work.algos.contains(Algorithm::Md5),
+        work.algos.contains(Algorithm::Sha1),
+        true,
+    );
+    d.update(head);
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = head.len() as u64;
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(k) => {
+                d.update(&buf[..k]);
+                total += k as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Outcome::Failed {
+                    path: EncodedPath::new(path),
+                    stage: "read",
+                    message: e.to_string(),
+                    size: Some(size),
+                    format: None,
+                    media: false,
+                }
+            }
+        }
+    }
+    let computed = Computed {
+        digests: d.finish(),
+        ..Computed::default()
+    };
+    let sha = computed.digests.sha256.expect("sha256 computed");
+    finish(
+        work,
+        computed,
+        path,
+        total,
+        None,
+        (None, None),
+        false,
+        || sha,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    work: &Work<'_>,
+    mut computed: Computed,
+    path: &Path,
+    size: u64,
+    format: Option<&'static str>,
+    (width, height): (Option<u32>, Option<u32>),
+    media: bool,
+    sha256_of_file: impl FnOnce() -> [u8; 32],
+) -> Outcome {
+    let (hits, low) = match work.index {
+        Some(ix) => {
+            let r = ix.query(&computed);
+            (r.hits, r.pdq_low_quality)
+        }
+        None => (Vec::new(), false),
+    };
+    // A finding always carries the file's SHA-256, for the audit trail.
+    if !hits.is_empty() && computed.digests.sha256.is_none() {
+        computed.digests.sha256 = Some(sha256_of_file());
+    }
+    let computed_sha256 = computed.digests.sha256.map(|d| hex(&d));
+    let pdq_quality = computed.pdq.map(|p| p.quality);
+    Outcome::Hashed {
+        file: FileInfo {
+            path: EncodedPath::new(path),
+            size,
+            format,
+            width,
+            height,
+            hashes: computed.to_hex_map(),
+            pdq_quality,
+            pdq_mode: pdq_quality.map(|_| work.cfg.pdq_mode.name()),
+            pdq_low_quality: low,
+        },
+        computed_sha256,
+        hits,
+        media,
+    }
+}
+
+fn effective_config(
+    cfg: &Config,
+    algos: &AlgorithmSet,
+    mc: Option<&MatchConfig>,
+) -> serde_json::Value {
+    use crate::config::Source;
+    let sources: Vec<serde_json::Value> = cfg
+        .discovery
+        .sources
+        .iter()
+        .map(|s| match s {
+            Source::Path(p) => serde_json::json!({"path": EncodedPath::new(p)}),
+            Source::List { from, null } => {
+                serde_json::json!({"files_from": EncodedPath::new(from), "null": *null})
+            }
+        })
+        .collect();
+    let mut v = serde_json::json!({
+        "sources": sources,
+        "algorithms": algos.names(),
+        "pdq_mode": cfg.pdq_mode,
+        "threads": cfg.threads,
+        "follow_links": cfg.discovery.follow_links,
+        "one_file_system": cfg.discovery.one_file_system,
+        "limits": cfg.limits,
+        "format": cfg.output.format,
+    });
+    if let Some(mc) = mc {
+        let thresholds: BTreeMap<&str, u32> = algos
+            .iter()
+            .filter(|a| !a.is_exact())
+            .map(|a| (a.name(), mc.threshold(a)))
+            .collect();
+        v["thresholds"] = serde_json::json!(thresholds);
+        v["min_quality"] = serde_json::json!(mc.min_quality);
+        v["dihedral"] = serde_json::json!(mc.dihedral);
+    }
+    v
+}
