@@ -198,7 +198,8 @@ fn main() {
     JpegEncoder::new_with_quality(&mut jpeg, 90)
         .encode_image(&picture(7000, 320, 240))
         .unwrap();
-    fs::write(o.join("truncated.jpg"), &jpeg[..jpeg.len() / 3]).unwrap();
+    // Cut inside the headers: no decoder can make an image of it.
+    fs::write(o.join("truncated.jpg"), &jpeg[..200]).unwrap();
     fs::write(
         o.join("text-named.jpg"),
         b"This is a text file with an image's name.\n",

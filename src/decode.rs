@@ -40,7 +40,7 @@ fn decoder<'a>(
     reader.limits(l);
     let dec = reader
         .into_decoder()
-        .map_err(|e| DecodeError::Invalid(e.to_string()))?;
+        .map_err(|e| DecodeError::Invalid(e.to_string().trim().to_string()))?;
     let (width, height) = dec.dimensions();
     if width as u64 * height as u64 > limits.max_pixels {
         return Err(DecodeError::TooManyPixels {
@@ -65,5 +65,6 @@ pub fn decode(
     limits: &Limits,
 ) -> Result<DynamicImage, DecodeError> {
     let dec = decoder(bytes, format, limits)?;
-    DynamicImage::from_decoder(dec).map_err(|e| DecodeError::Invalid(e.to_string()))
+    DynamicImage::from_decoder(dec)
+        .map_err(|e| DecodeError::Invalid(e.to_string().trim().to_string()))
 }

@@ -39,7 +39,7 @@ impl MediaFormat {
 }
 
 /// How many leading bytes [`sniff`] needs to decide.
-pub const SNIFF_LEN: usize = 16;
+pub const SNIFF_LEN: usize = 32;
 
 /// Detects the media format from the first bytes of a file.
 pub fn sniff(head: &[u8]) -> Option<MediaFormat> {
@@ -74,6 +74,11 @@ pub fn sniff(head: &[u8]) -> Option<MediaFormat> {
 mod tests {
     use super::*;
 
+    /// What the scanner passes: at most SNIFF_LEN leading bytes.
+    fn head(b: &[u8]) -> &[u8] {
+        &b[..b.len().min(SNIFF_LEN)]
+    }
+
     #[test]
     fn detects_each_format() {
         assert_eq!(
@@ -90,7 +95,8 @@ mod tests {
         assert_eq!(sniff(b"MM\0*\0\0\0\x08"), Some(MediaFormat::Tiff));
         let mut bmp = b"BM\0\0\0\0\0\0\0\0\x36\0\0\0".to_vec();
         bmp.extend_from_slice(&40u32.to_le_bytes());
-        assert_eq!(sniff(&bmp), Some(MediaFormat::Bmp));
+        bmp.extend_from_slice(&[0u8; 40]);
+        assert_eq!(sniff(head(&bmp)), Some(MediaFormat::Bmp));
     }
 
     #[test]

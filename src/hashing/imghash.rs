@@ -6,7 +6,10 @@
 //! Lanczos3; bit order LsbFirst. The hex form is the 8 hash bytes in order.
 //! - ahash: `HashAlg::Mean` (resize to 8x8, bit = pixel > mean).
 //! - dhash: `HashAlg::Gradient` (resize to 9x8, bit = left < right, row-wise).
-//! - phash: `HashAlg::Mean` with `preproc_dct` (resize to 16x16, DCT, top-left 8x8, bit = coefficient > mean).
+//! - phash: `HashAlg::Median` with `preproc_dct` (resize to 16x16, DCT, top-left 8x8,
+//!   bit = coefficient > median). Comparing with the median, as the classic pHash does,
+//!   keeps about half the bits set; against the mean the DC term dominates, most bits
+//!   are 0, and unrelated images land within a few bits of each other.
 //! - blockhash: `HashAlg::Blockhash` (8x8 blocks of the full image, bit = block sum > median of its group).
 //!
 //! They are not bit-compatible with Python ImageHash (different resampling, grey
@@ -30,7 +33,7 @@ impl Default for ImgHashers {
         ImgHashers {
             ahash: base().hash_alg(HashAlg::Mean).to_hasher(),
             dhash: base().hash_alg(HashAlg::Gradient).to_hasher(),
-            phash: base().hash_alg(HashAlg::Mean).preproc_dct().to_hasher(),
+            phash: base().hash_alg(HashAlg::Median).preproc_dct().to_hasher(),
             blockhash: base().hash_alg(HashAlg::Blockhash).to_hasher(),
         }
     }

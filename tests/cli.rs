@@ -1,0 +1,777 @@
+//! End-to-end tests of the `phscan` binary on the committed synthetic fixtures.
+//!
+//! Tests never write image data: where a test needs a file under another name (a
+//! non-UTF-8 name, a name with a newline) it makes a hard link to a committed fixture.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixtures() -> PathBuf {
+    root().join("tests/fixtures")
+}
+
+fn fixture_set() -> PathBuf {
+    root().join("hashsets/fixtures.jsonl")
+}
+
+fn phscan() -> Command {
+    let mut c = Command::cargo_bin("phscan").unwrap();
+    c.current_dir(root());
+    c
+}
+
+/// Runs phscan with the arguments after the subcommand; returns (exit code, records).
+fn run(sub: &str, args: &[&str]) -> (i32, Vec<Value>) {
+    let mut c = Command::cargo_bin("phscan").unwrap();
+    c.current_dir(root())
+        .arg(sub)
+        .arg("--progress=never")
+        .args(args);
+    let out = c.output().unwrap();
+    let text = String::from_utf8(out.stdout).expect("report is UTF-8");
+    let records = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect::<Vec<Value>>();
+    for r in &records {
+        check_schema(r);
+    }
+    if !records.is_empty() {
+        assert_eq!(records[0]["type"], "begin", "first record is begin");
+        assert_eq!(
+            records.last().unwrap()["type"],
+            "summary",
+            "last record is summary"
+        );
+    }
+    (out.status.code().expect("exit code"), records)
+}
+
+fn scan(args: &[&str]) -> (i32, Vec<Value>) {
+    let set = fixture_set();
+    let mut a = vec!["--hashset", set.to_str().unwrap()];
+    a.extend_from_slice(args);
+    run("scan", &a)
+}
+
+fn of_type<'a>(records: &'a [Value], t: &str) -> Vec<&'a Value> {
+    records.iter().filter(|r| r["type"] == t).collect()
+}
+
+fn summary(records: &[Value]) -> &Value {
+    records.last().unwrap()
+}
+
+fn file_name(r: &Value) -> String {
+    Path::new(r["path"].as_str().unwrap())
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn is_hex(v: &Value, len: usize) -> bool {
+    v.as_str().is_some_and(|s| {
+        s.len() == len
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+/// The documented schema (README, "Output"): every record is checked against it.
+fn check_schema(r: &Value) {
+    let t = r["type"]
+        .as_str()
+        .unwrap_or_else(|| panic!("record without type: {r}"));
+    let file_fields = |r: &Value| {
+        assert!(r["path"].is_string(), "path: {r}");
+        if let Some(b) = r.get("path_bytes") {
+            assert!(b.is_string(), "path_bytes: {r}");
+        }
+        assert!(r["size"].is_u64(), "size: {r}");
+        assert!(
+            r.get("format").is_some() && r.get("width").is_some() && r.get("height").is_some(),
+            "{r}"
+        );
+        let hashes = r["hashes"]
+            .as_object()
+            .unwrap_or_else(|| panic!("hashes: {r}"));
+        for (k, v) in hashes {
+            let len = match k.as_str() {
+                "pdq" | "sha256" => 64,
+                "ahash" | "dhash" | "phash" | "blockhash" => 16,
+                "md5" => 32,
+                "sha1" => 40,
+                other => panic!("unknown hash key {other} in {r}"),
+            };
+            assert!(
+                is_hex(v, len),
+                "hash {k} is not {len} lowercase hex digits: {r}"
+            );
+        }
+        if hashes.contains_key("pdq") {
+            let q = r["pdq_quality"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("pdq_quality: {r}"));
+            assert!(q <= 100);
+            assert!(r["pdq_mode"].is_string(), "{r}");
+        }
+    };
+    match t {
+        "begin" => {
+            assert_eq!(r["schema_version"], 1);
+            assert_eq!(r["tool"], "phscan");
+            assert!(r["tool_version"].is_string() && r["started_at"].is_string());
+            assert!(r["command"] == "scan" || r["command"] == "hash");
+            assert!(r["config"].is_object());
+            if let Some(sets) = r.get("hashsets") {
+                for s in sets.as_array().unwrap() {
+                    assert!(
+                        s["name"].is_string() && s["path"].is_string() && s["format"].is_string()
+                    );
+                    assert!(is_hex(&s["sha256"], 64), "{s}");
+                    assert!(s["entries"].is_object());
+                }
+            }
+        }
+        "match" => {
+            file_fields(r);
+            assert!(
+                is_hex(&r["hashes"]["sha256"], 64),
+                "a match carries the file's sha256: {r}"
+            );
+            let hits = r["hits"].as_array().unwrap();
+            assert!(!hits.is_empty());
+            for h in hits {
+                assert!(h["hashset"].is_string() && h["id"].is_string(), "{h}");
+                assert!(h["label"].is_string() || h["label"].is_null());
+                assert!(h["algorithm"].is_string() && h["distance"].is_u64(), "{h}");
+                assert!(h["hash"].is_string() && h["listed_hash"].is_string(), "{h}");
+                if h["algorithm"] == "pdq" {
+                    assert!(
+                        h["pdq_quality"].is_u64() && h["transform"].is_string(),
+                        "{h}"
+                    );
+                }
+            }
+        }
+        "clean" => file_fields(r),
+        "hash" => {
+            file_fields(r);
+            assert!(r["id"].is_string());
+        }
+        "error" => {
+            assert!(
+                r["path"].is_string() && r["stage"].is_string() && r["message"].is_string(),
+                "{r}"
+            );
+            assert!(!r["message"].as_str().unwrap().is_empty());
+        }
+        "skipped" => assert!(r["path"].is_string() && r["reason"].is_string(), "{r}"),
+        "summary" => {
+            let n = |k: &str| r[k].as_u64().unwrap_or_else(|| panic!("summary.{k}: {r}"));
+            let sum = |k: &str| {
+                r[k].as_object()
+                    .unwrap()
+                    .values()
+                    .map(|v| v.as_u64().unwrap())
+                    .sum::<u64>()
+            };
+            assert_eq!(
+                n("files_seen"),
+                n("matched") + n("clean") + sum("skipped") + sum("failed"),
+                "accounting: every file is matched, clean, skipped or failed: {r}"
+            );
+            assert!(r["elapsed_seconds"].is_number());
+            assert!(r["exit_code"].is_i64());
+        }
+        other => panic!("unknown record type {other}: {r}"),
+    }
+}
+
+#[test]
+fn finds_known_images_and_their_edits_and_nothing_else() {
+    let (code, recs) = scan(&[
+        "tests/fixtures/known",
+        "tests/fixtures/variants",
+        "tests/fixtures/unrelated",
+    ]);
+    assert_eq!(code, 1, "exit 1 when something matched");
+    let matched: BTreeSet<String> = of_type(&recs, "match")
+        .iter()
+        .map(|r| file_name(r))
+        .collect();
+    let expected: BTreeSet<String> = [
+        "k01.png",
+        "k02.jpg",
+        "k03.png",
+        "k04.jpg",
+        "k05.png",
+        "k06.jpg",
+        "k01-half-size.png",
+        "k02-recompressed-q50.jpg",
+        "k03-greyscale.png",
+        "k04-mirrored.png",
+        "k05-rotated90.png",
+        "k06-upscaled.jpg",
+        "k01.gif",
+        "k02.webp",
+        "k03-half.bmp",
+        "k04-half.tiff",
+        "k05-alpha.png",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(matched, expected);
+    // Each match names the right entry.
+    for r in of_type(&recs, "match") {
+        let name = file_name(r);
+        let want_id = format!("{}.", &name[..3]);
+        let hit = &r["hits"][0];
+        assert_eq!(hit["hashset"], fixture_set().to_str().unwrap());
+        assert!(
+            hit["id"].as_str().unwrap().starts_with(&want_id),
+            "{name} matched {}",
+            hit["id"]
+        );
+        assert_eq!(hit["label"], "fixture");
+        assert!(hit["distance"].as_u64().unwrap() <= 31);
+    }
+    // The mirrored and rotated copies match through a dihedral variant.
+    let transform_of = |n: &str| {
+        let r = of_type(&recs, "match")
+            .into_iter()
+            .find(|r| file_name(r) == n)
+            .unwrap();
+        r["hits"][0]["transform"].as_str().unwrap().to_string()
+    };
+    assert_eq!(transform_of("k04-mirrored.png"), "flipy");
+    assert!(["rot90", "rot270"].contains(&transform_of("k05-rotated90.png").as_str()));
+    assert_eq!(transform_of("k01.png"), "orig");
+    let s = summary(&recs);
+    assert_eq!(s["matched"], 17);
+    assert_eq!(s["clean"], 4, "the four unrelated images");
+    assert_eq!(s["failed"].as_object().unwrap().len(), 0);
+    assert_eq!(s["exit_code"], 1);
+}
+
+#[test]
+fn without_dihedral_the_mirrored_copy_is_not_found() {
+    let (code, recs) = scan(&["--no-dihedral", "tests/fixtures/variants/k04-mirrored.png"]);
+    assert_eq!(code, 0, "{recs:?}");
+    assert_eq!(summary(&recs)["clean"], 1);
+}
+
+#[test]
+fn clean_scan_exits_zero() {
+    let (code, recs) = scan(&["--list-clean", "tests/fixtures/unrelated"]);
+    assert_eq!(code, 0);
+    assert_eq!(of_type(&recs, "clean").len(), 4);
+    assert!(of_type(&recs, "match").is_empty());
+    assert_eq!(summary(&recs)["exit_code"], 0);
+}
+
+#[test]
+fn odd_files_are_each_accounted_for() {
+    // A PDQ-only set: files that are not images are skipped after sniffing.
+    let (code, recs) = run(
+        "scan",
+        &[
+            "--hashset",
+            "hashsets/fixtures.pdq.csv",
+            "--list-skipped",
+            "--list-clean",
+            "tests/fixtures/odd",
+        ],
+    );
+    assert_eq!(code, 2, "a file failed to decode and nothing matched");
+    let errors = of_type(&recs, "error");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(file_name(errors[0]), "truncated.jpg");
+    assert_eq!(errors[0]["stage"], "decode");
+    assert_eq!(errors[0]["format"], "jpeg");
+    let skipped: BTreeSet<String> = of_type(&recs, "skipped")
+        .iter()
+        .map(|r| file_name(r))
+        .collect();
+    let expect: BTreeSet<String> = ["empty.jpg", "notes.txt", "text-named.jpg"]
+        .map(String::from)
+        .into();
+    assert_eq!(skipped, expect);
+    assert!(of_type(&recs, "skipped")
+        .iter()
+        .all(|r| r["reason"] == "not-media"));
+    // A PNG named .dat is found by its content.
+    let clean = of_type(&recs, "clean");
+    let png = clean
+        .iter()
+        .find(|r| file_name(r) == "png-named.dat")
+        .expect("png-named.dat hashed");
+    assert_eq!(png["format"], "png");
+    assert_eq!(
+        (png["width"].as_u64(), png["height"].as_u64()),
+        (Some(200), Some(150))
+    );
+    // Under 5 pixels a side PDQ is all zeros with quality 0, and not matched.
+    let tiny = clean
+        .iter()
+        .find(|r| file_name(r) == "tiny-4x4.png")
+        .unwrap();
+    assert_eq!(tiny["pdq_quality"], 0);
+    assert_eq!(tiny["pdq_low_quality"], true);
+    let s = summary(&recs);
+    assert_eq!(s["files_seen"], 6);
+    assert_eq!(s["skipped"]["not-media"], 3);
+    assert_eq!(s["failed"]["decode"], 1);
+    assert_eq!(s["pdq_low_quality"], 1);
+    assert_eq!(s["exit_code"], 2);
+}
+
+#[test]
+fn exact_lists_digest_every_file() {
+    // A set with exact hashes: any file may be listed, so non-images are read and digested.
+    let (code, recs) = scan(&["--list-skipped", "--list-clean", "tests/fixtures/odd"]);
+    assert_eq!(code, 2, "the truncated JPEG still fails to decode");
+    let clean = of_type(&recs, "clean");
+    let notes = clean
+        .iter()
+        .find(|r| file_name(r) == "notes.txt")
+        .expect("notes.txt digested");
+    assert!(notes["format"].is_null() && notes["width"].is_null());
+    assert!(is_hex(&notes["hashes"]["md5"], 32) && is_hex(&notes["hashes"]["sha256"], 64));
+    let empty = clean
+        .iter()
+        .find(|r| file_name(r) == "empty.jpg")
+        .expect("empty file digested");
+    assert_eq!(empty["hashes"]["md5"], "d41d8cd98f00b204e9800998ecf8427e");
+    assert!(of_type(&recs, "skipped").is_empty());
+    let s = summary(&recs);
+    assert_eq!(
+        (s["files_seen"].as_u64(), s["clean"].as_u64()),
+        (Some(6), Some(5))
+    );
+    assert_eq!(s["media_files"], 3);
+}
+
+#[test]
+fn a_bad_hashset_stops_the_scan_before_it_starts() {
+    let dir = tempdir();
+    let set = dir.join("bad.txt");
+    std::fs::write(
+        &set,
+        "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22,ok\nnot a hash\n",
+    )
+    .unwrap();
+    let out = phscan_cmd(&[
+        "scan",
+        "--hashset",
+        set.to_str().unwrap(),
+        "tests/fixtures/known",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        out.stdout.is_empty(),
+        "no report when the scan cannot start"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{}:2: ", set.display())), "{err}");
+    // A missing hash set, and a missing scan path, are errors too.
+    let out = phscan_cmd(&[
+        "scan",
+        "--hashset",
+        "/nonexistent.jsonl",
+        "tests/fixtures/known",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let (code, recs) = scan(&["tests/fixtures/does-not-exist"]);
+    assert_eq!(code, 2);
+    assert_eq!(of_type(&recs, "error")[0]["stage"], "open");
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    let out = phscan_cmd(&["scan", "tests/fixtures/known"]);
+    assert_eq!(out.status.code(), Some(2), "--hashset is required");
+    let out = phscan_cmd(&["scan", "--hashset", "x", "--threshold", "pdq=999", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = phscan_cmd(&["hash", "--algorithms", "crc32", "."]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+fn phscan_cmd(args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("phscan")
+        .unwrap()
+        .current_dir(root())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A fresh directory under cargo's target dir (same file system as the checkout, so
+/// hard links to fixtures work).
+fn tempdir() -> PathBuf {
+    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(&base).unwrap();
+    tempfile::Builder::new()
+        .prefix("phscan-test-")
+        .tempdir_in(base)
+        .unwrap()
+        .keep()
+}
+
+/// Links `fixture` (relative to tests/fixtures) into `dir` under `name`, without copying data.
+#[cfg(unix)]
+fn link_fixture(fixture: &str, dir: &Path, name: &std::ffi::OsStr) -> PathBuf {
+    let dst = dir.join(name);
+    std::fs::hard_link(fixtures().join(fixture), &dst).unwrap_or_else(|e| {
+        panic!("cannot hard-link fixture {fixture} into {}: {e} (the target directory must be on the checkout's file system)", dir.display())
+    });
+    dst
+}
+
+#[cfg(unix)]
+#[test]
+fn non_utf8_and_newline_names_are_reported_exactly() {
+    use base64::Engine;
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempdir();
+    let raw = b"caf\xe9.png";
+    link_fixture("known/k01.png", &dir, OsStr::from_bytes(raw));
+    link_fixture(
+        "known/k03.png",
+        &dir,
+        OsStr::new("two\nlines \"quoted\".png"),
+    );
+    let (code, recs) = scan(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let matches = of_type(&recs, "match");
+    assert_eq!(matches.len(), 2);
+    let bad = matches
+        .iter()
+        .find(|r| r.get("path_bytes").is_some())
+        .expect("path_bytes given");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(bad["path_bytes"].as_str().unwrap())
+        .unwrap();
+    assert!(bytes.ends_with(raw), "exact bytes of the name");
+    assert!(bad["path"].as_str().unwrap().ends_with("caf\u{fffd}.png"));
+    let nl = matches
+        .iter()
+        .find(|r| r.get("path_bytes").is_none())
+        .unwrap();
+    assert!(nl["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("two\nlines \"quoted\".png"));
+}
+
+#[cfg(unix)]
+#[test]
+fn files_from_with_nul_separators_and_stdin() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempdir();
+    let odd = link_fixture("known/k02.jpg", &dir, OsStr::new("line\nbreak.jpg"));
+    let plain = fixtures().join("variants/k06-upscaled.jpg");
+    let mut list = Vec::new();
+    for p in [&odd, &plain] {
+        list.extend_from_slice(p.as_os_str().as_bytes());
+        list.push(0);
+    }
+    let list_path = dir.join("list0");
+    std::fs::write(&list_path, &list).unwrap();
+    let (code, recs) = scan(&["--files-from", list_path.to_str().unwrap(), "-0"]);
+    assert_eq!(code, 1);
+    let names: Vec<String> = of_type(&recs, "match")
+        .iter()
+        .map(|r| file_name(r))
+        .collect();
+    assert_eq!(names, vec!["line\nbreak.jpg", "k06-upscaled.jpg"]);
+
+    // Newline-separated from standard input; a listed directory is skipped, not walked.
+    let input = format!(
+        "{}\n{}\n",
+        fixtures().join("unrelated/u01.png").display(),
+        fixtures().join("known").display()
+    );
+    let set = fixture_set();
+    let out = phscan()
+        .args([
+            "scan",
+            "--list-skipped",
+            "--hashset",
+            set.to_str().unwrap(),
+            "--files-from",
+            "-",
+        ])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let recs: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let s = summary(&recs);
+    assert_eq!(s["clean"], 1);
+    assert_eq!(s["skipped"]["directory-in-list"], 1);
+}
+
+#[test]
+fn hash_output_is_a_hash_set() {
+    let dir = tempdir();
+    let set = dir.join("set.jsonl");
+    let out = phscan_cmd(&[
+        "hash",
+        "--progress=never",
+        "--label",
+        "round-trip",
+        "--id",
+        "name",
+        "-o",
+        set.to_str().unwrap(),
+        "tests/fixtures/known",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&set).unwrap();
+    let hashes: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["type"] == "hash")
+        .collect();
+    assert_eq!(hashes.len(), 6);
+    for h in &hashes {
+        check_schema(h);
+        for k in ["pdq", "md5", "sha1", "sha256"] {
+            assert!(
+                h["hashes"][k].is_string(),
+                "default algorithms include {k}: {h}"
+            );
+        }
+    }
+    let (code, recs) = run(
+        "scan",
+        &[
+            "--hashset",
+            set.to_str().unwrap(),
+            "tests/fixtures/variants",
+        ],
+    );
+    assert_eq!(code, 1);
+    let m = of_type(&recs, "match");
+    assert_eq!(m.len(), 11, "every variant is found");
+    assert!(m.iter().all(|r| r["hits"][0]["label"] == "round-trip"));
+    // Exact copies match by every algorithm in the set.
+    let (_, recs) = run(
+        "scan",
+        &[
+            "--hashset",
+            set.to_str().unwrap(),
+            "tests/fixtures/known/k01.png",
+        ],
+    );
+    let algs: BTreeSet<&str> = of_type(&recs, "match")[0]["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["algorithm"].as_str().unwrap())
+        .collect();
+    assert_eq!(algs, ["md5", "pdq", "sha1", "sha256"].into());
+}
+
+#[test]
+fn shipped_fixture_sets_are_what_phscan_hash_produces() {
+    // The committed hash sets must be reproducible by the current code: this is the
+    // contract that hash output is stable (hash-affecting crates are pinned).
+    let out = phscan_cmd(&[
+        "hash",
+        "--progress=never",
+        "--algorithms",
+        "pdq,ahash,dhash,phash,blockhash,md5,sha1,sha256",
+        "--id",
+        "name",
+        "--label",
+        "fixture",
+        "tests/fixtures/known",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let fresh: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["type"] == "hash")
+        .collect();
+    let shipped: Vec<Value> = std::fs::read_to_string(fixture_set())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["type"] == "hash")
+        .collect();
+    assert_eq!(fresh.len(), 6);
+    assert_eq!(
+        fresh, shipped,
+        "hashsets/fixtures.jsonl is stale or hashes changed"
+    );
+    // The ThreatExchange-style copy lists the same PDQ hashes.
+    let csv = std::fs::read_to_string(root().join("hashsets/fixtures.pdq.csv")).unwrap();
+    let csv_hashes: Vec<&str> = csv
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    let json_hashes: Vec<&str> = shipped
+        .iter()
+        .map(|r| r["hashes"]["pdq"].as_str().unwrap())
+        .collect();
+    assert_eq!(csv_hashes, json_hashes);
+}
+
+#[test]
+fn every_algorithm_matches_its_own_copy() {
+    for alg in [
+        "ahash",
+        "dhash",
+        "phash",
+        "blockhash",
+        "pdq",
+        "md5",
+        "sha1",
+        "sha256",
+    ] {
+        let dir = tempdir();
+        let set = dir.join("set.jsonl");
+        let out = phscan_cmd(&[
+            "hash",
+            "--progress=never",
+            "--algorithms",
+            alg,
+            "-o",
+            set.to_str().unwrap(),
+            "tests/fixtures/known/k02.jpg",
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+        let (code, recs) = run(
+            "scan",
+            &[
+                "--hashset",
+                set.to_str().unwrap(),
+                "tests/fixtures/known",
+                "tests/fixtures/unrelated",
+            ],
+        );
+        assert_eq!(code, 1, "{alg}");
+        let m = of_type(&recs, "match");
+        assert_eq!(m.len(), 1, "{alg}: only k02 matches its own hash: {m:?}");
+        assert_eq!(file_name(m[0]), "k02.jpg");
+        assert_eq!(m[0]["hits"][0]["algorithm"], alg);
+        assert_eq!(m[0]["hits"][0]["distance"], 0);
+    }
+}
+
+#[test]
+fn pdq_text_hashset_matches_like_jsonl() {
+    let set = root().join("hashsets/fixtures.pdq.csv");
+    let (code, recs) = run(
+        "scan",
+        &[
+            "--hashset",
+            set.to_str().unwrap(),
+            "tests/fixtures/variants",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(of_type(&recs, "match").len(), 11);
+    assert_eq!(recs[0]["hashsets"][0]["format"], "pdq-text");
+}
+
+#[test]
+fn json_document_format() {
+    let set = fixture_set();
+    let out = phscan_cmd(&[
+        "scan",
+        "--progress=never",
+        "--format",
+        "json",
+        "--hashset",
+        set.to_str().unwrap(),
+        "tests/fixtures/known",
+        "tests/fixtures/odd",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    check_schema(&doc["begin"]);
+    check_schema(&doc["summary"]);
+    let recs = doc["records"].as_array().unwrap();
+    recs.iter().for_each(check_schema);
+    assert_eq!(recs.iter().filter(|r| r["type"] == "match").count(), 6);
+    assert_eq!(recs.iter().filter(|r| r["type"] == "error").count(), 1);
+}
+
+#[test]
+fn output_does_not_depend_on_thread_count() {
+    let strip = |mut recs: Vec<Value>| {
+        recs[0]["started_at"] = Value::Null;
+        recs[0]["config"]["threads"] = Value::Null;
+        let last = recs.len() - 1;
+        recs[last]["elapsed_seconds"] = Value::Null;
+        recs
+    };
+    let args = ["--list-clean", "--list-skipped", "tests/fixtures"];
+    let one = strip(scan(&[&["-j", "1"][..], &args[..]].concat()).1);
+    let four = strip(scan(&[&["-j", "4"][..], &args[..]].concat()).1);
+    assert_eq!(one, four);
+    assert_eq!(one.len(), 29, "begin, 27 files, summary");
+}
+
+#[test]
+fn scanned_files_are_left_untouched() {
+    use std::time::SystemTime;
+    let snapshot = || -> Vec<(PathBuf, u64, SystemTime, Vec<u8>)> {
+        let mut v: Vec<_> = walk(&fixtures())
+            .into_iter()
+            .map(|p| {
+                let m = std::fs::metadata(&p).unwrap();
+                (
+                    p.clone(),
+                    m.len(),
+                    m.modified().unwrap(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let before = snapshot();
+    let (_, recs) = scan(&["tests/fixtures"]);
+    assert!(recs.len() > 3);
+    assert_eq!(before, snapshot(), "no file added, removed or changed");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
