@@ -775,3 +775,51 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[cfg(unix)]
+#[test]
+fn fifos_are_never_opened_and_symlinks_are_followed_only_when_asked() {
+    use std::ffi::{CString, OsStr};
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempdir();
+    let fifo = dir.join("pipe.jpg");
+    let c = CString::new(fifo.as_os_str().as_bytes()).unwrap();
+    // SAFETY: mkfifo with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
+    link_fixture("known/k01.png", &dir, OsStr::new("real.png"));
+    std::os::unix::fs::symlink(dir.join("real.png"), dir.join("link.png")).unwrap();
+    std::os::unix::fs::symlink(&dir, dir.join("loop")).unwrap();
+    std::os::unix::fs::symlink(dir.join("missing.png"), dir.join("dangling.png")).unwrap();
+
+    // Without --follow-links: links are skipped, the FIFO is skipped, nothing hangs.
+    let (code, recs) = scan(&["--list-skipped", dir.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let reasons: BTreeSet<(String, String)> = of_type(&recs, "skipped")
+        .iter()
+        .map(|r| (file_name(r), r["reason"].as_str().unwrap().to_string()))
+        .collect();
+    let expect: BTreeSet<(String, String)> = [
+        ("dangling.png", "symlink"),
+        ("link.png", "symlink"),
+        ("loop", "symlink"),
+        ("pipe.jpg", "special-file"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(reasons, expect);
+    assert_eq!(of_type(&recs, "match").len(), 1);
+
+    // With --follow-links: the link is scanned, the loop and the dangling link are errors.
+    let (code, recs) = scan(&["--follow-links", dir.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(of_type(&recs, "match").len(), 2, "real.png and link.png");
+    let errors: BTreeSet<String> = of_type(&recs, "error")
+        .iter()
+        .map(|r| file_name(r))
+        .collect();
+    assert_eq!(errors, ["dangling.png", "loop"].map(String::from).into());
+    let s = summary(&recs);
+    assert_eq!(s["skipped"]["special-file"], 1);
+    assert_eq!(s["failed"]["walk"], 2);
+}
