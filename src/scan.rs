@@ -276,25 +276,76 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
 }
 
 fn make_progress(p: Progress) -> Option<indicatif::ProgressBar> {
-    let show = match p {
-        Progress::Always => true,
-        Progress::Never => false,
-        Progress::Auto => io::stderr().is_terminal(),
+    let target = match p {
+        Progress::Never => return None,
+        Progress::Auto if !io::stderr().is_terminal() => return None,
+        Progress::Auto => indicatif::ProgressDrawTarget::stderr_with_hz(5),
+        // Asked for explicitly: draw even when standard error is not a terminal (a
+        // log file), one line per refresh.
+        Progress::Always if io::stderr().is_terminal() => {
+            indicatif::ProgressDrawTarget::stderr_with_hz(5)
+        }
+        Progress::Always => {
+            indicatif::ProgressDrawTarget::term_like_with_hz(Box::new(PlainStderr), 1)
+        }
     };
-    if !show {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::with_draw_target(
-        None,
-        indicatif::ProgressDrawTarget::stderr_with_hz(5),
-    );
+    let bar = indicatif::ProgressBar::with_draw_target(None, target);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "{spinner} {elapsed_precise} {human_pos} files ({per_sec}) {msg}",
+            "{spinner} {elapsed_precise} {human_pos} files, {rate} files/s {msg}",
         )
-        .expect("valid progress template"),
+        .expect("valid progress template")
+        .with_key(
+            "rate",
+            |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let secs = s.elapsed().as_secs_f64();
+                let rate = if secs > 0.0 {
+                    s.pos() as f64 / secs
+                } else {
+                    0.0
+                };
+                let _ = write!(w, "{rate:.1}");
+            },
+        ),
     );
     Some(bar)
+}
+
+/// Standard error as a line printer, for progress when it is not a terminal.
+#[derive(Debug)]
+struct PlainStderr;
+
+impl indicatif::TermLike for PlainStderr {
+    fn width(&self) -> u16 {
+        100
+    }
+    fn move_cursor_up(&self, _: usize) -> io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_down(&self, _: usize) -> io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_right(&self, _: usize) -> io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_left(&self, _: usize) -> io::Result<()> {
+        Ok(())
+    }
+    fn write_line(&self, s: &str) -> io::Result<()> {
+        writeln!(io::stderr(), "{s}")
+    }
+    fn write_str(&self, s: &str) -> io::Result<()> {
+        if s.trim().is_empty() {
+            return Ok(());
+        }
+        writeln!(io::stderr(), "{s}")
+    }
+    fn clear_line(&self) -> io::Result<()> {
+        Ok(())
+    }
+    fn flush(&self) -> io::Result<()> {
+        io::stderr().flush()
+    }
 }
 
 /// Counts an outcome in the summary and turns it into the record to write, if any.
