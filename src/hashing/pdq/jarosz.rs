@@ -100,31 +100,51 @@ fn div(s: &Lanes, d: f32) -> Lanes {
     s.map(|x| x / d)
 }
 
-/// Full row box over a strip: `out[o]` = output o of every lane.
+/// Output columns of the pass-1 row box produced per block before being
+/// transposed back into rows (keeps that buffer in L1).
+const BLOCK: usize = 64;
+
+/// Full row box over a strip, written back as rows: `dst[k * n + o]` =
+/// output o of lane k, for the first `rows` lanes.
 #[inline(always)]
-fn row_box_all(b: Box1d, strip: &[Lanes], out: &mut [Lanes]) {
-    let Box1d { n, w, half } = b;
-    let (strip, out) = (&strip[..n], &mut out[..n]);
+fn row_box_to_rows(b: Box1d, strip: &[Lanes], rows: usize, dst: &mut [f32]) {
     let mut s = [0.0f32; LANES];
-    for x in &strip[..half - 1] {
-        add(&mut s, x);
+    advance(b, strip, &mut s, 0, b.half - 1);
+    let mut buf = [[0.0f32; LANES]; BLOCK];
+    for o0 in (0..b.n).step_by(BLOCK) {
+        let out = &mut buf[..(b.n - o0).min(BLOCK)];
+        advance_out(b, strip, &mut s, o0, out);
+        strip_to_rows(out, b.n, o0, rows, dst);
     }
-    for t in half - 1..w {
-        add(&mut s, &strip[t]);
-        out[t + 1 - half] = div(&s, b.count(t + 1 - half) as f32);
+}
+
+/// Continues the running sum `s` through the steps that produce outputs
+/// `o0 .. o0 + out.len()`, storing each output (sum / count) in `out`.
+#[inline(always)]
+fn advance_out(b: Box1d, strip: &[Lanes], s: &mut Lanes, o0: usize, out: &mut [Lanes]) {
+    let Box1d { n, w, half } = b;
+    // Output o comes from step o + half − 1.
+    let (t0, t1) = (o0 + half - 1, o0 + out.len() + half - 1);
+    let at = |t: usize| t + 1 - half - o0;
+    for t in t0..t1.min(w) {
+        add(s, &strip[t]);
+        out[at(t)] = div(s, b.count(t + 1 - half) as f32);
     }
-    let wf = w as f32;
-    for ((new, old), o) in strip[w..]
-        .iter()
-        .zip(&strip[..n - w])
-        .zip(&mut out[w + 1 - half..n + 1 - half])
-    {
-        add_sub(&mut s, new, old);
-        *o = div(&s, wf);
+    let (a0, a1) = (t0.max(w), t1.min(n));
+    if a0 < a1 {
+        let wf = w as f32;
+        for ((new, old), o) in strip[a0..a1]
+            .iter()
+            .zip(&strip[a0 - w..a1 - w])
+            .zip(&mut out[at(a0)..at(a1)])
+        {
+            add_sub(s, new, old);
+            *o = div(s, wf);
+        }
     }
-    for t in n..n + half - 1 {
-        sub(&mut s, &strip[t - w]);
-        out[t + 1 - half] = div(&s, b.count(t + 1 - half) as f32);
+    for t in t0.max(n)..t1 {
+        sub(s, &strip[t - w]);
+        out[at(t)] = div(s, b.count(t + 1 - half) as f32);
     }
 }
 
@@ -245,10 +265,10 @@ fn rows_to_strip(src: &[f32], width: usize, rows: usize, strip: &mut [Lanes]) {
     }
 }
 
-/// Inverse of [`rows_to_strip`] for the first `rows` lanes.
+/// Inverse of [`rows_to_strip`] for the first `rows` lanes and the columns
+/// `col0 .. col0 + strip.len()`: `dst[k * width + col0 + c] = strip[c][k]`.
 #[inline(always)]
-fn strip_to_rows(strip: &[Lanes], width: usize, rows: usize, dst: &mut [f32]) {
-    let strip = &strip[..width];
+fn strip_to_rows(strip: &[Lanes], width: usize, col0: usize, rows: usize, dst: &mut [f32]) {
     let dst = &mut dst[..rows * width];
     let full = rows / 4 * 4;
     let (head, tail) = dst.split_at_mut(full * width);
@@ -256,6 +276,8 @@ fn strip_to_rows(strip: &[Lanes], width: usize, rows: usize, dst: &mut [f32]) {
         let (r0, rest) = group.split_at_mut(width);
         let (r1, rest) = rest.split_at_mut(width);
         let (r2, r3) = rest.split_at_mut(width);
+        let cols = col0..col0 + strip.len();
+        let [r0, r1, r2, r3] = [r0, r1, r2, r3].map(|r| &mut r[cols.clone()]);
         let mut chunks = strip.chunks_exact(4);
         for (c0, src) in (0..).step_by(4).zip(&mut chunks) {
             let src = [0, 1, 2, 3].map(|j| four(&src[j][k0..k0 + 4]));
@@ -263,7 +285,7 @@ fn strip_to_rows(strip: &[Lanes], width: usize, rows: usize, dst: &mut [f32]) {
                 [&mut *r0, &mut *r1, &mut *r2, &mut *r3].map(|r| four_mut(&mut r[c0..c0 + 4]));
             transpose4(src, dst);
         }
-        let c0 = width / 4 * 4;
+        let c0 = strip.len() / 4 * 4;
         for (lanes, c) in chunks.remainder().iter().zip(c0..) {
             for (i, r) in [&mut *r0, &mut *r1, &mut *r2, &mut *r3]
                 .into_iter()
@@ -274,7 +296,7 @@ fn strip_to_rows(strip: &[Lanes], width: usize, rows: usize, dst: &mut [f32]) {
         }
     }
     for (k, r) in (full..rows).zip(tail.chunks_exact_mut(width)) {
-        for (x, lanes) in r.iter_mut().zip(strip) {
+        for (x, lanes) in r[col0..].iter_mut().zip(strip) {
             *x = lanes[k];
         }
     }
@@ -297,8 +319,6 @@ pub(super) struct Downscaler {
     pending: Vec<f32>,
     /// Transposed input of a row box.
     strip: Vec<Lanes>,
-    /// Transposed output of the pass-1 row box.
-    strip_out: Vec<Lanes>,
     /// Pass-2 row-box output at the 64 sampled columns, for every row.
     narrow: Vec<f32>,
 }
@@ -353,14 +373,12 @@ impl Downscaler {
             col_sums,
             pending,
             strip,
-            strip_out,
             narrow,
         } = self;
         grow(ring, ring_rows * width, 0.0);
         grow(col_sums, width, 0.0);
         grow(pending, LANES * width, 0.0);
         grow(strip, width, [0.0; LANES]);
-        grow(strip_out, width, [0.0; LANES]);
         grow(narrow, height * SIDE, 0.0);
         let ring = &mut ring[..ring_rows * width];
         let col_sums = &mut col_sums[..width];
@@ -394,8 +412,12 @@ impl Downscaler {
                 rows,
                 pass2.strip,
             );
-            row_box_all(along_row, pass2.strip, strip_out);
-            strip_to_rows(strip_out, width, rows, &mut ring[slot..slot + rows * width]);
+            row_box_to_rows(
+                along_row,
+                pass2.strip,
+                rows,
+                &mut ring[slot..slot + rows * width],
+            );
             for t in r0..r0 + rows {
                 col_box.step(t, ring, &mut pass2);
             }
