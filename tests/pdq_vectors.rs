@@ -251,7 +251,9 @@ fn historical_2019_dihedrals_are_close() {
     // published 2019 orig hash f8f8f0cc… matches neither today's full-res
     // f8f8f0ce… nor the 512 squash d8f8f0ce…), so no buffer we have is their
     // exact input: exactness is impossible, closeness is what is checked.
-    // SPEC-NOTES §2.3 measured 2–8 bits to full-res and 4–12 to the squash.
+    // SPEC-NOTES §2.3 measured 2–8 bits to full-res and 4–12 to the squash
+    // over the 2019 rows; here all 8 dihedrals are 8 bits from full-res and
+    // 8–10 from the squash.
     let want = historical_bridge_1_dihedrals(&dir);
     let mut hasher = PdqHasher::new();
     for (name, w, h) in [
@@ -268,7 +270,7 @@ fn historical_2019_dihedrals_are_close() {
             .collect();
         eprintln!("2019 bridge-1 dihedrals vs {name}: distances {dists:?} (orig..flipm)");
         for (d, dist) in Dihedral::ALL.iter().zip(&dists) {
-            assert!(*dist <= 16, "{name}: {} is {dist} bits from 2019", d.name());
+            assert!(*dist <= 12, "{name}: {} is {dist} bits from 2019", d.name());
         }
     }
 }

@@ -11,24 +11,27 @@
 //! * The four 1-D stages are streamed: rows flow from the row box of pass 1
 //!   into the column box of pass 1 through a ring of a few rows, then into the
 //!   row box of pass 2. Only the luma input is ever read at full size; the
-//!   rest stays in cache-sized buffers.
+//!   rest stays in small buffers.
 //! * A column box keeps one running sum per column and walks memory row by
 //!   row. Each column's sum still sees its own samples in the same order, so
 //!   every column gets exactly the sequential result; the loop over columns
 //!   merely vectorises.
-//! * A row box's running sum is a serial chain. We advance [`BATCH`] rows
-//!   side by side (independent chains, no reordering within a chain) and
-//!   record the raw sums; the divisions, being independent per output, run
-//!   afterwards as a separate, vectorisable loop.
+//! * A row box's running sum is a serial chain along the row. We take
+//!   [`LANES`] rows at once, transpose them into a column-major "strip"
+//!   (`strip[c][k]` = row k, column c), and run the chains side by side: one
+//!   lane per row, lane-wise adds in the reference order, so again each row
+//!   gets exactly its sequential result while the work vectorises.
 //! * Pass 2 only matters at the 64 sampled columns and 64 sampled rows. Its
-//!   row box must still run the whole running sum (the sum at column c
-//!   depends on every earlier add and subtract), but only 64 divisions per
-//!   row are done, and its column box only runs over those 64 columns.
+//!   row box must still run each whole running sum (the sum at column c
+//!   depends on every earlier add and subtract), but divides only at the 64
+//!   sampled columns, and its column box only runs over those 64 columns.
 
 use super::dct::{Image64, SIDE};
 
 /// Rows whose running sums are advanced together in a row box.
-const BATCH: usize = 8;
+const LANES: usize = 16;
+/// One column of a strip: the same column of `LANES` consecutive rows.
+type Lanes = [f32; LANES];
 
 /// Box window for a dimension of `len` samples: ⌈len / 128⌉ (SPEC §1.3).
 pub(super) fn window_for(len: usize) -> usize {
@@ -42,14 +45,14 @@ pub(super) fn window_for(len: usize) -> usize {
 /// produces output `t + 1 − half` = the sum divided by the number of samples
 /// currently in it. This is the reference's four phases written as one rule.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Box1d {
+struct Box1d {
     n: usize,
     w: usize,
     half: usize,
 }
 
 impl Box1d {
-    pub(super) fn new(n: usize, w: usize) -> Self {
+    fn new(n: usize, w: usize) -> Self {
         debug_assert!(w >= 1 && w <= n);
         Box1d {
             n,
@@ -65,89 +68,238 @@ impl Box1d {
         let removed = (t + 1).saturating_sub(self.w);
         added - removed
     }
+}
 
-    /// Outputs `0..first_full()` are divided by a partial count.
-    fn first_full(&self) -> usize {
-        self.w + 1 - self.half
-    }
+// ----- lane-wise arithmetic (each lane is one row's independent chain) -----
 
-    /// Outputs `end_full()..n` are divided by a partial count again.
-    fn end_full(&self) -> usize {
-        self.n + 1 - self.half
-    }
-
-    /// `sum / count(o)` as the reference computes it (f32 division).
-    fn divide(&self, sum: f32, o: usize) -> f32 {
-        sum / self.count(o) as f32
-    }
-
-    /// Divides a whole vector of raw sums in place.
-    fn divide_all(&self, sums: &mut [f32]) {
-        let (head, rest) = sums.split_at_mut(self.first_full());
-        let (body, tail) = rest.split_at_mut(self.end_full() - self.first_full());
-        for (o, x) in head.iter_mut().enumerate() {
-            *x = self.divide(*x, o);
-        }
-        let wf = self.w as f32;
-        for x in body.iter_mut() {
-            *x /= wf;
-        }
-        let base = self.end_full();
-        for (o, x) in tail.iter_mut().enumerate() {
-            *x = self.divide(*x, base + o);
-        }
+#[inline(always)]
+fn add(s: &mut Lanes, x: &Lanes) {
+    for (a, b) in s.iter_mut().zip(x) {
+        *a += *b;
     }
 }
 
-/// Runs the running sums of one box filter along `R` rows at once and writes,
-/// for every output index `o`, the raw (undivided) sum into `sums[k][o]`.
-///
-/// The R chains are independent; within each, the additions and subtractions
-/// happen in exactly the reference order (add before subtract).
-// Indexing by t mirrors the reference's step numbering and keeps the R
-// chains interleaved in one loop body.
-#[allow(clippy::needless_range_loop)]
-fn row_sums<const R: usize>(b: Box1d, rows: [&[f32]; R], sums: [&mut [f32]; R]) {
+#[inline(always)]
+fn sub(s: &mut Lanes, x: &Lanes) {
+    for (a, b) in s.iter_mut().zip(x) {
+        *a -= *b;
+    }
+}
+
+/// `s = (s + x) − y`: the reference adds the new sample before dropping the
+/// old one.
+#[inline(always)]
+fn add_sub(s: &mut Lanes, x: &Lanes, y: &Lanes) {
+    for ((a, b), c) in s.iter_mut().zip(x).zip(y) {
+        *a = (*a + *b) - *c;
+    }
+}
+
+#[inline(always)]
+fn div(s: &Lanes, d: f32) -> Lanes {
+    s.map(|x| x / d)
+}
+
+/// Output columns of the pass-1 row box produced per block before being
+/// transposed back into rows (keeps that buffer in L1).
+const BLOCK: usize = 64;
+
+/// Full row box over a strip, written back as rows: `dst[k * n + o]` =
+/// output o of lane k, for the first `rows` lanes.
+#[inline(always)]
+fn row_box_to_rows(b: Box1d, strip: &[Lanes], rows: usize, dst: &mut [f32]) {
+    let mut s = [0.0f32; LANES];
+    advance(b, strip, &mut s, 0, b.half - 1);
+    let mut buf = [[0.0f32; LANES]; BLOCK];
+    for o0 in (0..b.n).step_by(BLOCK) {
+        let out = &mut buf[..(b.n - o0).min(BLOCK)];
+        advance_out(b, strip, &mut s, o0, out);
+        strip_to_rows(out, b.n, o0, rows, dst);
+    }
+}
+
+/// Continues the running sum `s` through the steps that produce outputs
+/// `o0 .. o0 + out.len()`, storing each output (sum / count) in `out`.
+#[inline(always)]
+fn advance_out(b: Box1d, strip: &[Lanes], s: &mut Lanes, o0: usize, out: &mut [Lanes]) {
     let Box1d { n, w, half } = b;
-    // Re-slice to exactly n so the indexing below needs no bounds checks.
-    let rows = rows.map(|r| &r[..n]);
-    let sums = sums.map(|s| &mut s[..n]);
-    let mut s = [0.0f32; R];
+    // Output o comes from step o + half − 1.
+    let (t0, t1) = (o0 + half - 1, o0 + out.len() + half - 1);
+    let at = |t: usize| t + 1 - half - o0;
+    for t in t0..t1.min(w) {
+        add(s, &strip[t]);
+        out[at(t)] = div(s, b.count(t + 1 - half) as f32);
+    }
+    let (a0, a1) = (t0.max(w), t1.min(n));
+    if a0 < a1 {
+        let wf = w as f32;
+        for ((new, old), o) in strip[a0..a1]
+            .iter()
+            .zip(&strip[a0 - w..a1 - w])
+            .zip(&mut out[at(a0)..at(a1)])
+        {
+            add_sub(s, new, old);
+            *o = div(s, wf);
+        }
+    }
+    for t in t0.max(n)..t1 {
+        sub(s, &strip[t - w]);
+        out[at(t)] = div(s, b.count(t + 1 - half) as f32);
+    }
+}
 
-    for t in 0..half - 1 {
-        for k in 0..R {
-            s[k] += rows[k][t];
+/// Runs steps `t0..t1` of the running sum `s` over a strip, without output.
+#[inline(always)]
+fn advance(b: Box1d, strip: &[Lanes], s: &mut Lanes, t0: usize, t1: usize) {
+    let Box1d { n, w, .. } = b;
+    for x in &strip[t0.min(w)..t1.min(w)] {
+        add(s, x);
+    }
+    let (a0, a1) = (t0.max(w), t1.min(n));
+    if a0 < a1 {
+        for (new, old) in strip[a0..a1].iter().zip(&strip[a0 - w..a1 - w]) {
+            add_sub(s, new, old);
         }
     }
-    for t in half - 1..w {
-        for k in 0..R {
-            s[k] += rows[k][t];
-            sums[k][t + 1 - half] = s[k];
+    for t in t0.max(n)..t1 {
+        sub(s, &strip[t - w]);
+    }
+}
+
+/// Row box over a strip, only at the sampled output columns `cols`
+/// (non-decreasing): `out[j]` = output `cols[j]` of every lane.
+#[inline(always)]
+fn row_box_sampled(b: Box1d, strip: &[Lanes], cols: &[usize; SIDE], out: &mut [Lanes; SIDE]) {
+    let mut s = [0.0f32; LANES];
+    let mut t = 0;
+    for (&c, o) in cols.iter().zip(out.iter_mut()) {
+        // Output c is produced by step c + half − 1.
+        let end = c + b.half;
+        advance(b, strip, &mut s, t, end);
+        t = end;
+        *o = div(&s, b.count(c) as f32);
+    }
+}
+
+// ----- transposes between rows and strips -----
+
+#[inline(always)]
+fn four(s: &[f32]) -> &[f32; 4] {
+    s.try_into().expect("4 values")
+}
+
+#[inline(always)]
+fn four_mut(s: &mut [f32]) -> &mut [f32; 4] {
+    s.try_into().expect("4 values")
+}
+
+/// `dst[j][i] = src[i][j]` for a 4x4 block.
+#[inline(always)]
+fn transpose4(src: [&[f32; 4]; 4], dst: [&mut [f32; 4]; 4]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            _mm_loadu_ps, _mm_movehl_ps, _mm_movelh_ps, _mm_storeu_ps, _mm_unpackhi_ps,
+            _mm_unpacklo_ps,
+        };
+        // SAFETY: SSE is part of the x86_64 baseline; every pointer comes
+        // from a reference to exactly 4 f32, valid for an unaligned 16-byte
+        // load or store.
+        unsafe {
+            let [a, b, c, d] = src.map(|r| _mm_loadu_ps(r.as_ptr()));
+            let ab_lo = _mm_unpacklo_ps(a, b); // a0 b0 a1 b1
+            let cd_lo = _mm_unpacklo_ps(c, d); // c0 d0 c1 d1
+            let ab_hi = _mm_unpackhi_ps(a, b); // a2 b2 a3 b3
+            let cd_hi = _mm_unpackhi_ps(c, d); // c2 d2 c3 d3
+            let cols = [
+                _mm_movelh_ps(ab_lo, cd_lo), // a0 b0 c0 d0
+                _mm_movehl_ps(cd_lo, ab_lo), // a1 b1 c1 d1
+                _mm_movelh_ps(ab_hi, cd_hi), // a2 b2 c2 d2
+                _mm_movehl_ps(cd_hi, ab_hi), // a3 b3 c3 d3
+            ];
+            for (out, v) in dst.into_iter().zip(cols) {
+                _mm_storeu_ps(out.as_mut_ptr(), v);
+            }
         }
     }
-    for t in w..n {
-        for k in 0..R {
-            s[k] = (s[k] + rows[k][t]) - rows[k][t - w];
-            sums[k][t + 1 - half] = s[k];
-        }
-    }
-    for t in n..n + half - 1 {
-        for k in 0..R {
-            s[k] -= rows[k][t - w];
-            sums[k][t + 1 - half] = s[k];
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        for (j, out) in dst.into_iter().enumerate() {
+            *out = [src[0][j], src[1][j], src[2][j], src[3][j]];
         }
     }
 }
 
-/// Splits `buf` into its first `R` consecutive rows of length `len`.
-fn rows_mut<const R: usize>(buf: &mut [f32], len: usize) -> [&mut [f32]; R] {
-    let mut it = buf.chunks_exact_mut(len);
-    std::array::from_fn(|_| it.next().expect("buffer holds R rows"))
+/// `strip[c][k] = src[k * width + c]` for the `rows` (≤ LANES) rows held in
+/// `src`; lanes past `rows` are set to 0.0 (they are computed and ignored).
+#[inline(always)]
+fn rows_to_strip(src: &[f32], width: usize, rows: usize, strip: &mut [Lanes]) {
+    let strip = &mut strip[..width];
+    if rows < LANES {
+        strip.fill([0.0; LANES]);
+    }
+    let row = |k: usize| &src[k * width..(k + 1) * width];
+    // Groups of 4 rows, 4 columns at a time: a 4x4 transpose in registers.
+    let full = rows / 4 * 4;
+    for k0 in (0..full).step_by(4) {
+        let r = [row(k0), row(k0 + 1), row(k0 + 2), row(k0 + 3)];
+        let mut chunks = strip.chunks_exact_mut(4);
+        for (c0, dst) in (0..).step_by(4).zip(&mut chunks) {
+            let src = r.map(|ri| four(&ri[c0..c0 + 4]));
+            let [d0, d1, d2, d3] = dst else {
+                unreachable!()
+            };
+            transpose4(src, [d0, d1, d2, d3].map(|d| four_mut(&mut d[k0..k0 + 4])));
+        }
+        let c0 = width / 4 * 4;
+        for (lanes, c) in chunks.into_remainder().iter_mut().zip(c0..) {
+            for (i, ri) in r.iter().enumerate() {
+                lanes[k0 + i] = ri[c];
+            }
+        }
+    }
+    for k in full..rows {
+        for (lanes, &x) in strip.iter_mut().zip(row(k)) {
+            lanes[k] = x;
+        }
+    }
 }
 
-fn rows_ref<const R: usize>(buf: &[f32], len: usize) -> [&[f32]; R] {
-    let mut it = buf.chunks_exact(len);
-    std::array::from_fn(|_| it.next().expect("buffer holds R rows"))
+/// Inverse of [`rows_to_strip`] for the first `rows` lanes and the columns
+/// `col0 .. col0 + strip.len()`: `dst[k * width + col0 + c] = strip[c][k]`.
+#[inline(always)]
+fn strip_to_rows(strip: &[Lanes], width: usize, col0: usize, rows: usize, dst: &mut [f32]) {
+    let dst = &mut dst[..rows * width];
+    let full = rows / 4 * 4;
+    let (head, tail) = dst.split_at_mut(full * width);
+    for (k0, group) in (0..).step_by(4).zip(head.chunks_exact_mut(4 * width)) {
+        let (r0, rest) = group.split_at_mut(width);
+        let (r1, rest) = rest.split_at_mut(width);
+        let (r2, r3) = rest.split_at_mut(width);
+        let cols = col0..col0 + strip.len();
+        let [r0, r1, r2, r3] = [r0, r1, r2, r3].map(|r| &mut r[cols.clone()]);
+        let mut chunks = strip.chunks_exact(4);
+        for (c0, src) in (0..).step_by(4).zip(&mut chunks) {
+            let src = [0, 1, 2, 3].map(|j| four(&src[j][k0..k0 + 4]));
+            let dst =
+                [&mut *r0, &mut *r1, &mut *r2, &mut *r3].map(|r| four_mut(&mut r[c0..c0 + 4]));
+            transpose4(src, dst);
+        }
+        let c0 = strip.len() / 4 * 4;
+        for (lanes, c) in chunks.remainder().iter().zip(c0..) {
+            for (i, r) in [&mut *r0, &mut *r1, &mut *r2, &mut *r3]
+                .into_iter()
+                .enumerate()
+            {
+                r[c] = lanes[k0 + i];
+            }
+        }
+    }
+    for (k, r) in (full..rows).zip(tail.chunks_exact_mut(width)) {
+        for (x, lanes) in r[col0..].iter_mut().zip(strip) {
+            *x = lanes[k];
+        }
+    }
 }
 
 /// Sample index for output cell `i` of 64 along a dimension of `len`:
@@ -165,8 +317,8 @@ pub(super) struct Downscaler {
     col_sums: Vec<f32>,
     /// Pass-1 column-box output rows waiting for the pass-2 row box.
     pending: Vec<f32>,
-    /// Raw pass-2 row-box sums for the pending rows.
-    sums: Vec<f32>,
+    /// Transposed input of a row box.
+    strip: Vec<Lanes>,
     /// Pass-2 row-box output at the 64 sampled columns, for every row.
     narrow: Vec<f32>,
 }
@@ -177,146 +329,177 @@ impl Downscaler {
     /// Needs width, height ≥ 1.
     pub(super) fn run(&mut self, luma: &[f32], width: usize, height: usize, out: &mut Image64) {
         assert_eq!(luma.len(), width * height);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has just been found to support AVX2.
+            unsafe { self.run_avx2(luma, width, height, out) };
+            return;
+        }
+        self.run_baseline(luma, width, height, out);
+    }
+
+    /// [`Downscaler::run`] compiled for AVX2: the same code, so the same
+    /// IEEE operations per value, on wider vectors. (No FMA: LLVM does not
+    /// fuse separate multiplies and adds without being told to.)
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn run_avx2(&mut self, luma: &[f32], width: usize, height: usize, out: &mut Image64) {
+        self.run_body(luma, width, height, out);
+    }
+
+    /// [`Downscaler::run`] for the target's baseline features.
+    #[inline(never)]
+    pub(super) fn run_baseline(
+        &mut self,
+        luma: &[f32],
+        width: usize,
+        height: usize,
+        out: &mut Image64,
+    ) {
+        self.run_body(luma, width, height, out);
+    }
+
+    #[inline(always)]
+    fn run_body(&mut self, luma: &[f32], width: usize, height: usize, out: &mut Image64) {
         let along_row = Box1d::new(width, window_for(width));
         let along_col = Box1d::new(height, window_for(height));
-        let wc = along_col.w;
-        let half_c = along_col.half;
 
-        // A batch of BATCH rows written by the pass-1 row box must not
-        // overwrite the wc rows the column box still has to subtract. A
-        // multiple of BATCH keeps every batch contiguous in the ring.
-        let ring_rows = (wc + BATCH).next_multiple_of(BATCH);
+        // A batch of LANES rows written by the pass-1 row box must not
+        // overwrite the w rows the column box still has to subtract. A
+        // multiple of LANES keeps every batch contiguous in the ring.
+        let ring_rows = (along_col.w + LANES).next_multiple_of(LANES);
         let Self {
             ring,
             col_sums,
             pending,
-            sums,
+            strip,
             narrow,
         } = self;
-        grow(ring, ring_rows * width);
-        grow(col_sums, width);
-        grow(pending, BATCH * width);
-        grow(sums, BATCH * width);
-        grow(narrow, height * SIDE);
+        grow(ring, ring_rows * width, 0.0);
+        grow(col_sums, width, 0.0);
+        grow(pending, LANES * width, 0.0);
+        grow(strip, width, [0.0; LANES]);
+        grow(narrow, height * SIDE, 0.0);
         let ring = &mut ring[..ring_rows * width];
         let col_sums = &mut col_sums[..width];
         col_sums.fill(0.0);
-        let pending = &mut pending[..BATCH * width];
-        let sums = &mut sums[..BATCH * width];
-        let narrow = &mut narrow[..height * SIDE];
 
         let cols: [usize; SIDE] = std::array::from_fn(|j| centre(j, width));
         let mut pass2 = Pass2Rows {
             b: along_row,
             cols: &cols,
-            pending,
-            sums,
-            narrow,
+            pending: &mut pending[..LANES * width],
+            strip,
+            narrow: &mut narrow[..height * SIDE],
             filled: 0,
             next_row: 0,
         };
+        let mut col_box = ColumnBox {
+            b: along_col,
+            ring_rows,
+            width,
+            sums: col_sums,
+        };
 
-        // Pass 1, row box, BATCH rows at a time, then feed each finished row
+        // Pass 1, row box, LANES rows at a time, then feed each finished row
         // to the pass-1 column box.
-        let mut r0 = 0;
-        while r0 < height {
-            let n_rows = if height - r0 >= BATCH { BATCH } else { 1 };
+        for r0 in (0..height).step_by(LANES) {
+            let rows = (height - r0).min(LANES);
             let slot = (r0 % ring_rows) * width;
-            let dst = &mut ring[slot..slot + n_rows * width];
-            let src = &luma[r0 * width..(r0 + n_rows) * width];
-            if n_rows == BATCH {
-                row_sums::<BATCH>(along_row, rows_ref(src, width), rows_mut(dst, width));
-            } else {
-                row_sums::<1>(along_row, [src], [&mut *dst]);
+            rows_to_strip(
+                &luma[r0 * width..(r0 + rows) * width],
+                width,
+                rows,
+                pass2.strip,
+            );
+            row_box_to_rows(
+                along_row,
+                pass2.strip,
+                rows,
+                &mut ring[slot..slot + rows * width],
+            );
+            for t in r0..r0 + rows {
+                col_box.step(t, ring, &mut pass2);
             }
-            for row in dst.chunks_exact_mut(width) {
-                along_row.divide_all(row);
-            }
-            for t in r0..r0 + n_rows {
-                column_step(along_col, t, ring, ring_rows, width, col_sums, &mut pass2);
-            }
-            r0 += n_rows;
         }
         // The column box's last half − 1 outputs only subtract.
-        for t in height..height + half_c - 1 {
-            column_step(along_col, t, ring, ring_rows, width, col_sums, &mut pass2);
+        for t in height..height + along_col.half - 1 {
+            col_box.step(t, ring, &mut pass2);
         }
         pass2.flush();
         debug_assert_eq!(pass2.next_row, height);
 
         // Pass 2, column box over the 64 kept columns, sampled at 64 rows.
         let rows: [usize; SIDE] = std::array::from_fn(|i| centre(i, height));
-        column_box_sampled(along_col, narrow, &rows, out);
+        column_box_sampled(along_col, &narrow[..height * SIDE], &rows, out);
     }
 }
 
-fn grow(v: &mut Vec<f32>, len: usize) {
+fn grow<T: Copy>(v: &mut Vec<T>, len: usize, fill: T) {
     if v.len() < len {
-        v.resize(len, 0.0);
+        v.resize(len, fill);
     }
 }
 
-/// Step `t` of the pass-1 column box (see [`Box1d`]): folds ring row t in,
-/// ring row t − w out, and hands output row t + 1 − half to pass 2.
-fn column_step(
+/// Pass-1 column box over the rows held in the ring.
+struct ColumnBox<'a> {
     b: Box1d,
-    t: usize,
-    ring: &[f32],
     ring_rows: usize,
     width: usize,
-    col_sums: &mut [f32],
-    pass2: &mut Pass2Rows<'_>,
-) {
-    let row = |r: usize| {
-        let at = (r % ring_rows) * width;
-        &ring[at..at + width]
-    };
-    let adds = t < b.n;
-    let subs = t >= b.w;
-    if t + 1 < b.half {
-        // Warm-up: add only, nothing to emit yet.
-        for (s, &x) in col_sums.iter_mut().zip(row(t)) {
-            *s += x;
+    sums: &'a mut [f32],
+}
+
+impl ColumnBox<'_> {
+    /// Step `t` (see [`Box1d`]): folds ring row t in, ring row t − w out, and
+    /// hands output row t + 1 − half to pass 2.
+    #[inline(always)]
+    fn step(&mut self, t: usize, ring: &[f32], pass2: &mut Pass2Rows<'_>) {
+        let (b, width) = (self.b, self.width);
+        let row = |r: usize| {
+            let at = (r % self.ring_rows) * width;
+            &ring[at..at + width]
+        };
+        let sums = &mut *self.sums;
+        if t + 1 < b.half {
+            // Warm-up: add only, nothing to emit yet.
+            for (s, &x) in sums.iter_mut().zip(row(t)) {
+                *s += x;
+            }
+            return;
         }
-        return;
-    }
-    let o = t + 1 - b.half;
-    let out = pass2.slot();
-    match (adds, subs) {
-        (true, false) => {
+        let o = t + 1 - b.half;
+        let out = pass2.slot();
+        if t < b.w {
             let c = b.count(o) as f32;
-            for ((s, &x), y) in col_sums.iter_mut().zip(row(t)).zip(out.iter_mut()) {
+            for ((s, &x), y) in sums.iter_mut().zip(row(t)).zip(out.iter_mut()) {
                 *s += x;
                 *y = *s / c;
             }
-        }
-        (true, true) => {
+        } else if t < b.n {
             let c = b.w as f32;
             let (new, old) = (row(t), row(t - b.w));
-            for (((s, &x), &z), y) in col_sums.iter_mut().zip(new).zip(old).zip(out.iter_mut()) {
+            for (((s, &x), &z), y) in sums.iter_mut().zip(new).zip(old).zip(out.iter_mut()) {
                 *s = (*s + x) - z;
                 *y = *s / c;
             }
-        }
-        (false, true) => {
+        } else {
             let c = b.count(o) as f32;
-            for ((s, &z), y) in col_sums.iter_mut().zip(row(t - b.w)).zip(out.iter_mut()) {
+            for ((s, &z), y) in sums.iter_mut().zip(row(t - b.w)).zip(out.iter_mut()) {
                 *s -= z;
                 *y = *s / c;
             }
         }
-        (false, false) => unreachable!("w <= n, so every step adds or subtracts"),
+        pass2.commit();
     }
-    pass2.commit();
 }
 
-/// Pass-2 row box: collects finished pass-1 rows and, BATCH at a time, runs
-/// the full running sum but keeps only the 64 sampled columns.
+/// Pass-2 row box: collects finished pass-1 rows and, LANES at a time, runs
+/// the full running sums but divides only at the 64 sampled columns.
 struct Pass2Rows<'a> {
     b: Box1d,
     cols: &'a [usize; SIDE],
     pending: &'a mut [f32],
-    sums: &'a mut [f32],
+    strip: &'a mut [Lanes],
     /// `height` rows of 64.
     narrow: &'a mut [f32],
     /// Rows currently in `pending`.
@@ -327,41 +510,35 @@ struct Pass2Rows<'a> {
 
 impl Pass2Rows<'_> {
     /// Where the next input row is to be written.
+    #[inline(always)]
     fn slot(&mut self) -> &mut [f32] {
         let n = self.b.n;
         &mut self.pending[self.filled * n..(self.filled + 1) * n]
     }
 
+    #[inline(always)]
     fn commit(&mut self) {
         self.filled += 1;
-        if self.filled == BATCH {
-            let n = self.b.n;
-            row_sums::<BATCH>(self.b, rows_ref(self.pending, n), rows_mut(self.sums, n));
-            self.emit(BATCH);
+        if self.filled == LANES {
+            self.flush();
         }
     }
 
+    #[inline(always)]
     fn flush(&mut self) {
-        let n = self.b.n;
-        for k in 0..self.filled {
-            let (src, dst) = (
-                &self.pending[k * n..(k + 1) * n],
-                &mut self.sums[k * n..(k + 1) * n],
-            );
-            row_sums::<1>(self.b, [src], [dst]);
+        let rows = self.filled;
+        if rows == 0 {
+            return;
         }
-        let filled = self.filled;
-        self.emit(filled);
-    }
-
-    fn emit(&mut self, rows: usize) {
         let n = self.b.n;
+        rows_to_strip(&self.pending[..rows * n], n, rows, self.strip);
+        let mut picked = [[0.0f32; LANES]; SIDE];
+        row_box_sampled(self.b, self.strip, self.cols, &mut picked);
         for k in 0..rows {
-            let sums = &self.sums[k * n..(k + 1) * n];
             let r = self.next_row + k;
             let dst = &mut self.narrow[r * SIDE..(r + 1) * SIDE];
-            for (y, &c) in dst.iter_mut().zip(self.cols) {
-                *y = self.b.divide(sums[c], c);
+            for (y, lanes) in dst.iter_mut().zip(&picked) {
+                *y = lanes[k];
             }
         }
         self.next_row += rows;
@@ -371,6 +548,7 @@ impl Pass2Rows<'_> {
 
 /// Pass-2 column box over the `height` x 64 buffer `narrow`, writing only
 /// the outputs at the sampled `rows` (non-decreasing) into `out`.
+#[inline(always)]
 fn column_box_sampled(b: Box1d, narrow: &[f32], rows: &[usize; SIDE], out: &mut Image64) {
     let row = |r: usize| &narrow[r * SIDE..(r + 1) * SIDE];
     let mut s = [0.0f32; SIDE];
