@@ -19,7 +19,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use phscan::hashing::pdq::{
-    luma_from_rgb8, squash_nn_512_rgb8, Dihedral, PdqHash, PdqHasher, PdqOutput,
+    luma_from_rgb8, luma_from_rgb8_f64, squash_nn_512_rgb8, Dihedral, PdqHash, PdqHasher, PdqOutput,
 };
 
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/pdq-vectors");
@@ -136,6 +136,39 @@ fn raw_rgb_vectors_are_bit_exact() {
         );
         // None of these buffers is 64x64, so both entry points blur.
         if got != want || (q, dih[0]) != (got.quality, got.hash) || dih[1] != want_rot90 {
+            failures.push(raw.name.clone());
+        }
+    }
+    assert!(failures.is_empty(), "not bit-exact: {failures:?}");
+}
+
+#[test]
+fn raw_rgb_vectors_are_bit_exact_with_the_pdqhash_luma() {
+    // The f64-then-f32 luma of the pdqhash binding (python-threatexchange, HMA),
+    // which phscan uses, reproduces the published hashes too.
+    let Some(dir) = shared("raw_rgb_vectors_are_bit_exact_with_the_pdqhash_luma") else {
+        return;
+    };
+    let mut hasher = PdqHasher::new();
+    let mut failures = Vec::new();
+    let rows = raw_buffers(&dir);
+    assert_eq!(rows.len(), 10);
+    for (row, raw) in &rows {
+        let mut luma = Vec::new();
+        luma_from_rgb8_f64(&raw.rgb, raw.width, raw.height, &mut luma);
+        let got = hasher.hash_luma(&luma, raw.width, raw.height);
+        let (q, dih) = hasher.hash_luma_dihedral(&luma, raw.width, raw.height);
+        eprintln!(
+            "{:40} f64 luma: distance {}",
+            raw.name,
+            got.hash.distance(&hash(&row["expected_pdq"]))
+        );
+        if got.hash != hash(&row["expected_pdq"])
+            || got.quality.to_string() != row["quality_spec"]
+            || q != got.quality
+            || dih[0] != got.hash
+            || dih[1] != hash(&row["dih_rot90_spec"])
+        {
             failures.push(raw.name.clone());
         }
     }

@@ -145,16 +145,16 @@ impl FileHasher {
         let (w, h) = (rgb.width() as usize, rgb.height() as usize);
         match mode {
             PdqMode::Full => {
-                pdq::luma_from_rgb8(rgb.as_raw(), w, h, &mut self.luma);
+                pdq::luma_from_rgb8_f64(rgb.as_raw(), w, h, &mut self.luma);
                 (w, h)
             }
             PdqMode::Cli512 => match pdq::squash_nn_512_rgb8(rgb.as_raw(), w, h) {
                 Some(small) => {
-                    pdq::luma_from_rgb8(&small, 512, 512, &mut self.luma);
+                    pdq::luma_from_rgb8_f64(&small, 512, 512, &mut self.luma);
                     (512, 512)
                 }
                 None => {
-                    pdq::luma_from_rgb8(rgb.as_raw(), w, h, &mut self.luma);
+                    pdq::luma_from_rgb8_f64(rgb.as_raw(), w, h, &mut self.luma);
                     (w, h)
                 }
             },
