@@ -5,7 +5,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use phscan::hashing::pdq::{luma_from_rgb8, PdqHasher};
+use phscan::hashing::pdq::{luma_from_rgb8, luma_from_rgb8_f64, PdqHasher};
 
 /// Deterministic RGB8 test pattern: smooth ramps plus a cheap hash noise, so
 /// the hash has real structure and the data is not trivially compressible.
@@ -59,6 +59,23 @@ fn bench(c: &mut Criterion) {
     group.bench_function(format!("luma_from_rgb8/{w}x{h}"), |b| {
         b.iter(|| luma_from_rgb8(black_box(&rgb), w, h, &mut out))
     });
+    group.bench_function(format!("luma_from_rgb8_f64/{w}x{h}"), |b| {
+        b.iter(|| luma_from_rgb8_f64(black_box(&rgb), w, h, &mut out))
+    });
+
+    // What pdqhash.compute does for one RGB array (benches/pdq_ref_timing.py times
+    // the reference on the same sizes): luma as phscan computes it, then the kernel.
+    for (w, h) in [(4000, 3000), (1000, 1000)] {
+        let rgb = synthetic_rgb(w, h);
+        let mut luma = Vec::new();
+        group.throughput(Throughput::Elements((w * h) as u64));
+        group.bench_function(format!("rgb_to_hash/{w}x{h}"), |b| {
+            b.iter(|| {
+                luma_from_rgb8_f64(black_box(&rgb), w, h, &mut luma);
+                hasher.hash_luma(&luma, w, h)
+            })
+        });
+    }
 
     group.finish();
 }
