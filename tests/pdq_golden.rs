@@ -41,7 +41,10 @@ fn golden(file: &str, mode: PdqMode) {
             let got = out.pdq.unwrap();
             let d = got.hash.distance(&want);
             if !dihedral {
-                eprintln!("{path:50} {:?} distance {d:2} quality {} (ref {quality})", mode, got.quality);
+                eprintln!(
+                    "{path:50} {:?} distance {d:2} quality {} (ref {quality})",
+                    mode, got.quality
+                );
             }
             let ok = if format == MediaFormat::Jpeg {
                 d <= JPEG_TOLERANCE && got.quality.abs_diff(quality) <= 5
@@ -49,7 +52,10 @@ fn golden(file: &str, mode: PdqMode) {
                 d == 0 && got.quality == quality
             };
             if !ok {
-                failures.push(format!("{path} (dihedral={dihedral}): distance {d}, quality {} vs {quality}", got.quality));
+                failures.push(format!(
+                    "{path} (dihedral={dihedral}): distance {d}, quality {} vs {quality}",
+                    got.quality
+                ));
             }
         }
         rows += 1;
