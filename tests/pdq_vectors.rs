@@ -462,3 +462,87 @@ fn transposed_bridge_matches_flipp() {
         }
     );
 }
+
+/// Hashes every image of `expected-hashes.tsv` whose pipeline matches `pipeline`
+/// through phscan's own decoder and front end, and checks the distance to the
+/// published hash. Returns how many rows were checked.
+fn published_through_our_decoder(
+    test: &str,
+    pipeline: impl Fn(&str) -> bool,
+    mode: phscan::config::PdqMode,
+    tolerance: u32,
+) -> usize {
+    use phscan::config::{Algorithm, AlgorithmSet, Limits};
+    use phscan::hashing::{Computed, FileHasher};
+    let Some(dir) = shared(test) else {
+        return usize::MAX;
+    };
+    let algos: AlgorithmSet = [Algorithm::Pdq].into_iter().collect();
+    let mut hasher = FileHasher::new();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for row in read_tsv(&dir.join("expected-hashes.tsv")) {
+        if !pipeline(&row["pipeline"]) {
+            continue;
+        }
+        let path = dir.join(&row["image"]);
+        let bytes = fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let format = phscan::sniff::sniff(&bytes[..bytes.len().min(32)])
+            .unwrap_or_else(|| panic!("{} is not an image we decode", path.display()));
+        let image = phscan::decode::decode(&bytes, format, &Limits::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut out = Computed::default();
+        hasher.perceptual(&image, &algos, mode, false, &mut out);
+        let got = out.pdq.unwrap();
+        let d = got.hash.distance(&hash(&row["pdq_hash_hex"]));
+        let q = &row["quality"];
+        eprintln!(
+            "{:80} {:?}: distance {d:2}, quality {:3} (published {})",
+            row["image"],
+            mode,
+            got.quality,
+            if q.is_empty() { "-" } else { q }
+        );
+        if d > tolerance || (!q.is_empty() && got.quality.to_string() != *q) {
+            failures.push(format!(
+                "{}: distance {d}, quality {}",
+                row["image"], got.quality
+            ));
+        }
+        checked += 1;
+    }
+    assert!(failures.is_empty(), "over {tolerance} bits: {failures:#?}");
+    checked
+}
+
+#[test]
+fn published_full_resolution_hashes_through_our_decoder() {
+    // The 21 hashes published for full-resolution pipelines (Java unit tests,
+    // python-threatexchange / pdqhash): our decoder differs from Pillow's and
+    // ImageIO's by a little, so a few bits are allowed.
+    let n = published_through_our_decoder(
+        "published_full_resolution_hashes_through_our_decoder",
+        |p| p.contains("full-res"),
+        phscan::config::PdqMode::Full,
+        6,
+    );
+    assert!(
+        n == usize::MAX || n == 21,
+        "expected 21 full-resolution rows, checked {n}"
+    );
+}
+
+#[test]
+fn published_cli512_hashes_through_our_decoder() {
+    // The 16 hashes of the C++ reference compiled to WASM (CImg, 512x512 squash).
+    let n = published_through_our_decoder(
+        "published_cli512_hashes_through_our_decoder",
+        |p| p == "wasm-cpp-cimg-512nn",
+        phscan::config::PdqMode::Cli512,
+        6,
+    );
+    assert!(
+        n == usize::MAX || n == 16,
+        "expected 16 WASM rows, checked {n}"
+    );
+}

@@ -138,7 +138,7 @@ impl FileHasher {
         let rgb = match image.as_rgb8() {
             Some(rgb) => rgb,
             None => {
-                converted = image.to_rgb8();
+                converted = rgb8_as_pillow_converts(image);
                 &converted
             }
         };
@@ -159,5 +159,35 @@ impl FileHasher {
                 }
             },
         }
+    }
+}
+
+/// The image as 8-bit RGB, converted the way Pillow's `convert("RGB")` does, because
+/// the PDQ lists we match are made by Pillow-based pipelines (python-threatexchange,
+/// HMA): 16-bit greyscale is clipped to 255 (Pillow's `I;16` → `RGB`), other 16-bit
+/// images keep their high byte (Pillow reads them so); everything else is converted
+/// by the `image` crate, which agrees with Pillow there (palette expanded, grey
+/// replicated, alpha dropped).
+fn rgb8_as_pillow_converts(image: &DynamicImage) -> image::RgbImage {
+    use image::{Rgb, RgbImage};
+    let (w, h) = (image.width(), image.height());
+    match image {
+        DynamicImage::ImageLuma16(buf) => RgbImage::from_fn(w, h, |x, y| {
+            let v = buf.get_pixel(x, y).0[0].min(255) as u8;
+            Rgb([v, v, v])
+        }),
+        DynamicImage::ImageLumaA16(buf) => RgbImage::from_fn(w, h, |x, y| {
+            let v = (buf.get_pixel(x, y).0[0] >> 8) as u8;
+            Rgb([v, v, v])
+        }),
+        DynamicImage::ImageRgb16(buf) => RgbImage::from_fn(w, h, |x, y| {
+            let p = buf.get_pixel(x, y).0;
+            Rgb([(p[0] >> 8) as u8, (p[1] >> 8) as u8, (p[2] >> 8) as u8])
+        }),
+        DynamicImage::ImageRgba16(buf) => RgbImage::from_fn(w, h, |x, y| {
+            let p = buf.get_pixel(x, y).0;
+            Rgb([(p[0] >> 8) as u8, (p[1] >> 8) as u8, (p[2] >> 8) as u8])
+        }),
+        other => other.to_rgb8(),
     }
 }
