@@ -291,6 +291,7 @@ impl FromStr for IdKind {
 pub enum Command {
     Scan {
         hashsets: Vec<PathBuf>,
+        hashset_options: crate::hashset::LoadOptions,
         thresholds: BTreeMap<Algorithm, u32>,
         min_quality: u8,
         dihedral: bool,

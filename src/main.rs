@@ -32,6 +32,64 @@ enum Cmd {
     Scan(ScanArgs),
     /// Hash files and directories; the output is itself a valid hash set.
     Hash(HashArgs),
+    /// Examine, check and convert hash-set files.
+    #[command(subcommand)]
+    Hashset(HashsetCmd),
+}
+
+#[derive(Subcommand)]
+enum HashsetCmd {
+    /// Describe each set as JSON: entries per algorithm, duplicates, low-quality PDQ
+    /// entries, ignored values, SHA-256.
+    Info {
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+    /// Report every problem in each set at once; exit 2 if any.
+    Check {
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+    /// Write a set in another format.
+    Convert {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Output format: phscan-jsonl, te-text, te-dataset-csv, plain or vics-json.
+        #[arg(long, value_name = "FORMAT")]
+        to: HashsetFormat,
+        /// Write to FILE instead of standard output.
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+}
+
+type HashsetFormat = phscan::hashset::Format;
+
+#[derive(Args)]
+struct LoadArgs {
+    /// Read hash sets as this format instead of detecting it: phscan-jsonl, te-text,
+    /// te-dataset-csv, plain or vics-json.
+    #[arg(long, value_name = "FORMAT")]
+    hashset_format: Option<HashsetFormat>,
+    /// The algorithm of plain lists whose hash length is ambiguous (16 or 64 hex
+    /// digits), e.g. pdq or sha256.
+    #[arg(long, value_name = "ALG")]
+    hashset_algorithm: Option<phscan::config::Algorithm>,
+}
+
+impl LoadArgs {
+    fn options(&self) -> phscan::hashset::LoadOptions {
+        phscan::hashset::LoadOptions {
+            format: self.hashset_format,
+            algorithm: self.hashset_algorithm,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -41,6 +99,8 @@ struct ScanArgs {
     /// Hash-set file to match against (repeatable; at least one).
     #[arg(long = "hashset", value_name = "FILE", required = true)]
     hashsets: Vec<PathBuf>,
+    #[command(flatten)]
+    load: LoadArgs,
     /// Per-algorithm match thresholds (Hamming distance, inclusive), e.g. pdq=31,dhash=10.
     /// Defaults: pdq 31, 64-bit hashes 10.
     #[arg(long, value_name = "ALG=N,...", value_parser = parse_thresholds_arg)]
@@ -207,6 +267,7 @@ fn config_from(cli: Cli) -> Result<Config, String> {
             }
             let command = Command::Scan {
                 hashsets: a.hashsets,
+                hashset_options: a.load.options(),
                 thresholds,
                 min_quality: a.min_quality,
                 dihedral: !a.no_dihedral,
@@ -224,11 +285,68 @@ fn config_from(cli: Cli) -> Result<Config, String> {
             };
             a.common.into_parts(command, a.algorithms)
         }
+        Cmd::Hashset(_) => unreachable!("handled in main"),
     }
+}
+
+fn hashset_main(cmd: HashsetCmd) -> i32 {
+    let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
+    let result = match cmd {
+        HashsetCmd::Info { files, load } => phscan::hashset_tool::info_or_check(
+            &files,
+            &load.options(),
+            false,
+            &mut stdout.lock(),
+            &mut stderr.lock(),
+        ),
+        HashsetCmd::Check { files, load } => phscan::hashset_tool::info_or_check(
+            &files,
+            &load.options(),
+            true,
+            &mut stdout.lock(),
+            &mut stderr.lock(),
+        ),
+        HashsetCmd::Convert {
+            file,
+            to,
+            output,
+            load,
+        } => {
+            // Written whole or not at all: the set is converted in memory first.
+            let r = match &output {
+                Some(p) => {
+                    let mut buf = Vec::new();
+                    phscan::hashset_tool::convert(&file, &load.options(), to, &mut buf).and_then(
+                        |_| {
+                            std::fs::write(p, &buf)
+                                .map_err(|e| format!("cannot write {}: {e}", p.display()))
+                        },
+                    )
+                }
+                None => {
+                    phscan::hashset_tool::convert(&file, &load.options(), to, &mut stdout.lock())
+                }
+            };
+            match r {
+                Ok(()) => Ok(0),
+                Err(e) => {
+                    eprintln!("phscan: {e}");
+                    Ok(exit::ERROR)
+                }
+            }
+        }
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("phscan: {e}");
+        exit::ERROR
+    })
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Cmd::Hashset(cmd) = cli.command {
+        return ExitCode::from(hashset_main(cmd) as u8);
+    }
     let cfg = match config_from(cli) {
         Ok(c) => c,
         Err(e) => {

@@ -2,18 +2,20 @@
 //! one file's hashes into hits.
 //!
 //! Perceptual hashes match at a Hamming distance at or under the algorithm's threshold;
-//! exact hashes match by equality. This index scans PDQ and 64-bit entries linearly
-//! (four or one popcounts per entry) and looks exact hashes up in a hash map.
+//! exact hashes match by equality. PDQ and 64-bit values of all sets are gathered into
+//! one contiguous column per algorithm (taken out of the sets, not copied) and
+//! scanned; exact hashes are looked up by binary search in a sorted list of entry
+//! references.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use crate::config::Algorithm;
-use crate::hashing::pdq::Dihedral;
+use crate::hashing::pdq::{Dihedral, PdqHash};
 use crate::hashing::Computed;
-use crate::hashset::{HashSet, HashValue};
+use crate::hashset::{Column, HashSet};
 use crate::report::Hit;
 
-/// Where an entry lives: (set index, entry index).
+/// Where an entry lives: (set index, entry index within that set's algorithm).
 type Ref = (u32, u32);
 
 pub struct MatchConfig {
@@ -31,23 +33,29 @@ impl MatchConfig {
     }
 }
 
-pub struct Index<'s> {
-    sets: &'s [HashSet],
-    cfg: MatchConfig,
-    pdq: Vec<([u64; 4], Ref)>,
-    /// One list per 64-bit algorithm, indexed by `slot64`.
-    u64s: [Vec<(u64, Ref)>; 4],
-    exact: HashMap<(Algorithm, Box<[u8]>), Vec<Ref>>,
+const PERCEPTUAL_64: [Algorithm; 4] = [
+    Algorithm::Ahash,
+    Algorithm::Dhash,
+    Algorithm::Phash,
+    Algorithm::Blockhash,
+];
+const EXACT: [Algorithm; 3] = [Algorithm::Md5, Algorithm::Sha1, Algorithm::Sha256];
+
+fn slot64(a: Algorithm) -> usize {
+    PERCEPTUAL_64
+        .iter()
+        .position(|x| *x == a)
+        .expect("a 64-bit perceptual algorithm")
 }
 
-fn slot64(a: Algorithm) -> Option<usize> {
-    match a {
-        Algorithm::Ahash => Some(0),
-        Algorithm::Dhash => Some(1),
-        Algorithm::Phash => Some(2),
-        Algorithm::Blockhash => Some(3),
-        _ => None,
-    }
+pub struct Index {
+    sets: Vec<HashSet>,
+    cfg: MatchConfig,
+    pdq: Vec<[u64; 4]>,
+    pdq_refs: Vec<Ref>,
+    u64s: [(Vec<u64>, Vec<Ref>); 4],
+    /// Per exact algorithm, entry references sorted by value.
+    exact: [Vec<Ref>; 3],
 }
 
 /// Result of matching one file.
@@ -57,33 +65,60 @@ pub struct MatchResult {
     pub pdq_low_quality: bool,
 }
 
-impl<'s> Index<'s> {
-    pub fn build(sets: &'s [HashSet], cfg: MatchConfig) -> Self {
-        let mut ix = Index {
-            sets,
-            cfg,
-            pdq: Vec::new(),
-            u64s: Default::default(),
-            exact: HashMap::new(),
-        };
-        for (si, set) in sets.iter().enumerate() {
-            for (ei, e) in set.entries.iter().enumerate() {
-                let r = (si as u32, ei as u32);
-                match &e.value {
-                    HashValue::Pdq(h) => ix.pdq.push((h.to_u64s(), r)),
-                    HashValue::U64(v) => {
-                        let slot = slot64(e.algorithm).expect("64-bit value for a 64-bit hash");
-                        ix.u64s[slot].push((*v, r));
+fn exact_bytes(sets: &[HashSet], a: Algorithm, (si, ei): Ref) -> &[u8] {
+    match &sets[si as usize].entries[&a].values {
+        Column::Bytes { width, data } => &data[ei as usize * width..(ei as usize + 1) * width],
+        _ => unreachable!("exact hashes are stored as bytes"),
+    }
+}
+
+impl Index {
+    /// Takes ownership of the sets; their PDQ and 64-bit columns move into the index.
+    pub fn build(mut sets: Vec<HashSet>, cfg: MatchConfig) -> Self {
+        let mut pdq = Vec::new();
+        let mut pdq_refs = Vec::new();
+        let mut u64s: [(Vec<u64>, Vec<Ref>); 4] = Default::default();
+        for (si, set) in sets.iter_mut().enumerate() {
+            for (alg, e) in set.entries.iter_mut() {
+                match &mut e.values {
+                    Column::Pdq(v) => {
+                        pdq_refs.extend((0..v.len() as u32).map(|i| (si as u32, i)));
+                        if pdq.is_empty() {
+                            pdq = std::mem::take(v);
+                        } else {
+                            pdq.append(v);
+                        }
                     }
-                    HashValue::Exact(b) => ix
-                        .exact
-                        .entry((e.algorithm, b.clone()))
-                        .or_default()
-                        .push(r),
+                    Column::U64(v) => {
+                        let (vals, refs) = &mut u64s[slot64(*alg)];
+                        refs.extend((0..v.len() as u32).map(|i| (si as u32, i)));
+                        vals.append(v);
+                    }
+                    Column::Bytes { .. } => {}
                 }
             }
         }
-        ix
+        let exact = EXACT.map(|a| {
+            let mut refs: Vec<Ref> = sets
+                .iter()
+                .enumerate()
+                .flat_map(|(si, s)| (0..s.count(a) as u32).map(move |ei| (si as u32, ei)))
+                .collect();
+            refs.sort_unstable_by(|x, y| exact_bytes(&sets, a, *x).cmp(exact_bytes(&sets, a, *y)));
+            refs
+        });
+        Index {
+            sets,
+            cfg,
+            pdq,
+            pdq_refs,
+            u64s,
+            exact,
+        }
+    }
+
+    pub fn sets(&self) -> &[HashSet] {
+        &self.sets
     }
 
     pub fn query(&self, c: &Computed) -> MatchResult {
@@ -96,30 +131,35 @@ impl<'s> Index<'s> {
                 self.query_pdq(c, p.quality, &mut hits);
             }
         }
-        for a in [
-            Algorithm::Ahash,
-            Algorithm::Dhash,
-            Algorithm::Phash,
-            Algorithm::Blockhash,
-        ] {
-            let (Some(h), Some(slot)) = (c.u64_hash(a), slot64(a)) else {
-                continue;
-            };
+        for a in PERCEPTUAL_64 {
+            let Some(h) = c.u64_hash(a) else { continue };
             let t = self.cfg.threshold(a);
-            for &(v, r) in &self.u64s[slot] {
+            let (vals, refs) = &self.u64s[slot64(a)];
+            for (i, &v) in vals.iter().enumerate() {
                 let d = (v ^ h).count_ones();
                 if d <= t {
-                    hits.push(self.hit(r, a, d, format!("{h:016x}"), None, None));
+                    hits.push(self.hit(
+                        a,
+                        refs[i],
+                        d,
+                        format!("{h:016x}"),
+                        format!("{v:016x}"),
+                        None,
+                        None,
+                    ));
                 }
             }
         }
-        for a in [Algorithm::Md5, Algorithm::Sha1, Algorithm::Sha256] {
-            if let Some(d) = c.exact(a) {
-                if let Some(refs) = self.exact.get(&(a, Box::from(d))) {
-                    for &r in refs {
-                        hits.push(self.hit(r, a, 0, crate::hashing::digest::hex(d), None, None));
-                    }
-                }
+        for (k, a) in EXACT.into_iter().enumerate() {
+            let Some(d) = c.exact(a) else { continue };
+            let refs = &self.exact[k];
+            let start = refs.partition_point(|r| exact_bytes(&self.sets, a, *r) < d);
+            for r in refs[start..]
+                .iter()
+                .take_while(|r| exact_bytes(&self.sets, a, **r) == d)
+            {
+                let hex = crate::hashing::digest::hex(d);
+                hits.push(self.hit(a, *r, 0, hex.clone(), hex, None, None));
             }
         }
         hits.sort_by(|x, y| {
@@ -139,7 +179,7 @@ impl<'s> Index<'s> {
     fn query_pdq(&self, c: &Computed, quality: u8, hits: &mut Vec<Hit>) {
         let t = self.cfg.threshold(Algorithm::Pdq);
         let base = c.pdq.expect("pdq computed").hash;
-        let variants: Vec<(Dihedral, [u64; 4], crate::hashing::pdq::PdqHash)> =
+        let variants: Vec<(Dihedral, [u64; 4], PdqHash)> =
             match (&c.pdq_dihedral, self.cfg.dihedral) {
                 (Some(all), true) => Dihedral::ALL
                     .iter()
@@ -149,53 +189,57 @@ impl<'s> Index<'s> {
                 _ => vec![(Dihedral::Orig, base.to_u64s(), base)],
             };
         // Best (smallest distance, then first variant) per entry.
-        let mut best: BTreeMap<Ref, (u32, usize)> = BTreeMap::new();
-        for (e, r) in &self.pdq {
+        let mut best: BTreeMap<usize, (u32, usize)> = BTreeMap::new();
+        for (i, e) in self.pdq.iter().enumerate() {
             for (vi, (_, q, _)) in variants.iter().enumerate() {
                 let d = (e[0] ^ q[0]).count_ones()
                     + (e[1] ^ q[1]).count_ones()
                     + (e[2] ^ q[2]).count_ones()
                     + (e[3] ^ q[3]).count_ones();
                 if d <= t {
-                    let slot = best.entry(*r).or_insert((d, vi));
+                    let slot = best.entry(i).or_insert((d, vi));
                     if d < slot.0 {
                         *slot = (d, vi);
                     }
                 }
             }
         }
-        for (r, (d, vi)) in best {
+        for (i, (d, vi)) in best {
             let (xf, _, h) = variants[vi];
+            let listed = PdqHash::from_u64s(self.pdq[i]).to_hex();
             hits.push(self.hit(
-                r,
                 Algorithm::Pdq,
+                self.pdq_refs[i],
                 d,
                 h.to_hex(),
+                listed,
                 Some(quality),
                 Some(xf.name()),
             ));
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn hit(
         &self,
-        (si, ei): Ref,
         algorithm: Algorithm,
+        (si, ei): Ref,
         distance: u32,
         hash: String,
+        listed_hash: String,
         pdq_quality: Option<u8>,
         transform: Option<&'static str>,
     ) -> Hit {
         let set = &self.sets[si as usize];
-        let e = &set.entries[ei as usize];
+        let rec = set.entries[&algorithm].record[ei as usize];
         Hit {
             hashset: set.name.clone(),
-            id: e.id.to_string(),
-            label: e.label.as_deref().map(str::to_string),
+            id: set.id(rec).to_string(),
+            label: set.label(rec).map(str::to_string),
             algorithm,
             distance,
             hash,
-            listed_hash: e.value.to_hex(),
+            listed_hash,
             pdq_quality,
             transform,
         }

@@ -135,6 +135,12 @@ pub struct HashsetInfo {
     pub format: &'static str,
     pub sha256: String,
     pub entries: BTreeMap<&'static str, u64>,
+    /// Listed items (images, media records); each has one entry per hash it lists.
+    pub records: u64,
+    /// Values the list carries that phscan does not match on (PhotoDNA, other signal
+    /// types), counted by kind.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub ignored: BTreeMap<String, u64>,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -85,7 +85,7 @@ struct Work<'a> {
     /// Digest files that are not images too (an exact-hash list is loaded).
     digest_all_files: bool,
     dihedral: bool,
-    index: Option<&'a Index<'a>>,
+    index: Option<&'a Index>,
 }
 
 /// Runs `scan` or `hash` as configured, writing the report. Returns the exit code.
@@ -96,13 +96,16 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
     let (sets, match_cfg) = match &cfg.command {
         Command::Scan {
             hashsets,
+            hashset_options,
             thresholds,
             min_quality,
             dihedral,
         } => {
             let mut sets = Vec::with_capacity(hashsets.len());
             for p in hashsets {
-                sets.push(crate::hashset::load(p).map_err(|e| Fatal(e.to_string()))?);
+                sets.push(
+                    crate::hashset::load(p, hashset_options).map_err(|e| Fatal(e.to_string()))?,
+                );
             }
             let mc = MatchConfig {
                 thresholds: thresholds.clone(),
@@ -117,8 +120,8 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
     // What to compute: what the sets hold, plus what was asked for.
     let mut algos = cfg.algorithms.clone();
     for s in &sets {
-        for e in &s.entries {
-            algos.insert(e.algorithm);
+        for a in s.entries.keys() {
+            algos.insert(*a);
         }
     }
     if let Command::Hash {
@@ -128,10 +131,8 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
         algos.insert(Algorithm::Sha256);
     }
     let dihedral = match_cfg.as_ref().is_some_and(|m| m.dihedral);
-    let digest_all_files = match_cfg.is_some()
-        && sets
-            .iter()
-            .any(|s| s.entries.iter().any(|e| e.algorithm.is_exact()));
+    let digest_all_files =
+        match_cfg.is_some() && sets.iter().any(|s| s.entries.keys().any(|a| a.is_exact()));
 
     let begin = Record::Begin(Begin {
         schema_version: report::SCHEMA_VERSION,
@@ -148,18 +149,20 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
             .map(|s| HashsetInfo {
                 name: s.name.clone(),
                 path: s.path.display().to_string(),
-                format: s.format,
+                format: s.format.name(),
                 sha256: hex(&s.sha256),
                 entries: Algorithm::ALL
                     .iter()
                     .map(|a| (a.name(), s.count(*a)))
                     .filter(|(_, n)| *n > 0)
                     .collect(),
+                records: s.records() as u64,
+                ignored: s.ignored.clone(),
             })
             .collect(),
     });
 
-    let index = match_cfg.map(|mc| Index::build(&sets, mc));
+    let index = match_cfg.map(|mc| Index::build(sets, mc));
     let work = Work {
         cfg,
         algos,

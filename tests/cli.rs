@@ -696,7 +696,7 @@ fn pdq_text_hashset_matches_like_jsonl() {
     );
     assert_eq!(code, 1);
     assert_eq!(of_type(&recs, "match").len(), 11);
-    assert_eq!(recs[0]["hashsets"][0]["format"], "pdq-text");
+    assert_eq!(recs[0]["hashsets"][0]["format"], "te-text");
 }
 
 #[test]

@@ -1,0 +1,81 @@
+//! phscan's own JSON Lines: the output of `phscan hash`.
+
+use std::io::BufRead;
+
+use serde_json::Value;
+
+use super::{for_each_line, parse_value, Builder, Problems};
+use crate::config::Algorithm;
+
+pub(super) fn parse(r: &mut impl BufRead, b: &mut Builder, p: &mut Problems<'_>) {
+    let mut parsed: Vec<(Algorithm, super::HashValue)> = Vec::with_capacity(8);
+    for_each_line(r, p, |n, text, p| {
+        let t = text.trim();
+        if t.is_empty() {
+            return;
+        }
+        parsed.clear();
+        if let Err(e) = line(t, n, b, &mut parsed) {
+            p.push(n, e);
+        }
+    });
+}
+
+fn line(
+    text: &str,
+    n: usize,
+    b: &mut Builder,
+    parsed: &mut Vec<(Algorithm, super::HashValue)>,
+) -> Result<(), String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+    let obj = v.as_object().ok_or("expected a JSON object")?;
+    match obj.get("type").and_then(Value::as_str) {
+        None | Some("hash") => {}
+        // The other records of a `phscan hash` report carry no entries.
+        Some("begin") | Some("summary") | Some("error") | Some("skipped") => return Ok(()),
+        Some(other) => {
+            return Err(format!(
+                "record of type '{other}' is not a hash-set entry (expected type 'hash')"
+            ))
+        }
+    }
+    let hashes = obj
+        .get("hashes")
+        .and_then(Value::as_object)
+        .ok_or("entry has no 'hashes' object")?;
+    if hashes.is_empty() {
+        return Err("entry's 'hashes' object is empty".into());
+    }
+    let id = match obj.get("id").or_else(|| obj.get("path")) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Null) | None => format!("line:{n}"),
+        Some(_) => return Err("'id' must be a string or a number".into()),
+    };
+    let label = match obj.get("label") {
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(Value::Null) | None => None,
+        Some(_) => return Err("'label' must be a string".into()),
+    };
+    let quality = match obj.get("pdq_quality") {
+        None | Some(Value::Null) => None,
+        Some(q) => Some(
+            q.as_u64()
+                .filter(|q| *q <= 100)
+                .ok_or("'pdq_quality' must be a whole number from 0 to 100")? as u8,
+        ),
+    };
+    for (name, value) in hashes {
+        let alg: Algorithm = name.parse()?;
+        let hex = value
+            .as_str()
+            .ok_or_else(|| format!("hash '{name}' must be a hex string"))?;
+        parsed.push((alg, parse_value(alg, hex)?));
+    }
+    // Only a wholly valid line adds a record.
+    let rec = b.record(&id, label);
+    for (alg, v) in parsed.iter() {
+        b.add(rec, *alg, v, quality);
+    }
+    Ok(())
+}

@@ -1,0 +1,245 @@
+use std::io::Write;
+
+use super::*;
+
+const H: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+const MD5: &str = "900150983cd24fb0d6963f7d28e17f72";
+const SHA1: &str = "a9993e364706816aba3e25717850c26c9cd0d89d";
+
+fn write(content: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(content.as_bytes()).unwrap();
+    f
+}
+
+fn load_str(content: &str) -> Result<HashSet, LoadError> {
+    let f = write(content);
+    load(f.path(), &LoadOptions::default())
+}
+
+fn entry(set: &HashSet, a: Algorithm, i: usize) -> (String, Option<String>, String) {
+    let e = &set.entries[&a];
+    let r = e.record[i];
+    (
+        set.id(r).to_string(),
+        set.label(r).map(str::to_string),
+        e.values.get(i).to_hex(),
+    )
+}
+
+#[test]
+fn te_text_forms() {
+    let upper = H.to_uppercase();
+    let f = write(&format!(
+        "# comment\n{H},bridge.jpg\nhash={H}\npdq {upper}\n\nvideo_md5 {MD5}\r\n{H},a,b\n"
+    ));
+    let s = load(f.path(), &LoadOptions::default()).unwrap();
+    assert_eq!(s.format, Format::TeText);
+    assert_eq!(s.count(Algorithm::Pdq), 4);
+    assert_eq!(s.count(Algorithm::Md5), 1);
+    assert_eq!(
+        entry(&s, Algorithm::Pdq, 0),
+        ("bridge.jpg".into(), None, H.into())
+    );
+    assert_eq!(entry(&s, Algorithm::Pdq, 1).0, "line:3");
+    assert_eq!(entry(&s, Algorithm::Pdq, 2).2, H, "hex is case-insensitive");
+    assert_eq!(
+        entry(&s, Algorithm::Pdq, 3).0,
+        "a,b",
+        "metadata is everything after the first comma"
+    );
+    assert_eq!(entry(&s, Algorithm::Md5, 0).2, MD5);
+    let expect: [u8; 32] = Sha256::digest(std::fs::read(f.path()).unwrap()).into();
+    assert_eq!(s.sha256, expect);
+}
+
+#[test]
+fn bad_lines_are_all_reported_with_line_numbers() {
+    let f = write(&format!("{H},ok\nnot-a-hash,x\n{H}zz,y\n"));
+    let e = load(f.path(), &LoadOptions::default()).unwrap_err();
+    assert_eq!(e.errors.len(), 2, "{e}");
+    assert_eq!(e.errors[0].line, 2);
+    assert_eq!(e.errors[1].line, 3);
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&format!("{}:2: ", f.path().display())),
+        "{msg}"
+    );
+}
+
+#[test]
+fn jsonl_entries() {
+    let s = load_str(&format!(
+        "{{\"type\":\"begin\",\"schema_version\":1}}\n\
+         {{\"type\":\"hash\",\"path\":\"a.png\",\"hashes\":{{\"pdq\":\"{H}\",\"md5\":\"900150983CD24FB0D6963F7D28E17F72\",\"dhash\":\"00ff00ff00ff00ff\"}},\"label\":\"cat-A\",\"pdq_quality\":42}}\n\
+         {{\"type\":\"summary\"}}\n"
+    ))
+    .unwrap();
+    assert_eq!(s.format, Format::PhscanJsonl);
+    assert_eq!(s.records(), 1);
+    for a in [Algorithm::Pdq, Algorithm::Md5, Algorithm::Dhash] {
+        assert_eq!(s.count(a), 1);
+        let (id, label, _) = entry(&s, a, 0);
+        assert_eq!((id.as_str(), label.as_deref()), ("a.png", Some("cat-A")));
+    }
+    assert_eq!(s.entries[&Algorithm::Pdq].quality, vec![42]);
+    let e = load_str("{\"type\":\"hash\",\"hashes\":{\"md5\":\"abc\"}}\n").unwrap_err();
+    assert!(
+        e.to_string().contains(":1: md5 hash must be 32 hex digits"),
+        "{e}"
+    );
+    let e = load_str("{\"hashes\":{\"crc\":\"abcd\"}}\n").unwrap_err();
+    assert!(e.to_string().contains("unknown algorithm"), "{e}");
+}
+
+#[test]
+fn te_dataset_csv() {
+    let s = load_str(&format!(
+        "signal_type,signal_str,collab,category,tags\n\
+         pdq,{H},Sample Data,POSITIVE_CLASS,tag1 tag2\n\
+         video_md5,{MD5},Sample Data,,\n\
+         url,https://example.org/,Sample Data,,\n\
+         pdq,\"{H}\",\"Collab, Inc\",\"A \"\"quoted\"\" cat\",\n"
+    ))
+    .unwrap();
+    assert_eq!(s.format, Format::TeDatasetCsv);
+    assert_eq!(s.count(Algorithm::Pdq), 2);
+    assert_eq!(s.count(Algorithm::Md5), 1);
+    assert_eq!(s.ignored.get("signal_type url"), Some(&1));
+    let (id, label, _) = entry(&s, Algorithm::Pdq, 0);
+    assert_eq!(id, "Sample Data:line:2");
+    assert_eq!(label.as_deref(), Some("POSITIVE_CLASS [tag1 tag2]"));
+    let (id, label, _) = entry(&s, Algorithm::Pdq, 1);
+    assert_eq!(id, "Collab, Inc:line:5");
+    assert_eq!(label.as_deref(), Some("A \"quoted\" cat"));
+    let e = load_str("signal_type,signal_str\npdq,zz\n").unwrap_err();
+    assert!(
+        e.to_string().contains(":2: pdq hash must be 64 hex digits"),
+        "{e}"
+    );
+}
+
+#[test]
+fn plain_lists_refuse_to_guess() {
+    let s = load_str(&format!("{MD5}\n{SHA1}\n")).unwrap();
+    assert_eq!(s.format, Format::Plain);
+    assert_eq!((s.count(Algorithm::Md5), s.count(Algorithm::Sha1)), (1, 1));
+    let e = load_str(&format!("{H}\n{H}\n")).unwrap_err();
+    assert_eq!(e.errors.len(), 1, "one message for the ambiguity: {e}");
+    assert!(e.to_string().contains("pdq or sha256"), "{e}");
+    let f = write(&format!("{H}\n"));
+    for (alg, name) in [(Algorithm::Pdq, "pdq"), (Algorithm::Sha256, "sha256")] {
+        let opts = LoadOptions {
+            format: None,
+            algorithm: Some(alg),
+        };
+        let s = load(f.path(), &opts).unwrap();
+        assert_eq!(s.count(alg), 1, "{name}");
+    }
+    let e = load_str("00ff00ff00ff00ff\n").unwrap_err();
+    assert!(
+        e.to_string().contains("ahash, dhash, phash or blockhash"),
+        "{e}"
+    );
+}
+
+#[test]
+fn vics_media_list_and_case_file() {
+    let v1 = format!(
+        "\u{feff}{{\"odata.metadata\":\"http://github.com/ICMEC/ProjectVic/DataModels/1.2.xml/CUSTOM/$metadata#Media\",\n\
+         \"value\":[\n\
+          {{\"MediaID\":17,\"Category\":1,\"MD5\":\"{}\",\"SHA1\":\"{SHA1}\",\"PhotoDNA\":\"AAECAw==\",\n\
+            \"AlternativeHashes\":[{{\"HashName\":\"PDQ\",\"HashValue\":\"{H}\"}},{{\"HashName\":\"Fuzzy\",\"HashValue\":\"x\"}}]}},\n\
+          {{\"MediaID\":18,\"Category\":2,\"MD5\":\"\",\"SHA1\":null,\"PhotoDNA\":\"AAE=\"}}\n\
+         ]}}",
+        MD5.to_uppercase()
+    );
+    let s = load_str(&v1).unwrap();
+    assert_eq!(s.format, Format::VicsJson);
+    assert_eq!(s.count(Algorithm::Md5), 1);
+    assert_eq!(s.count(Algorithm::Sha1), 1);
+    assert_eq!(s.count(Algorithm::Pdq), 1);
+    assert_eq!(
+        entry(&s, Algorithm::Pdq, 0),
+        ("17".into(), Some("1".into()), H.into())
+    );
+    assert_eq!(s.ignored.get("PhotoDNA"), Some(&2));
+    assert_eq!(s.ignored.get("AlternativeHashes Fuzzy"), Some(&1));
+
+    let v2 = format!(
+        "{{\n  \"@odata.context\": \"http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/$metadata#Cases\",\n\
+           \"value\": [ {{ \"CaseNumber\": \"C-1\", \"Media\": [\n\
+              {{ \"MediaID\": \"m-1\", \"Category\": 3, \"MD5\": \"{MD5}\" }},\n\
+              {{ \"MediaID\": \"m-2\", \"AlternativeHashes\": [ {{ \"HashName\": \"PDQ\", \"HashValue\": \"{H}\" }} ] }}\n\
+           ] }} ]\n}}\n"
+    );
+    let s = load_str(&v2).unwrap();
+    assert_eq!(s.records(), 2);
+    assert_eq!(
+        entry(&s, Algorithm::Md5, 0),
+        ("m-1".into(), Some("3".into()), MD5.into())
+    );
+    assert_eq!(entry(&s, Algorithm::Pdq, 0).0, "m-2");
+
+    let bad = v2.replace(MD5, "1234");
+    let e = load_str(&bad).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("media record 1 (MediaID m-1): md5 hash must be 32"),
+        "{e}"
+    );
+    let truncated = &v2[..v2.len() / 2];
+    let e = load_str(truncated).unwrap_err();
+    assert!(e.to_string().contains("VICS JSON: EOF"), "{e}");
+}
+
+#[test]
+fn forced_format_and_detection_errors() {
+    let f = write(&format!("{H}\n"));
+    let opts = LoadOptions {
+        format: Some(Format::TeText),
+        algorithm: None,
+    };
+    assert_eq!(load(f.path(), &opts).unwrap().count(Algorithm::Pdq), 1);
+    let e = load_str("hello world\n").unwrap_err();
+    assert!(
+        e.to_string().contains("unrecognised hash-set format"),
+        "{e}"
+    );
+    let empty = load_str("# nothing yet\n").unwrap();
+    assert_eq!(empty.records(), 0);
+}
+
+#[test]
+fn missing_file_is_an_error() {
+    let e = load(Path::new("/nonexistent/set.txt"), &LoadOptions::default()).unwrap_err();
+    assert!(e
+        .to_string()
+        .starts_with("/nonexistent/set.txt: cannot open"));
+}
+
+#[test]
+fn convert_round_trips() {
+    let src = load_str(&format!(
+        "{{\"type\":\"hash\",\"id\":\"42\",\"label\":\"7\",\"hashes\":{{\"pdq\":\"{H}\",\"md5\":\"{MD5}\"}}}}\n\
+         {{\"type\":\"hash\",\"id\":\"43\",\"hashes\":{{\"pdq\":\"{H}\",\"sha1\":\"{SHA1}\"}}}}\n"
+    ))
+    .unwrap();
+    for fmt in [Format::PhscanJsonl, Format::VicsJson] {
+        let mut out = Vec::new();
+        write::write(&src, fmt, &mut out).unwrap();
+        let back = load_str(std::str::from_utf8(&out).unwrap()).unwrap();
+        assert_eq!(back.format, fmt);
+        for a in [Algorithm::Pdq, Algorithm::Md5, Algorithm::Sha1] {
+            assert_eq!(back.count(a), src.count(a), "{fmt:?} {a}");
+        }
+        assert_eq!(
+            entry(&back, Algorithm::Md5, 0),
+            ("42".into(), Some("7".into()), MD5.into())
+        );
+    }
+    let mut out = Vec::new();
+    let err = write::write(&src, Format::TeText, &mut out).unwrap_err();
+    assert!(err.to_string().contains("cannot carry sha1"), "{err}");
+    assert!(out.is_empty());
+}

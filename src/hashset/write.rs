@@ -1,0 +1,204 @@
+//! Writing a loaded hash set in another format (`phscan hashset convert`).
+
+use std::io::{self, Write};
+
+use serde_json::{json, Map, Value};
+
+use super::{Format, HashSet, HashValue, QUALITY_UNKNOWN};
+use crate::config::Algorithm;
+
+/// One record's hashes, in algorithm order, with the PDQ quality when known.
+struct Rec {
+    hashes: Vec<(Algorithm, HashValue)>,
+    quality: Option<u8>,
+}
+
+fn records(set: &HashSet) -> Vec<Rec> {
+    let mut recs: Vec<Rec> = (0..set.records())
+        .map(|_| Rec {
+            hashes: Vec::new(),
+            quality: None,
+        })
+        .collect();
+    for (alg, e) in &set.entries {
+        for (i, &r) in e.record.iter().enumerate() {
+            let rec = &mut recs[r as usize];
+            rec.hashes.push((*alg, e.values.get(i)));
+            if *alg == Algorithm::Pdq && e.quality[i] != QUALITY_UNKNOWN {
+                rec.quality = Some(e.quality[i]);
+            }
+        }
+    }
+    recs
+}
+
+fn one_line(s: &str) -> String {
+    s.replace(['\n', '\r'], " ")
+}
+
+/// Writes `set` as `format`. Fails, writing nothing of the set, when the format
+/// cannot carry some of its entries (e.g. a dHash in a PDQ-only format).
+pub fn write(set: &HashSet, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    let algs: Vec<Algorithm> = set.entries.keys().copied().collect();
+    let refuse = |what: &str| {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} cannot carry {what} entries", format.name()),
+        ))
+    };
+    match format {
+        Format::TeText => {
+            if let Some(a) = algs
+                .iter()
+                .find(|a| !matches!(a, Algorithm::Pdq | Algorithm::Md5))
+            {
+                return refuse(a.name());
+            }
+        }
+        Format::TeDatasetCsv => {
+            if let Some(a) = algs
+                .iter()
+                .find(|a| !matches!(a, Algorithm::Pdq | Algorithm::Md5))
+            {
+                return refuse(a.name());
+            }
+        }
+        Format::Plain => {
+            if algs.len() > 1 {
+                return refuse("several algorithms' (a plain list holds one kind of hash)");
+            }
+        }
+        Format::VicsJson => {
+            if let Some(a) = algs.iter().find(|a| {
+                !matches!(
+                    a,
+                    Algorithm::Pdq | Algorithm::Md5 | Algorithm::Sha1 | Algorithm::Sha256
+                )
+            }) {
+                return refuse(a.name());
+            }
+        }
+        Format::PhscanJsonl => {}
+    }
+    let recs = records(set);
+    match format {
+        Format::PhscanJsonl => {
+            for (r, rec) in recs.iter().enumerate() {
+                if rec.hashes.is_empty() {
+                    continue;
+                }
+                let mut hashes = Map::new();
+                for (a, v) in &rec.hashes {
+                    hashes.insert(a.name().to_string(), Value::String(v.to_hex()));
+                }
+                let mut obj = Map::new();
+                obj.insert("type".into(), json!("hash"));
+                obj.insert("id".into(), json!(set.id(r as u32)));
+                if let Some(l) = set.label(r as u32) {
+                    obj.insert("label".into(), json!(l));
+                }
+                obj.insert("hashes".into(), Value::Object(hashes));
+                if let Some(q) = rec.quality {
+                    obj.insert("pdq_quality".into(), json!(q));
+                }
+                serde_json::to_writer(&mut *out, &obj)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        Format::TeText => {
+            for (r, rec) in recs.iter().enumerate() {
+                for (a, v) in &rec.hashes {
+                    match a {
+                        Algorithm::Pdq => {
+                            writeln!(out, "{},{}", v.to_hex(), one_line(set.id(r as u32)))?
+                        }
+                        _ => writeln!(out, "video_md5 {}", v.to_hex())?,
+                    }
+                }
+            }
+        }
+        Format::TeDatasetCsv => {
+            writeln!(out, "signal_type,signal_str,collab,category,tags")?;
+            for (r, rec) in recs.iter().enumerate() {
+                for (a, v) in &rec.hashes {
+                    let kind = if *a == Algorithm::Pdq {
+                        "pdq"
+                    } else {
+                        "video_md5"
+                    };
+                    let cat = set.label(r as u32).map(csv_quote).unwrap_or_default();
+                    writeln!(out, "{kind},{},phscan,{cat},", v.to_hex())?;
+                }
+            }
+        }
+        Format::Plain => {
+            for rec in &recs {
+                for (_, v) in &rec.hashes {
+                    writeln!(out, "{}", v.to_hex())?;
+                }
+            }
+        }
+        Format::VicsJson => {
+            out.write_all(
+                b"{\"@odata.context\":\"http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/$metadata#Media\",\"value\":[",
+            )?;
+            let mut first = true;
+            for (r, rec) in recs.iter().enumerate() {
+                if rec.hashes.is_empty() {
+                    continue;
+                }
+                let mut obj = Map::new();
+                let id = set.id(r as u32);
+                obj.insert(
+                    "MediaID".into(),
+                    id.parse::<u64>()
+                        .map(|n| json!(n))
+                        .unwrap_or_else(|_| json!(id)),
+                );
+                if let Some(l) = set.label(r as u32) {
+                    obj.insert(
+                        "Category".into(),
+                        l.parse::<u64>()
+                            .map(|n| json!(n))
+                            .unwrap_or_else(|_| json!(l)),
+                    );
+                }
+                let mut alt = Vec::new();
+                for (a, v) in &rec.hashes {
+                    match a {
+                        Algorithm::Md5 => {
+                            obj.insert("MD5".into(), json!(v.to_hex().to_uppercase()));
+                        }
+                        Algorithm::Sha1 => {
+                            obj.insert("SHA1".into(), json!(v.to_hex().to_uppercase()));
+                        }
+                        Algorithm::Sha256 => {
+                            alt.push(json!({"HashName": "SHA256", "HashValue": v.to_hex()}))
+                        }
+                        _ => alt.push(json!({"HashName": "PDQ", "HashValue": v.to_hex()})),
+                    }
+                }
+                if !alt.is_empty() {
+                    obj.insert("AlternativeHashes".into(), Value::Array(alt));
+                }
+                if !first {
+                    out.write_all(b",")?;
+                }
+                first = false;
+                out.write_all(b"\n")?;
+                serde_json::to_writer(&mut *out, &obj)?;
+            }
+            out.write_all(b"\n]}\n")?;
+        }
+    }
+    Ok(())
+}
+
+fn csv_quote(s: &str) -> String {
+    let s = one_line(s);
+    if s.contains([',', '"']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
