@@ -684,7 +684,7 @@ fn every_algorithm_matches_its_own_copy() {
 }
 
 #[test]
-fn pdq_text_hashset_matches_like_jsonl() {
+fn te_text_hashset_matches_like_jsonl() {
     let set = root().join("hashsets/fixtures.pdq.csv");
     let (code, recs) = run(
         "scan",
@@ -822,4 +822,129 @@ fn fifos_are_never_opened_and_symlinks_are_followed_only_when_asked() {
     let s = summary(&recs);
     assert_eq!(s["skipped"]["special-file"], 1);
     assert_eq!(s["failed"]["walk"], 2);
+}
+
+#[test]
+fn every_hashset_format_round_trips_through_a_scan() {
+    // A set made by `phscan hash`, converted to each format, finds the edited copies,
+    // carrying ids and labels where the format can hold them.
+    let dir = tempdir();
+    // (format, algorithms it keeps, carries ids, carries labels)
+    let formats = [
+        ("phscan-jsonl", "pdq,md5,sha1", true, true),
+        ("vics-json", "pdq,md5,sha1", true, true),
+        ("te-text", "pdq", true, false),
+        ("te-dataset-csv", "pdq", false, true),
+        ("plain", "pdq", false, false),
+    ];
+    for (fmt, algs, ids, labels) in formats {
+        // Formats that hold only some algorithms get a set of those only.
+        let src = dir.join(format!("src-{fmt}.jsonl"));
+        let out = phscan_cmd(&[
+            "hash",
+            "--progress=never",
+            "--algorithms",
+            algs,
+            "--id",
+            "seq",
+            "--label",
+            "7",
+            "-o",
+            src.to_str().unwrap(),
+            "tests/fixtures/known",
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+        let set = dir.join(format!("set.{fmt}"));
+        let out = phscan_cmd(&[
+            "hashset",
+            "convert",
+            "--to",
+            fmt,
+            "-o",
+            set.to_str().unwrap(),
+            src.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{fmt}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut args = vec!["--hashset", set.to_str().unwrap()];
+        if fmt == "plain" {
+            args.extend(["--hashset-algorithm", "pdq"]);
+        }
+        args.extend(["tests/fixtures/variants", "tests/fixtures/known/k03.png"]);
+        let (code, recs) = run("scan", &args);
+        assert_eq!(code, 1, "{fmt}");
+        assert_eq!(recs[0]["hashsets"][0]["format"], fmt);
+        let m = of_type(&recs, "match");
+        assert_eq!(m.len(), 12, "{fmt}: 11 variants and k03.png");
+        let k03 = m.iter().find(|r| file_name(r) == "k03.png").unwrap();
+        let hit = &k03["hits"][0];
+        if ids {
+            assert_eq!(hit["id"], "3", "{fmt}: the id survives: {hit}");
+        }
+        if labels {
+            assert_eq!(hit["label"], "7", "{fmt}: the label survives: {hit}");
+        }
+        if fmt == "vics-json" || fmt == "phscan-jsonl" {
+            let algs: BTreeSet<&str> = k03["hits"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h["algorithm"].as_str().unwrap())
+                .collect();
+            assert_eq!(algs, ["md5", "pdq", "sha1"].into(), "{fmt}");
+        }
+    }
+    // A plain list of 64-digit hashes is refused without --hashset-algorithm.
+    let (code, recs) = run(
+        "scan",
+        &[
+            "--hashset",
+            dir.join("set.plain").to_str().unwrap(),
+            "tests/fixtures/known",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(recs.is_empty());
+}
+
+#[test]
+fn hashset_check_and_info() {
+    let dir = tempdir();
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "zz,a\nf8f8,b\nf8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22,ok\n",
+    )
+    .unwrap();
+    let out = phscan_cmd(&[
+        "hashset",
+        "check",
+        bad.to_str().unwrap(),
+        "hashsets/fixtures.jsonl",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:1: ", bad.display()))
+            && err.contains(&format!("{}:2: ", bad.display())),
+        "{err}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("hashsets/fixtures.jsonl: ok, phscan-jsonl format, 48 entries"),
+        "{stdout}"
+    );
+
+    let out = phscan_cmd(&["hashset", "info", "hashsets/fixtures.jsonl"]);
+    assert_eq!(out.status.code(), Some(0));
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["records"], 6);
+    assert_eq!(info["entries"]["pdq"], 6);
+    assert_eq!(info["duplicates"]["pdq"], 0);
+    assert_eq!(info["pdq_low_quality"], 0);
+    assert!(is_hex(&info["sha256"], 64));
 }

@@ -439,7 +439,10 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<HashSet, LoadError> {
         None => detect(&mut reader).map_err(|e| LoadError::one(path, 0, e))?,
     };
     // A UTF-8 byte-order mark is accepted (and still counted in the digest).
-    if reader.fill_buf().is_ok_and(|b| b.starts_with(b"\xEF\xBB\xBF")) {
+    if reader
+        .fill_buf()
+        .is_ok_and(|b| b.starts_with(b"\xEF\xBB\xBF"))
+    {
         reader.consume(3);
     }
     let mut b = Builder::new();
