@@ -540,6 +540,35 @@ pub(crate) fn shorten(s: &str) -> String {
     }
 }
 
+/// Hex digit values; 0xFF for any other byte.
+const HEX: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Decodes `hex` (two digits a byte) into `out`; on a bad digit, its 0-based position.
+fn decode_hex(hex: &[u8], out: &mut [u8]) -> Result<(), usize> {
+    for (i, pair) in hex.chunks_exact(2).enumerate() {
+        let (hi, lo) = (HEX[pair[0] as usize], HEX[pair[1] as usize]);
+        if hi | lo == 0xFF {
+            return Err(2 * i + usize::from(hi != 0xFF));
+        }
+        out[i] = hi << 4 | lo;
+    }
+    Ok(())
+}
+
 /// Parses a hex value for `alg`, case-insensitively.
 pub fn parse_value(alg: Algorithm, hex: &str) -> Result<HashValue, String> {
     let want = (alg.bits() / 4) as usize;
@@ -550,7 +579,8 @@ pub fn parse_value(alg: Algorithm, hex: &str) -> Result<HashValue, String> {
             shorten(hex)
         ));
     }
-    if let Some(pos) = hex.bytes().position(|b| !b.is_ascii_hexdigit()) {
+    let mut bytes = [0u8; 32];
+    if let Err(pos) = decode_hex(hex.as_bytes(), &mut bytes[..want / 2]) {
         return Err(format!(
             "{alg} hash '{}' has a character that is not hexadecimal at position {}",
             shorten(hex),
@@ -558,18 +588,19 @@ pub fn parse_value(alg: Algorithm, hex: &str) -> Result<HashValue, String> {
         ));
     }
     Ok(match alg {
-        Algorithm::Pdq => HashValue::Pdq(PdqHash::from_hex(hex).map_err(|e| e.to_string())?),
-        Algorithm::Md5 | Algorithm::Sha1 | Algorithm::Sha256 => {
-            let mut bytes = [0u8; 32];
-            for (i, b) in bytes.iter_mut().take(want / 2).enumerate() {
-                *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("checked hex");
+        Algorithm::Pdq => {
+            // The hex is the 256-bit number, most significant first: word 15 first.
+            let mut w = [0u16; 16];
+            for (i, pair) in bytes.chunks_exact(2).enumerate() {
+                w[15 - i] = u16::from_be_bytes([pair[0], pair[1]]);
             }
-            HashValue::Exact {
-                bytes,
-                len: (want / 2) as u8,
-            }
+            HashValue::Pdq(PdqHash(w))
         }
-        _ => HashValue::U64(u64::from_str_radix(hex, 16).expect("checked hex")),
+        Algorithm::Md5 | Algorithm::Sha1 | Algorithm::Sha256 => HashValue::Exact {
+            bytes,
+            len: (want / 2) as u8,
+        },
+        _ => HashValue::U64(u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes"))),
     })
 }
 

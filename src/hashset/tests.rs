@@ -243,3 +243,35 @@ fn convert_round_trips() {
     assert!(err.to_string().contains("cannot carry sha1"), "{err}");
     assert!(out.is_empty());
 }
+
+#[test]
+fn parse_value_agrees_with_the_pdq_parser() {
+    let mut x = 0x1234_5678_9abc_def0u64;
+    for _ in 0..200 {
+        let mut hex = String::new();
+        for _ in 0..4 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            hex.push_str(&format!("{x:016x}"));
+        }
+        let want = PdqHash::from_hex(&hex).unwrap();
+        assert_eq!(
+            parse_value(Algorithm::Pdq, &hex).unwrap(),
+            HashValue::Pdq(want)
+        );
+        assert_eq!(
+            parse_value(Algorithm::Pdq, &hex.to_uppercase()).unwrap(),
+            HashValue::Pdq(want)
+        );
+        assert_eq!(
+            parse_value(Algorithm::Dhash, &hex[..16]).unwrap().to_hex(),
+            &hex[..16]
+        );
+        assert_eq!(parse_value(Algorithm::Sha256, &hex).unwrap().to_hex(), hex);
+    }
+    let e = parse_value(Algorithm::Md5, "900150983cd24fb0d6963f7d28e17fxz").unwrap_err();
+    assert!(e.contains("at position 31"), "{e}");
+    let e = parse_value(Algorithm::Md5, "g00150983cd24fb0d6963f7d28e17f72").unwrap_err();
+    assert!(e.contains("at position 1"), "{e}");
+}
