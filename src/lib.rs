@@ -15,6 +15,7 @@ pub mod fileio;
 pub mod hashing;
 pub mod hashset;
 pub mod hashset_tool;
+pub mod interrupt;
 pub mod matching;
 pub mod report;
 pub mod scan;

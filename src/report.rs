@@ -167,6 +167,9 @@ pub struct Summary {
     pub pdq_low_quality: u64,
     pub hits: u64,
     pub elapsed_seconds: f64,
+    /// The scan was stopped by SIGINT or SIGTERM before it finished: the counts cover
+    /// only the files reported before the stop.
+    pub interrupted: bool,
     pub exit_code: i32,
 }
 
@@ -266,6 +269,12 @@ impl<W: Write> ReportWriter<W> {
             self.out.flush()?;
         }
         Ok(())
+    }
+
+    /// Pushes out what is buffered (called when the scan is idle, so that a reader
+    /// of a pipe sees records without waiting for the buffer to fill).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 
     pub fn finish(mut self, summary: &Record) -> io::Result<W> {

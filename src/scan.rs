@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
@@ -171,23 +172,17 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
         index: index.as_ref(),
     };
 
-    let (out, flush_each): (Box<dyn Write>, bool) =
-        match &cfg.output.path {
-            Some(p) => (
-                Box::new(File::create(p).map_err(|e| {
-                    Fatal(format!("cannot create output file {}: {e}", p.display()))
-                })?),
-                false,
-            ),
-            None => (Box::new(io::stdout()), io::stdout().is_terminal()),
-        };
+    let document = cfg.output.format == OutputFormat::Json;
+    let mut output = Output::open(cfg.output.path.as_deref(), document)?;
+    let flush_each = output.is_terminal();
     let mut writer = ReportWriter::new(
-        io::BufWriter::with_capacity(64 * 1024, out),
-        cfg.output.format == OutputFormat::Json,
+        io::BufWriter::with_capacity(64 * 1024, output.writer()?),
+        document,
         flush_each,
     );
     let write_err = |e: io::Error| Fatal(format!("error writing the report: {e}"));
     writer.begin(&begin).map_err(write_err)?;
+    crate::interrupt::install();
 
     let progress = make_progress(cfg.output.progress);
     let mut summary = Summary::default();
@@ -205,22 +200,30 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
         .build()
         .map_err(|e| Fatal(format!("cannot start worker threads: {e}")))?;
 
-    std::thread::scope(|s| {
-        let discovery_cfg = &cfg.discovery;
-        s.spawn(move || {
+    // Discovery may block (a file list on a terminal, a slow file system), so it runs
+    // detached: an interrupted scan does not wait for it.
+    let discovery_cfg = cfg.discovery.clone();
+    std::thread::Builder::new()
+        .name("phscan-discovery".into())
+        .spawn(move || {
             let mut seq = 0u64;
-            discover(discovery_cfg, &mut |found| {
-                if tok_tx.send(()).is_err() {
+            discover(&discovery_cfg, &mut |found| {
+                if crate::interrupt::requested() || tok_tx.send(()).is_err() {
                     return false;
                 }
                 let ok = job_tx.send((seq, found)).is_ok();
                 seq += 1;
                 ok
             });
-        });
-        let work = &work;
+        })
+        .map_err(|e| Fatal(format!("cannot start the discovery thread: {e}")))?;
+
+    let mut interrupted = false;
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let (work, stop) = (&work, &stop);
         s.spawn(move || {
-            pool.broadcast(|_| worker(work, &job_rx, &res_tx));
+            pool.broadcast(|_| worker(work, &job_rx, &res_tx, stop));
             drop(res_tx);
         });
 
@@ -228,7 +231,23 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
         let mut pending: BTreeMap<u64, Outcome> = BTreeMap::new();
         let mut next = 0u64;
         let mut hash_seq = 0u64;
-        'recv: for (seq, outcome) in res_rx.iter() {
+        'recv: loop {
+            let (seq, outcome) = match res_rx.recv_timeout(std::time::Duration::from_millis(100)) {
+                Ok(r) => r,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    if crate::interrupt::requested() {
+                        interrupted = true;
+                        break 'recv;
+                    }
+                    // Idle: let a reader of the report see what is done so far.
+                    if let Err(e) = writer.flush() {
+                        failure = Some(e);
+                        break 'recv;
+                    }
+                    continue;
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break 'recv,
+            };
             pending.insert(seq, outcome);
             while let Some(o) = pending.remove(&next) {
                 next += 1;
@@ -252,7 +271,9 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
                 }
             }
         }
-        // On a write failure, dropping the receivers stops the workers and discovery.
+        interrupted |= crate::interrupt::requested();
+        stop.store(true, Ordering::Relaxed);
+        // Dropping the receivers stops the workers (after the file in hand) and discovery.
         drop(res_rx);
         drop(tok_rx);
     });
@@ -264,7 +285,10 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
         return Err(write_err(e));
     }
     summary.elapsed_seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
-    summary.exit_code = if summary.matched > 0 {
+    summary.interrupted = interrupted;
+    summary.exit_code = if interrupted {
+        crate::interrupt::EXIT_CODE
+    } else if summary.matched > 0 {
         exit::MATCH
     } else if summary.failed_total() > 0 {
         exit::ERROR
@@ -274,8 +298,91 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
     let code = summary.exit_code;
     writer
         .finish(&Record::Summary(summary))
-        .map_err(write_err)?;
+        .map_err(write_err)?
+        .into_inner()
+        .map_err(|e| write_err(e.into_error()))?;
+    output.commit()?;
     Ok(code)
+}
+
+/// Where the report goes. A JSON document written to a file is written to a partial
+/// file beside it and renamed into place only when complete, so a failed or stopped
+/// run never leaves half a document under the name asked for.
+enum Output {
+    Stdout,
+    File {
+        path: std::path::PathBuf,
+        partial: Option<std::path::PathBuf>,
+        file: Option<File>,
+    },
+}
+
+impl Output {
+    fn open(path: Option<&Path>, document: bool) -> Result<Output, Fatal> {
+        let Some(path) = path else {
+            return Ok(Output::Stdout);
+        };
+        // Only a regular file (or a new one) is replaced by rename; a device or a FIFO
+        // named as output is written directly.
+        let regular = std::fs::metadata(path).map_or(true, |m| m.is_file());
+        let partial = (document && regular).then(|| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            path.with_file_name(format!(".{name}.phscan-partial-{}", std::process::id()))
+        });
+        let target = partial.as_deref().unwrap_or(path);
+        let file = File::create(target).map_err(|e| {
+            Fatal(format!(
+                "cannot create output file {}: {e}",
+                target.display()
+            ))
+        })?;
+        Ok(Output::File {
+            path: path.to_path_buf(),
+            partial,
+            file: Some(file),
+        })
+    }
+
+    fn is_terminal(&self) -> bool {
+        matches!(self, Output::Stdout) && io::stdout().is_terminal()
+    }
+
+    fn writer(&mut self) -> Result<Box<dyn Write>, Fatal> {
+        Ok(match self {
+            Output::Stdout => Box::new(io::stdout()),
+            Output::File { file, .. } => Box::new(file.take().expect("writer taken once")),
+        })
+    }
+
+    /// The report is complete: put a partial file in place.
+    fn commit(mut self) -> Result<(), Fatal> {
+        if let Output::File { path, partial, .. } = &mut self {
+            if let Some(p) = partial.take() {
+                std::fs::rename(&p, &*path).map_err(|e| {
+                    Fatal(format!(
+                        "cannot move the report into place at {}: {e}",
+                        path.display()
+                    ))
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        // Not committed: remove the partial document.
+        if let Output::File {
+            partial: Some(p), ..
+        } = self
+        {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
 
 fn make_progress(p: Progress) -> Option<indicatif::ProgressBar> {
@@ -422,9 +529,29 @@ fn account(s: &mut Summary, o: Outcome, cfg: &Config, hash_seq: &mut u64) -> Opt
     }
 }
 
-fn worker(work: &Work<'_>, jobs: &Receiver<(u64, Found)>, results: &Sender<(u64, Outcome)>) {
+fn worker(
+    work: &Work<'_>,
+    jobs: &Receiver<(u64, Found)>,
+    results: &Sender<(u64, Outcome)>,
+    stop: &AtomicBool,
+) {
     let mut hasher = FileHasher::new();
-    for (seq, found) in jobs.iter() {
+    loop {
+        let (seq, found) = match jobs.recv_timeout(std::time::Duration::from_millis(100)) {
+            Ok(job) => job,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                // Discovery may be blocked (a file list on a terminal): do not wait for
+                // it once the writer has stopped.
+                if stop.load(Ordering::Relaxed) || crate::interrupt::requested() {
+                    return;
+                }
+                continue;
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+        };
+        if crate::interrupt::requested() {
+            return;
+        }
         let outcome = match found {
             Found::File { path, follow } => process_file(work, &mut hasher, &path, follow),
             Found::Skip { path, reason } => Outcome::Skipped {

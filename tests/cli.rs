@@ -190,6 +190,7 @@ fn check_schema(r: &Value) {
                 "accounting: every file is matched, clean, skipped or failed: {r}"
             );
             assert!(r["elapsed_seconds"].is_number());
+            assert!(r["interrupted"].is_boolean());
             assert!(r["exit_code"].is_i64());
         }
         other => panic!("unknown record type {other}: {r}"),
@@ -947,4 +948,92 @@ fn hashset_check_and_info() {
     assert_eq!(info["duplicates"]["pdq"], 0);
     assert_eq!(info["pdq_low_quality"], 0);
     assert!(is_hex(&info["sha256"], 64));
+}
+
+#[cfg(unix)]
+#[test]
+fn sigint_completes_the_report_and_exits_130() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command as Std, Stdio};
+    let dir = tempdir();
+    for (format, out_file) in [("jsonl", None), ("json", Some(dir.join("report.json")))] {
+        let mut cmd = Std::new(assert_cmd::cargo::cargo_bin("phscan"));
+        cmd.current_dir(root())
+            .args([
+                "scan",
+                "--progress=never",
+                "--format",
+                format,
+                "--hashset",
+                "hashsets/fixtures.pdq.csv",
+                "--files-from",
+                "-",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped());
+        if let Some(f) = &out_file {
+            cmd.args(["-o", f.to_str().unwrap()]);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "tests/fixtures/known/k01.png").unwrap();
+        stdin.flush().unwrap();
+        if let Some(out_file) = &out_file {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            assert!(!out_file.exists(), "no document before it is complete");
+            // SAFETY: sending a signal to our own child.
+            assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+            let status = child.wait().unwrap();
+            assert_eq!(status.code(), Some(130));
+            let doc: Value = serde_json::from_slice(&std::fs::read(out_file).unwrap()).unwrap();
+            assert_eq!(doc["summary"]["interrupted"], true);
+            assert_eq!(doc["records"].as_array().unwrap().len(), 1);
+        } else {
+            // Wait for the match to be written, with the file list still open.
+            let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+            loop {
+                let l = lines.next().expect("report line").unwrap();
+                if l.contains("\"type\":\"match\"") {
+                    break;
+                }
+            }
+            // SAFETY: sending a signal to our own child.
+            assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+            let status = child.wait().unwrap();
+            let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+            assert_eq!(status.code(), Some(130), "{rest:?}");
+            let summary: Value = serde_json::from_str(rest.last().unwrap()).unwrap();
+            check_schema(&summary);
+            assert_eq!(summary["interrupted"], true);
+            assert_eq!(summary["exit_code"], 130);
+            assert_eq!(summary["matched"], 1);
+        }
+        drop(stdin);
+    }
+    // No partial file is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, vec![std::ffi::OsString::from("report.json")]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_on_the_output_is_a_clear_error() {
+    let out = phscan_cmd(&[
+        "scan",
+        "--progress=never",
+        "--hashset",
+        "hashsets/fixtures.jsonl",
+        "-o",
+        "/dev/full",
+        "tests/fixtures",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("error writing the report") && err.contains("No space left"),
+        "{err}"
+    );
 }
