@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use image::codecs::jpeg::JpegEncoder;
 use image::imageops::{self, FilterType};
-use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
+use image::{DynamicImage, ImageEncoder, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 
 /// xorshift64*: tiny, deterministic, good enough for drawing shapes.
 struct Rng(u64);
@@ -30,6 +30,82 @@ impl Rng {
     fn unit(&mut self) -> f32 {
         (self.next() >> 40) as f32 / (1u64 << 24) as f32
     }
+}
+
+/// Hostile image files for the torture test (tests/torture.rs): each must be reported,
+/// none may crash phscan or make it use unbounded memory.
+fn hostile(dir: &Path, known: &[DynamicImage]) {
+    fs::create_dir_all(dir).unwrap();
+    let encode = |img: &DynamicImage, f: ImageFormat| {
+        let mut c = Cursor::new(Vec::new());
+        img.write_to(&mut c, f).unwrap();
+        c.into_inner()
+    };
+    // A JPEG cut in the middle of its entropy-coded data.
+    let mut jpeg = Vec::new();
+    JpegEncoder::new_with_quality(&mut jpeg, 90)
+        .encode_image(&known[1].to_rgb8())
+        .unwrap();
+    fs::write(
+        dir.join("truncated-mid-scan.jpg"),
+        &jpeg[..jpeg.len() * 2 / 3],
+    )
+    .unwrap();
+    // A PNG whose first IDAT chunk has a wrong CRC.
+    let mut png = encode(&known[0], ImageFormat::Png);
+    let idat = png.windows(4).position(|w| w == b"IDAT").unwrap();
+    let len = u32::from_be_bytes(png[idat - 4..idat].try_into().unwrap()) as usize;
+    png[idat + 4 + len] ^= 0xFF;
+    fs::write(dir.join("bad-crc.png"), &png).unwrap();
+    // A GIF with bits flipped through its image data.
+    let mut gif = encode(&known[0], ImageFormat::Gif);
+    for i in (gif.len() / 4..gif.len()).step_by(97) {
+        gif[i] ^= 0x5A;
+    }
+    fs::write(dir.join("bit-flipped.gif"), &gif).unwrap();
+    // A decompression bomb within the pixel limit: 7000x7000 grey, all zero, a few KB
+    // of deflate that expand to 49 MB of pixels.
+    let bomb = image::GrayImage::new(7000, 7000);
+    let mut small = Vec::new();
+    image::codecs::png::PngEncoder::new_with_quality(
+        &mut small,
+        image::codecs::png::CompressionType::Best,
+        image::codecs::png::FilterType::NoFilter,
+    )
+    .write_image(bomb.as_raw(), 7000, 7000, image::ExtendedColorType::L8)
+    .unwrap();
+    fs::write(dir.join("bomb-7000x7000.png"), small).unwrap();
+    // A PNG whose header announces 100,000 x 100,000 pixels: refused from the header.
+    let mut huge = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend_from_slice(&100_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&100_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit grey, no interlace
+    huge.extend_from_slice(&13u32.to_be_bytes());
+    huge.extend_from_slice(&ihdr);
+    huge.extend_from_slice(&crc32(&ihdr).to_be_bytes());
+    let mut idat = b"IDAT".to_vec();
+    idat.extend_from_slice(&[0x78, 0x9c, 0x63, 0x60, 0x00, 0x00]); // a few bytes of zlib
+    huge.extend_from_slice(&6u32.to_be_bytes());
+    huge.extend_from_slice(&idat);
+    huge.extend_from_slice(&crc32(&idat).to_be_bytes());
+    fs::write(dir.join("header-100000x100000.png"), &huge).unwrap();
+}
+
+/// CRC-32 (IEEE), for hand-made PNG chunks.
+fn crc32(data: &[u8]) -> u32 {
+    let mut c = 0xFFFF_FFFFu32;
+    for &b in data {
+        c ^= b as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
 }
 
 /// A picture made of a two-colour gradient, stripes, rectangles and discs.
@@ -217,5 +293,6 @@ fn main() {
         &o.join("tiny-4x4.png"),
         ImageFormat::Png,
     );
+    hostile(&out.with_file_name("fixtures-hostile"), &known);
     eprintln!("fixtures written under {}", out.display());
 }
