@@ -39,7 +39,7 @@ fn build() -> (PathBuf, u64) {
         .unwrap()
         .keep();
     let mut n = 0u64;
-    let mut file = |rel: &str, bytes: &[u8]| {
+    let file = |rel: &str, bytes: &[u8]| {
         std::fs::write(t.join(rel), bytes).unwrap();
     };
     file("one-byte", b"x");
