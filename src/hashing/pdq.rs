@@ -33,6 +33,9 @@ pub const MIN_HASHABLE_DIM: usize = 5;
 /// Side of the square the CLI front end squashes large images to.
 pub const CLI_SQUASH_SIDE: usize = 512;
 
+/// `--pdq-mode fast` reduces images to no less than this on the short side.
+pub const FAST_MIN_SHORT_SIDE: usize = 512;
+
 /// A 256-bit PDQ hash stored as the reference does: `w[i]` holds DCT row `i`,
 /// bit `j` of `w[i]` is column `j`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -401,6 +404,66 @@ pub fn luma_from_rgb8_f64(rgb: &[u8], width: usize, height: usize, out: &mut Vec
         rgb.chunks_exact(3)
             .map(|p| ((tr[p[0] as usize] + tg[p[1] as usize]) + tb[p[2] as usize]) as f32),
     );
+}
+
+/// Box reduction by an integer factor `k` straight to f32 luma, in one pass over
+/// interleaved 8-bit pixels with `C` channels (1 = grey, used as R = G = B; 3 = RGB;
+/// 4 = RGBA, alpha ignored as the reference ignores it). Output pixel (x, y) is the
+/// mean over source columns `k·x .. k·x+k` and rows `k·y .. k·y+k` (fewer at the
+/// right and bottom edges when `k` does not divide the side) of the f64 luma that
+/// [`luma_from_rgb8_f64`] would compute per pixel; since luma is linear, it is
+/// computed once per block from exact integer channel sums, then rounded to f32.
+/// `out` is filled with the `⌈width/k⌉ x ⌈height/k⌉` result, whose size is returned.
+///
+/// # Panics
+/// If `px.len() != C * width * height`, or `k == 0`.
+pub fn luma_box_reduce<const C: usize>(
+    px: &[u8],
+    width: usize,
+    height: usize,
+    k: usize,
+    out: &mut Vec<f32>,
+) -> (usize, usize) {
+    check_len(px.len(), width, height, C);
+    assert!(k > 0, "box factor must be positive");
+    let (ow, oh) = (width.div_ceil(k), height.div_ceil(k));
+    // Per output column, the running R, G, B sums of the current band of rows.
+    // At most k·k·255 per sum; k is at most 65535/512 for a JPEG-sized side, and
+    // u64 leaves room for any size.
+    let mut acc = vec![[0u64; 3]; ow];
+    out.clear();
+    out.reserve(ow * oh);
+    for band in px.chunks(k * width * C) {
+        let rows = band.len() / (width * C);
+        for row in band.chunks_exact(width * C) {
+            for (a, block) in acc.iter_mut().zip(row.chunks(k * C)) {
+                let (mut r, mut g, mut b) = (0u64, 0u64, 0u64);
+                for p in block.chunks_exact(C) {
+                    if C == 1 {
+                        r += u64::from(p[0]);
+                    } else {
+                        r += u64::from(p[0]);
+                        g += u64::from(p[1]);
+                        b += u64::from(p[2]);
+                    }
+                }
+                if C == 1 {
+                    (g, b) = (r, r);
+                }
+                a[0] += r;
+                a[1] += g;
+                a[2] += b;
+            }
+        }
+        for (x, a) in acc.iter_mut().enumerate() {
+            let cols = (width - x * k).min(k);
+            let n = (cols * rows) as f64;
+            let y = (0.299 * a[0] as f64 + 0.587 * a[1] as f64) + 0.114 * a[2] as f64;
+            out.push((y / n) as f32);
+            *a = [0; 3];
+        }
+    }
+    (ow, oh)
 }
 
 /// Grey8 → f32 luma: the reference uses the grey value itself.
@@ -772,6 +835,53 @@ mod tests {
         assert_eq!(out[3].to_bits(), want.to_bits());
         luma_from_grey8(&[0, 7, 255], 3, 1, &mut out);
         assert_eq!(out, [0.0, 7.0, 255.0]);
+    }
+
+    #[test]
+    fn box_reduce_means_luma() {
+        // Factor 1 is the per-pixel f64 luma.
+        let mut r = Rng(5);
+        let (w, h) = (37, 23);
+        let rgb: Vec<u8> = (0..3 * w * h).map(|_| r.next() as u8).collect();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        luma_from_rgb8_f64(&rgb, w, h, &mut a);
+        assert_eq!(luma_box_reduce::<3>(&rgb, w, h, 1, &mut b), (w, h));
+        assert!(same_bits(&a, &b));
+        // Factor 4 on 37x23: 10x6 blocks, the last column 1 wide, the last row 3 high;
+        // each output is the mean of the per-pixel f64 luma (to f32 rounding).
+        let (ow, oh) = luma_box_reduce::<3>(&rgb, w, h, 4, &mut b);
+        assert_eq!((ow, oh), (10, 6));
+        let y = |x: usize, yy: usize| {
+            let p = &rgb[3 * (yy * w + x)..][..3];
+            (0.299 * p[0] as f64 + 0.587 * p[1] as f64) + 0.114 * p[2] as f64
+        };
+        for by in 0..oh {
+            for bx in 0..ow {
+                let (xs, ys) = (4 * bx..(4 * bx + 4).min(w), 4 * by..(4 * by + 4).min(h));
+                let n = (xs.len() * ys.len()) as f64;
+                let mean: f64 = ys
+                    .flat_map(|yy| xs.clone().map(move |x| (x, yy)))
+                    .map(|(x, yy)| y(x, yy))
+                    .sum::<f64>()
+                    / n;
+                let got = b[by * ow + bx];
+                assert!(
+                    (got as f64 - mean).abs() < 1e-4,
+                    "{bx},{by}: {got} vs {mean}"
+                );
+            }
+        }
+        // Grey and RGBA agree with the RGB they stand for.
+        let grey: Vec<u8> = (0..w * h).map(|_| r.next() as u8).collect();
+        let as_rgb: Vec<u8> = grey.iter().flat_map(|&g| [g, g, g]).collect();
+        let as_rgba: Vec<u8> = rgb.chunks(3).flat_map(|p| [p[0], p[1], p[2], 9]).collect();
+        let mut c = Vec::new();
+        luma_box_reduce::<1>(&grey, w, h, 3, &mut a);
+        luma_box_reduce::<3>(&as_rgb, w, h, 3, &mut c);
+        assert!(same_bits(&a, &c));
+        luma_box_reduce::<4>(&as_rgba, w, h, 3, &mut a);
+        luma_box_reduce::<3>(&rgb, w, h, 3, &mut c);
+        assert!(same_bits(&a, &c));
     }
 
     #[test]
