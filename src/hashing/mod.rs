@@ -128,25 +128,30 @@ impl FileHasher {
     ///
     /// `Fast`: when the short side is at least twice [`pdq::FAST_MIN_SHORT_SIDE`],
     /// the luma is box-averaged by the largest integer factor that keeps it at least
-    /// that (see [`pdq::luma_box_reduce`]); otherwise as `Full`. An image that the
+    /// that, on a grid placed so that PDQ samples the reduced image where it would
+    /// sample the full one (see [`pdq::luma_box_reduce`], [`pdq::box_offset`]);
+    /// otherwise as `Full`. An image that the
     /// decoder already reduced (a DCT-scaled JPEG) is thus used as it is.
     fn pdq_luma(&mut self, image: &DynamicImage, mode: PdqMode) -> (usize, usize) {
         if mode == PdqMode::Fast {
             let (w, h) = (image.width() as usize, image.height() as usize);
             let k = w.min(h) / pdq::FAST_MIN_SHORT_SIDE;
             if k >= 2 {
+                let off = (pdq::box_offset(w, k), pdq::box_offset(h, k));
                 let luma = &mut self.luma;
                 return match image {
                     DynamicImage::ImageRgb8(p) => {
-                        pdq::luma_box_reduce::<3>(p.as_raw(), w, h, k, luma)
+                        pdq::luma_box_reduce::<3>(p.as_raw(), w, h, k, off, luma)
                     }
                     DynamicImage::ImageRgba8(p) => {
-                        pdq::luma_box_reduce::<4>(p.as_raw(), w, h, k, luma)
+                        pdq::luma_box_reduce::<4>(p.as_raw(), w, h, k, off, luma)
                     }
                     DynamicImage::ImageLuma8(p) => {
-                        pdq::luma_box_reduce::<1>(p.as_raw(), w, h, k, luma)
+                        pdq::luma_box_reduce::<1>(p.as_raw(), w, h, k, off, luma)
                     }
-                    other => pdq::luma_box_reduce::<3>(other.to_rgb8().as_raw(), w, h, k, luma),
+                    other => {
+                        pdq::luma_box_reduce::<3>(other.to_rgb8().as_raw(), w, h, k, off, luma)
+                    }
                 };
             }
         }
