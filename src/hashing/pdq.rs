@@ -437,36 +437,35 @@ pub fn luma_box_reduce<const C: usize>(
     // Source range of output index `o` along a side of `n` with grid offset `a`.
     let span = |o: usize, a: usize, n: usize| (o * k).saturating_sub(a)..((o + 1) * k - a).min(n);
     let cols: Vec<std::ops::Range<usize>> = (0..ow).map(|x| span(x, ox, width)).collect();
-    // Per output column, the R, G, B sums of the current band of rows: at most
-    // k·k·255 each, far inside u64.
-    let mut acc = vec![[0u64; 3]; ow];
+    // Column sums of the current band of rows, per sample: the band's rows are
+    // added element-wise (one widening add per byte, which vectorises), then each
+    // block's columns are summed once per band. At most k·255 per entry.
+    let mut colsum = vec![0u32; width * C];
     out.clear();
     out.reserve(ow * oh);
     for y in 0..oh {
         let rows = span(y, oy, height);
+        colsum.fill(0);
         for row in px[rows.start * width * C..rows.end * width * C].chunks_exact(width * C) {
-            for (a, xs) in acc.iter_mut().zip(&cols) {
-                let (mut r, mut g, mut b) = (0u64, 0u64, 0u64);
-                for p in row[xs.start * C..xs.end * C].chunks_exact(C) {
-                    r += u64::from(p[0]);
-                    if C > 1 {
-                        g += u64::from(p[1]);
-                        b += u64::from(p[2]);
-                    }
-                }
-                if C == 1 {
-                    (g, b) = (r, r);
-                }
-                a[0] += r;
-                a[1] += g;
-                a[2] += b;
+            for (s, &p) in colsum.iter_mut().zip(row) {
+                *s += u32::from(p);
             }
         }
-        for (a, xs) in acc.iter_mut().zip(&cols) {
+        for xs in &cols {
+            let mut sum = [0u64; 3];
+            for p in colsum[xs.start * C..xs.end * C].chunks_exact(C) {
+                sum[0] += u64::from(p[0]);
+                if C > 1 {
+                    sum[1] += u64::from(p[1]);
+                    sum[2] += u64::from(p[2]);
+                }
+            }
+            if C == 1 {
+                sum = [sum[0]; 3];
+            }
             let n = (xs.len() * rows.len()) as f64;
-            let l = (0.299 * a[0] as f64 + 0.587 * a[1] as f64) + 0.114 * a[2] as f64;
+            let l = (0.299 * sum[0] as f64 + 0.587 * sum[1] as f64) + 0.114 * sum[2] as f64;
             out.push((l / n) as f32);
-            *a = [0; 3];
         }
     }
     (ow, oh)
