@@ -123,8 +123,8 @@ pub fn jpeg_scale_denominator(width: u32, height: u32, min_short: u32) -> u32 {
 /// Limits: `--max-pixels` applies to the file's full dimensions, from the header and
 /// before anything is allocated, as in [`decode`]; not to the scaled output. So the
 /// same files are refused in every mode, and a progressive JPEG, whose coefficients
-/// `jpeg-decoder` keeps at full size whatever the scale (2 bytes per pixel and
-/// component), stays bounded by the same limit. `--max-alloc` bounds the scaled
+/// `jpeg-decoder` keeps at full size whatever the scale (up to 2 bytes per pixel
+/// and component), stays bounded by the same limit. `--max-alloc` bounds the scaled
 /// output buffer.
 pub fn decode_reduced(
     bytes: &[u8],

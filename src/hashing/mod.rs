@@ -130,8 +130,8 @@ impl FileHasher {
     /// the luma is box-averaged by the largest integer factor that keeps it at least
     /// that, on a grid placed so that PDQ samples the reduced image where it would
     /// sample the full one (see [`pdq::luma_box_reduce`], [`pdq::box_offset`]);
-    /// otherwise as `Full`. An image that the
-    /// decoder already reduced (a DCT-scaled JPEG) is thus used as it is.
+    /// otherwise as `Full`. An image that the decoder already reduced (a DCT-scaled
+    /// JPEG, short side 512 to 1023) is thus used as it is.
     fn pdq_luma(&mut self, image: &DynamicImage, mode: PdqMode) -> (usize, usize) {
         if mode == PdqMode::Fast {
             let (w, h) = (image.width() as usize, image.height() as usize);
