@@ -114,6 +114,10 @@ impl AlgorithmSet {
     pub fn any_exact(&self) -> bool {
         self.iter().any(|a| a.is_exact())
     }
+    /// Any of the 64-bit perceptual hashes (aHash, dHash, pHash, blockhash)?
+    pub fn any_64bit_perceptual(&self) -> bool {
+        self.iter().any(|a| !a.is_exact() && a.bits() == 64)
+    }
     pub fn names(&self) -> Vec<&'static str> {
         self.iter().map(Algorithm::name).collect()
     }
@@ -174,6 +178,10 @@ pub enum PdqMode {
     Full,
     /// Nearest-neighbour squash to 512x512 when a side exceeds 512, as Meta's C++ CLI.
     Cli512,
+    /// Reduced-size input, at least 512 px on the short side: JPEGs decoded with
+    /// DCT-domain scaling (1/2, 1/4, 1/8) when no 64-bit hash needs the full decode,
+    /// other images box-averaged by an integer factor. Approximates `full`, faster.
+    Fast,
 }
 
 impl PdqMode {
@@ -181,6 +189,7 @@ impl PdqMode {
         match self {
             PdqMode::Full => "full",
             PdqMode::Cli512 => "cli512",
+            PdqMode::Fast => "fast",
         }
     }
 }
@@ -191,7 +200,10 @@ impl FromStr for PdqMode {
         match s {
             "full" => Ok(PdqMode::Full),
             "cli512" => Ok(PdqMode::Cli512),
-            _ => Err(format!("unknown PDQ mode '{s}' (expected full or cli512)")),
+            "fast" => Ok(PdqMode::Fast),
+            _ => Err(format!(
+                "unknown PDQ mode '{s}' (expected full, cli512 or fast)"
+            )),
         }
     }
 }

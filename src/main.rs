@@ -155,8 +155,9 @@ struct Common {
     /// Worker threads (default: the number of CPUs).
     #[arg(short = 'j', long, value_name = "N")]
     threads: Option<usize>,
-    /// How PDQ input is prepared: full (full resolution, as python-threatexchange/HMA)
-    /// or cli512 (512x512 nearest-neighbour squash, as Meta's C++ CLI).
+    /// How PDQ input is prepared: full (full resolution, as python-threatexchange/HMA),
+    /// cli512 (512x512 nearest-neighbour squash, as Meta's C++ CLI) or fast (reduced
+    /// size, at least 512 px on the short side: an approximation of full, faster).
     #[arg(long, value_name = "MODE", default_value = "full")]
     pdq_mode: PdqMode,
     /// Output format: jsonl (one record per line) or json (one document).

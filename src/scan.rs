@@ -15,12 +15,15 @@ use std::time::Instant;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 
-use crate::config::{Algorithm, AlgorithmSet, Command, Config, IdKind, OutputFormat, Progress};
+use crate::config::{
+    Algorithm, AlgorithmSet, Command, Config, IdKind, OutputFormat, PdqMode, Progress,
+};
 use crate::contain::contain;
-use crate::decode::{decode, DecodeError};
+use crate::decode::{decode, decode_reduced, DecodeError, Decoded};
 use crate::discovery::{discover, Found};
 use crate::fileio::{open_readonly, read_head, read_rest};
 use crate::hashing::digest::{hex, sha256, Digests};
+use crate::hashing::pdq::FAST_MIN_SHORT_SIDE;
 use crate::hashing::{Computed, FileHasher};
 use crate::matching::{Index, MatchConfig};
 use crate::report::{
@@ -664,15 +667,33 @@ fn process_file(work: &Work<'_>, hasher: &mut FileHasher, path: &Path, follow: b
     }
     let mut dims = (None, None);
     if work.algos.any_perceptual() {
-        let image = match contain(|| decode(&bytes, format, limits)) {
-            Ok(Ok(img)) => img,
+        // Fast PDQ may take a JPEG decoded at reduced size, but only when PDQ is the
+        // one perceptual hash: the 64-bit hashes always see the full decode, so that
+        // their values do not depend on --pdq-mode.
+        let reduce = work.cfg.pdq_mode == PdqMode::Fast
+            && work.algos.contains(Algorithm::Pdq)
+            && !work.algos.any_64bit_perceptual();
+        let decoded = contain(|| {
+            if reduce {
+                decode_reduced(&bytes, format, limits, FAST_MIN_SHORT_SIDE as u32)
+            } else {
+                decode(&bytes, format, limits).map(Decoded::from)
+            }
+        });
+        let Decoded {
+            image,
+            width,
+            height,
+        } = match decoded {
+            Ok(Ok(d)) => d,
             Ok(Err(e @ DecodeError::TooManyPixels { .. })) => {
                 return fail("limit", e.to_string(), Some(size), fname)
             }
             Ok(Err(e)) => return fail("decode", e.to_string(), Some(size), fname),
             Err(panic) => return fail("decode", panic, Some(size), fname),
         };
-        dims = (Some(image.width()), Some(image.height()));
+        // The file's image's dimensions, also when `image` is a reduced decode.
+        dims = (Some(width), Some(height));
         let r = contain(|| {
             hasher.perceptual(
                 &image,

@@ -265,6 +265,103 @@ fn finds_known_images_and_their_edits_and_nothing_else() {
 }
 
 #[test]
+fn fast_pdq_mode_finds_every_fixture_variant() {
+    // The PDQ-only list: fast mode then takes a JPEG's DCT-scaled decode
+    // (k06-upscaled.jpg, 1200x1200, is decoded at 600x600).
+    let set = root().join("hashsets/fixtures.pdq.csv");
+    let (code, recs) = run(
+        "scan",
+        &[
+            "--pdq-mode",
+            "fast",
+            "--list-clean",
+            "--hashset",
+            set.to_str().unwrap(),
+            "tests/fixtures/known",
+            "tests/fixtures/variants",
+            "tests/fixtures/unrelated",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(recs[0]["config"]["pdq_mode"], "fast");
+    let matches = of_type(&recs, "match");
+    let matched: BTreeSet<String> = matches.iter().map(|r| file_name(r)).collect();
+    let expected: BTreeSet<String> = walk(&fixtures().join("known"))
+        .into_iter()
+        .chain(walk(&fixtures().join("variants")))
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(expected.len(), 17);
+    assert_eq!(matched, expected);
+    for r in &matches {
+        let name = file_name(r);
+        let hit = &r["hits"][0];
+        let want_id = format!("{}.", &name[..3]);
+        assert!(
+            hit["id"].as_str().unwrap().starts_with(&want_id),
+            "{name}: {hit}"
+        );
+        assert!(hit["distance"].as_u64().unwrap() <= 31, "{name}: {hit}");
+        assert_eq!(r["pdq_mode"], "fast");
+    }
+    let upscaled = matches
+        .iter()
+        .find(|r| file_name(r) == "k06-upscaled.jpg")
+        .unwrap();
+    assert_eq!(
+        (&upscaled["width"], &upscaled["height"]),
+        (&1200.into(), &1200.into()),
+        "true size"
+    );
+    assert_eq!(
+        of_type(&recs, "clean").len(),
+        4,
+        "the four unrelated images"
+    );
+}
+
+#[test]
+fn fast_pdq_mode_leaves_the_64_bit_hashes_as_in_full_mode() {
+    let hashes = |mode: &str| -> Vec<Value> {
+        let (code, recs) = run(
+            "hash",
+            &[
+                "--pdq-mode",
+                mode,
+                "--algorithms",
+                "pdq,ahash,dhash,phash,blockhash",
+                "tests/fixtures/known",
+                "tests/fixtures/variants",
+            ],
+        );
+        assert_eq!(code, 0);
+        of_type(&recs, "hash").into_iter().cloned().collect()
+    };
+    let (full, fast) = (hashes("full"), hashes("fast"));
+    assert_eq!(full.len(), 17);
+    assert_eq!(full.len(), fast.len());
+    for (a, b) in full.iter().zip(&fast) {
+        assert_eq!(a["path"], b["path"]);
+        assert_eq!((&a["width"], &a["height"]), (&b["width"], &b["height"]));
+        for alg in ["ahash", "dhash", "phash", "blockhash"] {
+            assert_eq!(a["hashes"][alg], b["hashes"][alg], "{alg} of {}", a["path"]);
+        }
+        // PDQ: identical below 1024 px on the short side; the one larger fixture
+        // (k06-upscaled.jpg, 1200x1200) is box-reduced by 2 and stays close.
+        let pdq = |r: &Value| r["hashes"]["pdq"].as_str().unwrap().to_string();
+        if file_name(a) == "k06-upscaled.jpg" {
+            let d = phscan::hashing::pdq::PdqHash::from_hex(&pdq(a))
+                .unwrap()
+                .distance(&phscan::hashing::pdq::PdqHash::from_hex(&pdq(b)).unwrap());
+            assert!(d <= 12, "{d} bits");
+        } else {
+            assert_eq!(pdq(a), pdq(b), "{}", a["path"]);
+        }
+        assert_eq!(b["pdq_mode"], "fast");
+    }
+}
+
+#[test]
 fn without_dihedral_the_mirrored_copy_is_not_found() {
     let (code, recs) = scan(&["--no-dihedral", "tests/fixtures/variants/k04-mirrored.png"]);
     assert_eq!(code, 0, "{recs:?}");

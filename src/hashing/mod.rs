@@ -102,15 +102,7 @@ impl FileHasher {
                 out.pdq = Some(self.pdq.hash_luma(&self.luma, w, h));
             }
         }
-        let wants_64 = [
-            Algorithm::Ahash,
-            Algorithm::Dhash,
-            Algorithm::Phash,
-            Algorithm::Blockhash,
-        ]
-        .into_iter()
-        .any(|a| algos.contains(a));
-        if wants_64 {
+        if algos.any_64bit_perceptual() {
             let grey = match image {
                 DynamicImage::ImageLuma8(_) => None,
                 other => Some(DynamicImage::ImageLuma8(other.to_luma8())),
@@ -133,7 +125,36 @@ impl FileHasher {
 
     /// Fills `self.luma` with the PDQ input for `image`; returns its (width, height).
     /// Alpha is dropped without compositing, as the reference does.
+    ///
+    /// `Fast`: when the short side is at least twice [`pdq::FAST_MIN_SHORT_SIDE`],
+    /// the luma is box-averaged by the largest integer factor that keeps it at least
+    /// that, on a grid placed so that PDQ samples the reduced image where it would
+    /// sample the full one (see [`pdq::luma_box_reduce`], [`pdq::box_offset`]);
+    /// otherwise as `Full`. An image that the decoder already reduced (a DCT-scaled
+    /// JPEG, short side 512 to 1023) is thus used as it is.
     fn pdq_luma(&mut self, image: &DynamicImage, mode: PdqMode) -> (usize, usize) {
+        if mode == PdqMode::Fast {
+            let (w, h) = (image.width() as usize, image.height() as usize);
+            let k = w.min(h) / pdq::FAST_MIN_SHORT_SIDE;
+            if k >= 2 {
+                let off = (pdq::box_offset(w, k), pdq::box_offset(h, k));
+                let luma = &mut self.luma;
+                return match image {
+                    DynamicImage::ImageRgb8(p) => {
+                        pdq::luma_box_reduce::<3>(p.as_raw(), w, h, k, off, luma)
+                    }
+                    DynamicImage::ImageRgba8(p) => {
+                        pdq::luma_box_reduce::<4>(p.as_raw(), w, h, k, off, luma)
+                    }
+                    DynamicImage::ImageLuma8(p) => {
+                        pdq::luma_box_reduce::<1>(p.as_raw(), w, h, k, off, luma)
+                    }
+                    other => {
+                        pdq::luma_box_reduce::<3>(other.to_rgb8().as_raw(), w, h, k, off, luma)
+                    }
+                };
+            }
+        }
         let converted;
         let rgb = match image.as_rgb8() {
             Some(rgb) => rgb,
@@ -144,7 +165,7 @@ impl FileHasher {
         };
         let (w, h) = (rgb.width() as usize, rgb.height() as usize);
         match mode {
-            PdqMode::Full => {
+            PdqMode::Full | PdqMode::Fast => {
                 pdq::luma_from_rgb8_f64(rgb.as_raw(), w, h, &mut self.luma);
                 (w, h)
             }

@@ -304,7 +304,7 @@ fn strip_to_rows(strip: &[Lanes], width: usize, col0: usize, rows: usize, dst: &
 
 /// Sample index for output cell `i` of 64 along a dimension of `len`:
 /// ⌊(i + 0.5)·len / 64⌋, evaluated in f64 like the reference.
-fn centre(i: usize, len: usize) -> usize {
+pub(super) fn centre(i: usize, len: usize) -> usize {
     (((i as f64 + 0.5) * len as f64) / SIDE as f64) as usize
 }
 
