@@ -150,7 +150,8 @@ impl FileHasher {
                         pdq::luma_box_reduce::<1>(p.as_raw(), w, h, k, off, luma)
                     }
                     other => {
-                        pdq::luma_box_reduce::<3>(other.to_rgb8().as_raw(), w, h, k, off, luma)
+                        let rgb = rgb8_as_pillow_converts(other);
+                        pdq::luma_box_reduce::<3>(rgb.as_raw(), w, h, k, off, luma)
                     }
                 };
             }
