@@ -14,6 +14,7 @@ pub mod discovery;
 pub mod fileio;
 pub mod hashing;
 pub mod hashset;
+pub mod index;
 pub mod matching;
 pub mod report;
 pub mod scan;
