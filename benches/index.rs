@@ -1,0 +1,377 @@
+//! Scale benchmark for `phscan::index` (a plain `main`, not Criterion: one 10M build).
+//!
+//! `cargo bench --bench index` builds a PDQ index over `PHSCAN_INDEX_N` (default
+//! 10,000,000) random hashes with 1,000 planted near-duplicates at distances 0..=40 of
+//! 1,000 queries, and a 64-bit index of the same size (planted at 0..=14). It reports
+//! build time, memory, peak RSS, and single-thread queries per second with multi-index
+//! hashing and with the linear scan, single queries and batches of 8, and checks that
+//! both paths return the same pairs, that every planted hash within the threshold is
+//! found and that nothing beyond it is reported.
+//! For quick runs and tuning: `PHSCAN_INDEX_LINEAR_QUERIES` (default 1,000) limits the
+//! queries run linearly, `PHSCAN_INDEX_ONLY=pdq|u64` runs one part, and
+//! `PHSCAN_INDEX_SLOTS` / `PHSCAN_INDEX_SLOTS64` override the number of slots.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use phscan::index::{PdqIndex, Strategy, U64Index};
+
+const QUERIES: usize = 1000;
+const PDQ_D: u32 = 31;
+const U64_D: u32 = 10;
+
+/// splitmix64: small, deterministic.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// `k` distinct bit positions below `bits`.
+    fn bits(&mut self, bits: u32, k: u32) -> Vec<u32> {
+        let mut set = BTreeSet::new();
+        while set.len() < k as usize {
+            set.insert((self.next() % u64::from(bits)) as u32);
+        }
+        set.into_iter().collect()
+    }
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+fn vm_hwm_mib() -> f64 {
+    proc_kib("/proc/self/status", "VmHWM:")
+}
+
+/// Memory on transparent huge pages (the index asks for them; see `src/index/huge.rs`).
+fn huge_mib() -> f64 {
+    proc_kib("/proc/self/smaps_rollup", "AnonHugePages:")
+}
+
+fn proc_kib(file: &str, key: &str) -> f64 {
+    let status = std::fs::read_to_string(file).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn mib(bytes: usize) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+type Pairs = BTreeSet<(usize, u32, u32)>;
+
+/// CPU time of this thread (or of the whole process), in seconds: on a shared machine it
+/// counts only the time the benchmark was running, not the time other processes had
+/// the core.
+fn cpu_time(clock: libc::clockid_t) -> f64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid timespec to write to.
+    unsafe { libc::clock_gettime(clock, &mut t) };
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
+
+/// Seconds of wall-clock and CPU time.
+#[derive(Clone, Copy)]
+struct Time {
+    wall: f64,
+    cpu: f64,
+}
+
+/// Times `f`, counting CPU time of this thread, or of all threads if `all_threads`.
+fn timed_on<T>(all_threads: bool, f: impl FnOnce() -> T) -> (T, Time) {
+    let clock = if all_threads {
+        libc::CLOCK_PROCESS_CPUTIME_ID
+    } else {
+        libc::CLOCK_THREAD_CPUTIME_ID
+    };
+    let (w, c) = (Instant::now(), cpu_time(clock));
+    let out = f();
+    let time = Time {
+        wall: w.elapsed().as_secs_f64(),
+        cpu: cpu_time(clock) - c,
+    };
+    (out, time)
+}
+
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Time) {
+    timed_on(false, f)
+}
+
+/// Runs `batches` through `search` (with the results kept out of the timing as far as
+/// possible: pairs go to a vector, sorted afterwards).
+fn run<Q>(
+    batches: &[Vec<Q>],
+    mut search: impl FnMut(&[Q], &mut dyn FnMut(usize, u32, u32)),
+) -> (Vec<Pairs>, Time) {
+    let mut raw: Vec<Vec<(usize, u32, u32)>> = vec![Vec::new(); batches.len()];
+    let ((), time) = timed(|| {
+        for (batch, o) in batches.iter().zip(&mut raw) {
+            search(batch, &mut |q, e, dist| o.push((q, e, dist)));
+        }
+    });
+    let out = raw
+        .into_iter()
+        .map(|v| {
+            let set: Pairs = v.iter().copied().collect();
+            assert_eq!(set.len(), v.len(), "a pair reported twice");
+            set
+        })
+        .collect();
+    (out, time)
+}
+
+struct Planted {
+    entry: u32,
+    dist: u32,
+}
+
+/// Checks one path's results against the planted neighbours: query 0 of batch j must
+/// find entry `planted[j]` iff its distance is within `d`, and nothing over `d` appears.
+fn check(label: &str, res: &[Pairs], planted: &[Planted], d: u32) -> bool {
+    let mut ok = true;
+    let (mut want, mut found, mut over) = (0, 0, 0);
+    for (pairs, p) in res.iter().zip(planted) {
+        over += pairs.iter().filter(|&&(_, _, dist)| dist > d).count();
+        let hit = pairs
+            .iter()
+            .any(|&(q, e, dist)| q == 0 && e == p.entry && dist == p.dist);
+        if p.dist <= d {
+            want += 1;
+            found += usize::from(hit);
+        } else if hit {
+            over += 1;
+        }
+    }
+    if found != want || over != 0 {
+        ok = false;
+    }
+    println!(
+        "  recall {label}: {found}/{want} planted within d found, {over} reported beyond d{}",
+        if ok { "" } else { "  <-- FAIL" }
+    );
+    ok
+}
+
+/// Prints calls per second by CPU time (wall clock in brackets).
+fn report(label: &str, calls: usize, mih: Time, lin: Time, lin_calls: usize) {
+    let rate = |calls: usize, secs: f64| calls as f64 / secs;
+    let (m, l) = (rate(calls, mih.cpu), rate(lin_calls, lin.cpu));
+    println!(
+        "  {label:<16} MIH {m:>9.0}/s ({:>7.1} us, wall {:>9.0}/s)   linear {l:>7.1}/s ({:>6.1} ms, wall {:>7.1}/s)   MIH/linear {:>5.0}x",
+        1e6 / m,
+        rate(calls, mih.wall),
+        1e3 / l,
+        rate(lin_calls, lin.wall),
+        m / l
+    );
+}
+
+fn compare(label: &str, mih: &[Pairs], lin: &[Pairs]) -> bool {
+    let same = mih.iter().zip(lin).all(|(a, b)| a == b);
+    println!(
+        "  {label}: MIH and linear pairs {} over the {} linear batches",
+        if same {
+            "identical"
+        } else {
+            "DIFFER  <-- FAIL"
+        },
+        lin.len()
+    );
+    same
+}
+
+fn main() {
+    let n = env_usize("PHSCAN_INDEX_N", 10_000_000).max(QUERIES);
+    let n_lin = env_usize("PHSCAN_INDEX_LINEAR_QUERIES", QUERIES).clamp(1, QUERIES);
+    let mut ok = true;
+    println!("phscan index benchmark: N = {n}, {QUERIES} queries, one thread for queries");
+    println!("  popcnt detected: {}", popcnt());
+    println!(
+        "  rates: single queries/s and batches of 8/s on one thread, by that thread's CPU time\n  \
+         (wall-clock rate alongside; they differ when other processes share the cores)"
+    );
+
+    let only = std::env::var("PHSCAN_INDEX_ONLY").unwrap_or_default();
+    if only != "u64" {
+        ok &= pdq(n, n_lin);
+    }
+    if only != "pdq" {
+        ok &= u64s(n, n_lin);
+    }
+    println!(
+        "\n{}",
+        if ok {
+            "all checks passed"
+        } else {
+            "CHECKS FAILED"
+        }
+    );
+    if !ok {
+        std::process::exit(1);
+    }
+}
+
+fn pdq(n: usize, n_lin: usize) -> bool {
+    let mut ok = true;
+    let mut rng = Rng(0x5EED_0001);
+    let t = Instant::now();
+    let mut hashes: Vec<[u64; 4]> = (0..n)
+        .map(|_| std::array::from_fn(|_| rng.next()))
+        .collect();
+    let queries: Vec<[u64; 4]> = (0..QUERIES)
+        .map(|_| std::array::from_fn(|_| rng.next()))
+        .collect();
+    let mut planted = Vec::new();
+    for (j, q) in queries.iter().enumerate() {
+        let dist = (j % 41) as u32;
+        let entry = j * (n / QUERIES) + rng.below(n / QUERIES);
+        let mut h = *q;
+        for b in rng.bits(256, dist) {
+            h[b as usize / 64] ^= 1 << (b % 64);
+        }
+        hashes[entry] = h;
+        planted.push(Planted {
+            entry: entry as u32,
+            dist,
+        });
+    }
+    println!(
+        "\nPDQ (256-bit), d = {PDQ_D}; generated in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let (index, build) = timed_on(true, || match env_usize("PHSCAN_INDEX_SLOTS", 0) {
+        0 => PdqIndex::build(hashes),
+        m => PdqIndex::with_slots(hashes, m as u32),
+    });
+    println!(
+        "  build {:.2} s wall, {:.2} s CPU (all threads); slots {:?}; index memory {:.0} MiB; peak RSS {:.0} MiB; on huge pages {:.0} MiB",
+        build.wall,
+        build.cpu,
+        index.slot_widths(),
+        mib(index.memory_bytes()),
+        vm_hwm_mib(),
+        huge_mib()
+    );
+    println!(
+        "  automatic strategy at d={PDQ_D}: single {:?}, batch of 8 {:?}; d=63: {:?}; d=64: {:?}",
+        index.strategy(PDQ_D, 1),
+        index.strategy(PDQ_D, 8),
+        index.strategy(63, 1),
+        index.strategy(64, 1)
+    );
+    let singles: Vec<Vec<[u64; 4]>> = queries.iter().map(|q| vec![*q]).collect();
+    let batches: Vec<Vec<[u64; 4]>> = queries
+        .iter()
+        .map(|q| {
+            let mut b = vec![*q];
+            b.extend((0..7).map(|_| std::array::from_fn::<u64, 4, _>(|_| rng.next())));
+            b
+        })
+        .collect();
+    for (label, set) in [("single queries", &singles), ("batches of 8", &batches)] {
+        let (mih, t_mih) = run(set, |q, hit| {
+            index.search_with(Strategy::MultiIndex, q, PDQ_D, hit)
+        });
+        let (lin, t_lin) = run(&set[..n_lin], |q, hit| {
+            index.search_with(Strategy::Linear, q, PDQ_D, hit)
+        });
+        let (auto, _) = run(set, |q, hit| index.search(q, PDQ_D, hit));
+        report(label, set.len(), t_mih, t_lin, n_lin);
+        ok &= check(&format!("{label}, MIH"), &mih, &planted, PDQ_D);
+        ok &= check(&format!("{label}, linear"), &lin, &planted[..n_lin], PDQ_D);
+        ok &= compare(label, &mih, &lin);
+        ok &= auto == mih;
+    }
+    ok
+}
+
+fn u64s(n: usize, n_lin: usize) -> bool {
+    let mut ok = true;
+    let mut rng = Rng(0x5EED_0002);
+    let mut hashes: Vec<u64> = (0..n).map(|_| rng.next()).collect();
+    let queries: Vec<u64> = (0..QUERIES).map(|_| rng.next()).collect();
+    let mut planted = Vec::new();
+    for (j, q) in queries.iter().enumerate() {
+        let dist = (j % 15) as u32;
+        let entry = j * (n / QUERIES) + rng.below(n / QUERIES);
+        let mut h = *q;
+        for b in rng.bits(64, dist) {
+            h ^= 1 << b;
+        }
+        hashes[entry] = h;
+        planted.push(Planted {
+            entry: entry as u32,
+            dist,
+        });
+    }
+    println!("\n64-bit, d = {U64_D}");
+    let (index, build) = timed_on(true, || match env_usize("PHSCAN_INDEX_SLOTS64", 0) {
+        0 => U64Index::build(hashes),
+        m => U64Index::with_slots(hashes, m as u32),
+    });
+    println!(
+        "  build {:.2} s wall, {:.2} s CPU (all threads); slots {:?}; index memory {:.0} MiB; peak RSS so far {:.0} MiB; on huge pages {:.0} MiB",
+        build.wall,
+        build.cpu,
+        index.slot_widths(),
+        mib(index.memory_bytes()),
+        vm_hwm_mib(),
+        huge_mib()
+    );
+    println!(
+        "  automatic strategy at d={U64_D}: single {:?}, batch of 8 {:?}",
+        index.strategy(U64_D, 1),
+        index.strategy(U64_D, 8)
+    );
+    let singles: Vec<Vec<u64>> = queries.iter().map(|q| vec![*q]).collect();
+    let batches: Vec<Vec<u64>> = queries
+        .iter()
+        .map(|q| {
+            let mut b = vec![*q];
+            b.extend((0..7).map(|_| rng.next()));
+            b
+        })
+        .collect();
+    for (label, set) in [("single queries", &singles), ("batches of 8", &batches)] {
+        let (mih, t_mih) = run(set, |q, hit| {
+            index.search_with(Strategy::MultiIndex, q, U64_D, hit)
+        });
+        let (lin, t_lin) = run(&set[..n_lin], |q, hit| {
+            index.search_with(Strategy::Linear, q, U64_D, hit)
+        });
+        report(label, set.len(), t_mih, t_lin, n_lin);
+        let extra: usize = mih.iter().map(|p| p.len()).sum::<usize>();
+        println!("  {label}: {extra} pairs in all (random entries within d included)");
+        ok &= check(&format!("{label}, MIH"), &mih, &planted, U64_D);
+        ok &= check(&format!("{label}, linear"), &lin, &planted[..n_lin], U64_D);
+        ok &= compare(label, &mih, &lin);
+    }
+    ok
+}
+
+fn popcnt() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::is_x86_feature_detected!("popcnt");
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
