@@ -3,9 +3,10 @@
 //!
 //! Perceptual hashes match at a Hamming distance at or under the algorithm's threshold;
 //! exact hashes match by equality. PDQ and 64-bit values of all sets are gathered into
-//! one contiguous column per algorithm (taken out of the sets, not copied) and
-//! scanned; exact hashes are looked up by binary search in a sorted list of entry
-//! references.
+//! one column per algorithm (taken out of the sets, not copied) and indexed with
+//! [`crate::index`] (multi-index hashing, or a linear popcount scan where that is
+//! cheaper, chosen per query); the 8 dihedral variants of a PDQ hash are one batch.
+//! Exact hashes are looked up by binary search in a sorted list of entry references.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,7 @@ use crate::config::Algorithm;
 use crate::hashing::pdq::{Dihedral, PdqHash};
 use crate::hashing::Computed;
 use crate::hashset::{Column, HashSet};
+use crate::index::{PdqIndex, U64Index};
 use crate::report::Hit;
 
 /// Where an entry lives: (set index, entry index within that set's algorithm).
@@ -48,12 +50,19 @@ fn slot64(a: Algorithm) -> usize {
         .expect("a 64-bit perceptual algorithm")
 }
 
+/// The 64-bit entries of one algorithm: values, their index, and where each lives.
+struct Col64 {
+    values: Vec<u64>,
+    index: U64Index,
+    refs: Vec<Ref>,
+}
+
 pub struct Index {
     sets: Vec<HashSet>,
     cfg: MatchConfig,
-    pdq: Vec<[u64; 4]>,
+    pdq: PdqIndex,
     pdq_refs: Vec<Ref>,
-    u64s: [(Vec<u64>, Vec<Ref>); 4],
+    u64s: [Col64; 4],
     /// Per exact algorithm, entry references sorted by value.
     exact: [Vec<Ref>; 3],
 }
@@ -98,6 +107,12 @@ impl Index {
                 }
             }
         }
+        let pdq = PdqIndex::build(pdq);
+        let u64s = u64s.map(|(values, refs)| Col64 {
+            index: U64Index::build(values.clone()),
+            values,
+            refs,
+        });
         let exact = EXACT.map(|a| {
             let mut refs: Vec<Ref> = sets
                 .iter()
@@ -133,22 +148,23 @@ impl Index {
         }
         for a in PERCEPTUAL_64 {
             let Some(h) = c.u64_hash(a) else { continue };
-            let t = self.cfg.threshold(a);
-            let (vals, refs) = &self.u64s[slot64(a)];
-            for (i, &v) in vals.iter().enumerate() {
-                let d = (v ^ h).count_ones();
-                if d <= t {
+            let col = &self.u64s[slot64(a)];
+            if col.values.is_empty() {
+                continue;
+            }
+            col.index
+                .search(&[h], self.cfg.threshold(a), &mut |_, i, d| {
+                    let v = col.values[i as usize];
                     hits.push(self.hit(
                         a,
-                        refs[i],
+                        col.refs[i as usize],
                         d,
                         format!("{h:016x}"),
                         format!("{v:016x}"),
                         None,
                         None,
                     ));
-                }
-            }
+                });
         }
         for (k, a) in EXACT.into_iter().enumerate() {
             let Some(d) = c.exact(a) else { continue };
@@ -189,27 +205,20 @@ impl Index {
                 _ => vec![(Dihedral::Orig, base.to_u64s(), base)],
             };
         // Best (smallest distance, then first variant) per entry.
-        let mut best: BTreeMap<usize, (u32, usize)> = BTreeMap::new();
-        for (i, e) in self.pdq.iter().enumerate() {
-            for (vi, (_, q, _)) in variants.iter().enumerate() {
-                let d = (e[0] ^ q[0]).count_ones()
-                    + (e[1] ^ q[1]).count_ones()
-                    + (e[2] ^ q[2]).count_ones()
-                    + (e[3] ^ q[3]).count_ones();
-                if d <= t {
-                    let slot = best.entry(i).or_insert((d, vi));
-                    if d < slot.0 {
-                        *slot = (d, vi);
-                    }
-                }
+        let queries: Vec<[u64; 4]> = variants.iter().map(|v| v.1).collect();
+        let mut best: BTreeMap<u32, (u32, usize)> = BTreeMap::new();
+        self.pdq.search(&queries, t, &mut |vi, i, d| {
+            let slot = best.entry(i).or_insert((d, vi));
+            if (d, vi) < *slot {
+                *slot = (d, vi);
             }
-        }
+        });
         for (i, (d, vi)) in best {
             let (xf, _, h) = variants[vi];
-            let listed = PdqHash::from_u64s(self.pdq[i]).to_hex();
+            let listed = PdqHash::from_u64s(self.pdq.hash(i as usize)).to_hex();
             hits.push(self.hit(
                 Algorithm::Pdq,
-                self.pdq_refs[i],
+                self.pdq_refs[i as usize],
                 d,
                 h.to_hex(),
                 listed,
