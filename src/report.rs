@@ -131,7 +131,9 @@ pub struct Hit {
 #[derive(Clone, Debug, Serialize)]
 pub struct HashsetInfo {
     pub name: String,
-    pub path: String,
+    /// The hash-set file; `path_bytes` too when its name is not UTF-8.
+    #[serde(flatten)]
+    pub path: EncodedPath,
     pub format: &'static str,
     pub sha256: String,
     pub entries: BTreeMap<&'static str, u64>,

@@ -152,7 +152,7 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
             .iter()
             .map(|s| HashsetInfo {
                 name: s.name.clone(),
-                path: s.path.display().to_string(),
+                path: EncodedPath::new(&s.path),
                 format: s.format.name(),
                 sha256: hex(&s.sha256),
                 entries: Algorithm::ALL

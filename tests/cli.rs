@@ -1134,3 +1134,37 @@ fn a_full_disk_on_the_output_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_non_utf8_hashset_path_is_reported_exactly() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempdir();
+    let set = dir.join(OsStr::from_bytes(b"set-\xff.csv"));
+    std::fs::copy(root().join("hashsets/fixtures.pdq.csv"), &set).unwrap();
+    let out = Command::cargo_bin("phscan")
+        .unwrap()
+        .current_dir(root())
+        .args([
+            "scan",
+            "--progress=never",
+            "tests/fixtures/known/k01.png",
+            "--hashset",
+        ])
+        .arg(&set)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let begin: Value = serde_json::from_str(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let info = &begin["hashsets"][0];
+    assert!(info["path"].as_str().unwrap().ends_with("set-\u{fffd}.csv"));
+    assert!(info["path_bytes"].is_string(), "{info}");
+}
