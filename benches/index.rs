@@ -326,8 +326,8 @@ fn u64s(n: usize, n_lin: usize) -> bool {
     }
     println!("\n64-bit, d = {U64_D}");
     let (index, build) = timed_on(true, || match env_usize("PHSCAN_INDEX_SLOTS64", 0) {
-        0 => U64Index::build(hashes),
-        m => U64Index::with_slots(hashes, m as u32),
+        0 => U64Index::build(&hashes),
+        m => U64Index::with_slots(&hashes, m as u32),
     });
     println!(
         "  build {:.2} s wall, {:.2} s CPU (all threads); slots {:?}; index memory {:.0} MiB; peak RSS so far {:.0} MiB; on huge pages {:.0} MiB",

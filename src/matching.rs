@@ -109,7 +109,7 @@ impl Index {
         }
         let pdq = PdqIndex::build(pdq);
         let u64s = u64s.map(|(values, refs)| Col64 {
-            index: U64Index::build(values.clone()),
+            index: U64Index::build(&values),
             values,
             refs,
         });
@@ -130,10 +130,6 @@ impl Index {
             u64s,
             exact,
         }
-    }
-
-    pub fn sets(&self) -> &[HashSet] {
-        &self.sets
     }
 
     pub fn query(&self, c: &Computed) -> MatchResult {

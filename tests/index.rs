@@ -222,13 +222,13 @@ fn pdq_layout_of_large_lists() {
 fn u64_matches_brute_force() {
     for (i, n) in [0, 1, 100, 5_000, 50_000].into_iter().enumerate() {
         let (hashes, queries) = u64_data(n, 14, 11 + i as u64);
-        let index = U64Index::build(hashes.clone());
+        let index = U64Index::build(&hashes);
         assert_eq!(index.len(), n);
         check_u64(&index, &hashes, &queries, &U64_DS);
     }
     for slots in [3, 4, 5, 8] {
         let (hashes, queries) = u64_data(5_000, 14, 200 + slots as u64);
-        let index = U64Index::with_slots(hashes.clone(), slots);
+        let index = U64Index::with_slots(&hashes, slots);
         assert_eq!(index.slot_widths().iter().sum::<u32>(), 64);
         check_u64(&index, &hashes, &queries, &U64_DS[..12]);
     }
@@ -262,7 +262,7 @@ fn duplicates_and_clusters() {
     }
     let small: Vec<u64> = hashes.iter().map(|h| h[1]).collect();
     let qs: Vec<u64> = queries.iter().map(|q| q[1]).collect();
-    check_u64(&U64Index::build(small.clone()), &small, &qs, &U64_DS);
+    check_u64(&U64Index::build(&small), &small, &qs, &U64_DS);
 }
 
 #[test]
@@ -271,7 +271,7 @@ fn edge_cases() {
     assert!(empty.is_empty());
     assert_eq!(collect(|hit| empty.search(&[[1; 4]], 255, hit)), vec![]);
     assert_eq!(empty.strategy(31, 1), Strategy::Linear);
-    let empty64 = U64Index::build(Vec::new());
+    let empty64 = U64Index::build(&[]);
     assert_eq!(collect(|hit| empty64.search(&[1], 64, hit)), vec![]);
 
     let (hashes, queries) = pdq_data(1_000, 5, 3);
@@ -300,7 +300,7 @@ fn edge_cases() {
         .all(|&(q, e, d)| d == 0 && hashes[e as usize] == queries[q]));
 
     let (hashes, queries) = u64_data(1_000, 5, 4);
-    let index = U64Index::build(hashes.clone());
+    let index = U64Index::build(&hashes);
     for d in [64, 65, 1000] {
         let got = collect(|hit| index.search(&queries, d, hit));
         assert_eq!(got.len(), 12 * 1_000);
@@ -324,7 +324,7 @@ fn strategy_switches() {
     assert_eq!(small.strategy(0, 1), Strategy::MultiIndex);
 
     let (hashes, _) = u64_data(50_000, 0, 7);
-    let index = U64Index::build(hashes);
+    let index = U64Index::build(&hashes);
     assert_eq!(index.strategy(10, 1), Strategy::MultiIndex);
     assert_eq!(index.strategy(10, 8), Strategy::MultiIndex);
     assert_eq!(index.strategy(32, 1), Strategy::Linear);

@@ -272,17 +272,17 @@ pub struct U64Index {
 impl U64Index {
     /// Builds the index; entry i is `hashes[i]`. The slot count (3 or 4) is the one
     /// modelled fastest for this list size at the default threshold, 10.
-    pub fn build(hashes: Vec<u64>) -> U64Index {
+    pub fn build(hashes: &[u64]) -> U64Index {
         let m = plan::slot_count(64, hashes.len(), 10, &mih64::COSTS);
         U64Index::with_slots(hashes, m)
     }
 
     /// Builds the index with `slots` multi-index slots (3..=64) instead of the automatic
     /// choice; for tests and tuning.
-    pub fn with_slots(hashes: Vec<u64>, slots: u32) -> U64Index {
+    pub fn with_slots(hashes: &[u64], slots: u32) -> U64Index {
         assert!((3..=64).contains(&slots), "64-bit slots must be 3..=64");
         U64Index {
-            inner: Mih64::build(&hashes, &plan::widths(64, slots)),
+            inner: Mih64::build(hashes, &plan::widths(64, slots)),
         }
     }
 
