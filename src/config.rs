@@ -217,6 +217,9 @@ pub struct Limits {
     pub max_pixels: u64,
     /// Upper bound on what a decoder may allocate for one image.
     pub max_alloc: u64,
+    /// Wall-clock seconds one file may take (read, decode, hash, match) before it is
+    /// reported as failed (stage `timeout`) and its worker abandoned; 0: no limit.
+    pub max_file_seconds: f64,
 }
 
 impl Default for Limits {
@@ -225,6 +228,7 @@ impl Default for Limits {
             max_file_size: 256 * 1024 * 1024,
             max_pixels: 50_000_000,
             max_alloc: 512 * 1024 * 1024,
+            max_file_seconds: 120.0,
         }
     }
 }

@@ -181,6 +181,17 @@ struct Common {
     /// Most bytes a decoder may allocate for one image.
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_alloc)]
     max_alloc: u64,
+    /// Seconds one file may take before it is reported (stage `timeout`) and its
+    /// worker abandoned; 0 for no limit.
+    #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().max_file_seconds, value_parser = parse_seconds)]
+    max_file_time: f64,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a number of seconds (0 or more)")),
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -239,6 +250,7 @@ impl Common {
                 max_file_size: self.max_file_size,
                 max_pixels: self.max_pixels,
                 max_alloc: self.max_alloc,
+                max_file_seconds: self.max_file_time,
             },
             threads,
             output: OutputConfig {

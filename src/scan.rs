@@ -1,17 +1,20 @@
 //! The pipeline: discovery -> per-file work on a thread pool -> one writer.
 //!
-//! Discovery runs on its own thread and feeds a bounded queue; workers (a rayon pool of
-//! `--threads`) open, read, decode, hash and match one file at a time; the writer, on
-//! the calling thread, puts results back into discovery order and writes them. A token
-//! window bounds how far discovery may run ahead of the writer, so memory does not grow
-//! with the number of files, and the report is the same whatever the thread count.
+//! Discovery runs on its own thread and feeds a bounded queue; `--threads` workers (each
+//! a one-thread rayon pool) open, read, decode, hash and match one file at a time; the
+//! writer, on the calling thread, puts results back into discovery order and writes
+//! them. A token window bounds how far discovery may run ahead of the writer, so memory
+//! does not grow with the number of files, and the report is the same whatever the
+//! thread count. A watchdog enforces the per-file time budget: it reports a file that
+//! is taking too long and puts a new worker in place of the stuck one.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 
@@ -82,14 +85,22 @@ enum Outcome {
     },
 }
 
-/// Everything a worker needs, shared read-only.
-struct Work<'a> {
-    cfg: &'a Config,
+/// Everything a worker needs, shared read-only. Owned (behind an `Arc`), so that a
+/// worker abandoned on a stuck file may outlive the scan without borrowing from it.
+struct Work {
+    cfg: Config,
     algos: AlgorithmSet,
     /// Digest files that are not images too (an exact-hash list is loaded).
     digest_all_files: bool,
     dihedral: bool,
-    index: Option<&'a Index>,
+    index: Option<Index>,
+}
+
+/// What the writer receives: a result for one discovered entry, or the number of
+/// entries discovery found once it is done.
+enum Msg {
+    Result(u64, Outcome),
+    Discovered(u64),
 }
 
 /// Runs `scan` or `hash` as configured, writing the report. Returns the exit code.
@@ -167,13 +178,13 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
     });
 
     let index = match_cfg.map(|mc| Index::build(sets, mc));
-    let work = Work {
-        cfg,
+    let work = Arc::new(Work {
+        cfg: cfg.clone(),
         algos,
         digest_all_files,
         dihedral,
-        index: index.as_ref(),
-    };
+        index,
+    });
 
     let document = cfg.output.format == OutputFormat::Json;
     let mut output = Output::open(cfg.output.path.as_deref(), document)?;
@@ -193,15 +204,32 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
     let window = 4096.max(threads * 64);
 
     let (job_tx, job_rx) = bounded::<(u64, Found)>(threads * 4);
-    let (res_tx, res_rx) = bounded::<(u64, Outcome)>(threads * 4);
+    let (res_tx, res_rx) = bounded::<Msg>(threads * 4);
     let (tok_tx, tok_rx) = bounded::<()>(window);
 
     let mut failure: Option<io::Error> = None;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("phscan-worker-{i}"))
-        .build()
-        .map_err(|e| Fatal(format!("cannot start worker threads: {e}")))?;
+    let crew = Arc::new(Crew {
+        work,
+        jobs: job_rx,
+        results: res_tx.clone(),
+        stop: AtomicBool::new(false),
+        slots: Mutex::new(Vec::new()),
+        pools: Mutex::new(Vec::new()),
+        abandoned_running: AtomicUsize::new(0),
+        max_abandoned_running: threads,
+    });
+    for _ in 0..threads {
+        crew.spawn_worker()
+            .map_err(|e| Fatal(format!("cannot start worker threads: {e}")))?;
+    }
+    let budget = cfg.limits.max_file_seconds;
+    if budget > 0.0 {
+        let crew = Arc::clone(&crew);
+        std::thread::Builder::new()
+            .name("phscan-watchdog".into())
+            .spawn(move || crew.watch(Duration::from_secs_f64(budget)))
+            .map_err(|e| Fatal(format!("cannot start the watchdog thread: {e}")))?;
+    }
 
     // Discovery may block (a file list on a terminal, a slow file system), so it runs
     // detached: an interrupted scan does not wait for it.
@@ -210,76 +238,85 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
         .name("phscan-discovery".into())
         .spawn(move || {
             let mut seq = 0u64;
+            let mut complete = true;
             discover(&discovery_cfg, &mut |found| {
                 if crate::interrupt::requested() || tok_tx.send(()).is_err() {
+                    complete = false;
                     return false;
                 }
                 let ok = job_tx.send((seq, found)).is_ok();
                 seq += 1;
+                complete = ok;
                 ok
             });
+            drop(job_tx);
+            if complete {
+                let _ = res_tx.send(Msg::Discovered(seq));
+            }
         })
         .map_err(|e| Fatal(format!("cannot start the discovery thread: {e}")))?;
 
+    // The writer: results back into discovery order. The scan is complete when
+    // discovery has reported how many entries it found and each has its result.
     let mut interrupted = false;
-    let stop = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        let (work, stop) = (&work, &stop);
-        s.spawn(move || {
-            pool.broadcast(|_| worker(work, &job_rx, &res_tx, stop));
-            drop(res_tx);
-        });
-
-        // The writer: results back into discovery order.
-        let mut pending: BTreeMap<u64, Outcome> = BTreeMap::new();
-        let mut next = 0u64;
-        let mut hash_seq = 0u64;
-        'recv: loop {
-            let (seq, outcome) = match res_rx.recv_timeout(std::time::Duration::from_millis(100)) {
-                Ok(r) => r,
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                    if crate::interrupt::requested() {
-                        interrupted = true;
-                        break 'recv;
-                    }
-                    // Idle: let a reader of the report see what is done so far.
-                    if let Err(e) = writer.flush() {
-                        failure = Some(e);
-                        break 'recv;
-                    }
-                    continue;
+    let mut pending: BTreeMap<u64, Outcome> = BTreeMap::new();
+    let mut next = 0u64;
+    let mut hash_seq = 0u64;
+    let mut discovered: Option<u64> = None;
+    'recv: while discovered != Some(next) {
+        let msg = match res_rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(m) => m,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                if crate::interrupt::requested() {
+                    interrupted = true;
+                    break 'recv;
                 }
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break 'recv,
-            };
-            pending.insert(seq, outcome);
-            while let Some(o) = pending.remove(&next) {
-                next += 1;
-                let _ = tok_rx.recv();
-                let rec = account(&mut summary, o, cfg, &mut hash_seq);
-                if let Some(p) = &progress {
-                    p.inc(1);
-                    if summary.matched > 0 || summary.failed_total() > 0 {
-                        p.set_message(format!(
-                            "{} matched, {} failed",
-                            summary.matched,
-                            summary.failed_total()
-                        ));
-                    }
+                // Idle: let a reader of the report see what is done so far.
+                if let Err(e) = writer.flush() {
+                    failure = Some(e);
+                    break 'recv;
                 }
-                if let Some(rec) = rec {
-                    if let Err(e) = writer.record(&rec) {
-                        failure = Some(e);
-                        break 'recv;
-                    }
+                continue;
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break 'recv,
+        };
+        let (seq, outcome) = match msg {
+            Msg::Result(seq, outcome) => (seq, outcome),
+            Msg::Discovered(n) => {
+                discovered = Some(n);
+                continue;
+            }
+        };
+        pending.insert(seq, outcome);
+        while let Some(o) = pending.remove(&next) {
+            next += 1;
+            let _ = tok_rx.recv();
+            let rec = account(&mut summary, o, cfg, &mut hash_seq);
+            if let Some(p) = &progress {
+                p.inc(1);
+                if summary.matched > 0 || summary.failed_total() > 0 {
+                    p.set_message(format!(
+                        "{} matched, {} failed",
+                        summary.matched,
+                        summary.failed_total()
+                    ));
+                }
+            }
+            if let Some(rec) = rec {
+                if let Err(e) = writer.record(&rec) {
+                    failure = Some(e);
+                    break 'recv;
                 }
             }
         }
-        interrupted |= crate::interrupt::requested();
-        stop.store(true, Ordering::Relaxed);
-        // Dropping the receivers stops the workers (after the file in hand) and discovery.
-        drop(res_rx);
-        drop(tok_rx);
-    });
+    }
+    interrupted |= crate::interrupt::requested();
+    // Workers stop after the file in hand, the watchdog at its next look; discovery
+    // stops when its queue is dropped. None is waited for: an abandoned worker may
+    // still be inside a file, and is left to finish or to end with the process.
+    crew.stop.store(true, Ordering::Relaxed);
+    drop(res_rx);
+    drop(tok_rx);
 
     if let Some(p) = &progress {
         p.finish_and_clear();
@@ -532,57 +569,206 @@ fn account(s: &mut Summary, o: Outcome, cfg: &Config, hash_seq: &mut u64) -> Opt
     }
 }
 
-fn worker(
-    work: &Work<'_>,
-    jobs: &Receiver<(u64, Found)>,
-    results: &Sender<(u64, Outcome)>,
-    stop: &AtomicBool,
-) {
-    let mut hasher = FileHasher::new();
-    loop {
-        let (seq, found) = match jobs.recv_timeout(std::time::Duration::from_millis(100)) {
-            Ok(job) => job,
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                // Discovery may be blocked (a file list on a terminal): do not wait for
-                // it once the writer has stopped.
-                if stop.load(Ordering::Relaxed) || crate::interrupt::requested() {
+/// The workers, and what they share with the watchdog.
+struct Crew {
+    work: Arc<Work>,
+    jobs: Receiver<(u64, Found)>,
+    results: Sender<Msg>,
+    /// Set by the writer when it is done: idle workers and the watchdog return.
+    stop: AtomicBool,
+    /// What each worker (live or abandoned) has in hand.
+    slots: Mutex<Vec<Arc<Mutex<Slot>>>>,
+    /// Each worker runs in a one-thread rayon pool of its own, so that a decoder's
+    /// own rayon work stays on that thread (`-j 1` means one thread) and a stuck
+    /// worker can be replaced by a new pool. Kept so the pools live while the scan runs.
+    pools: Mutex<Vec<rayon::ThreadPool>>,
+    /// Abandoned workers that are still inside their file.
+    abandoned_running: AtomicUsize,
+    /// How many abandoned workers may still be running before a stuck one is no longer
+    /// replaced: each may hold up to a file and its decode, so this bounds memory.
+    max_abandoned_running: usize,
+}
+
+/// What one worker is doing, as the watchdog sees it.
+enum Slot {
+    Idle,
+    Busy {
+        seq: u64,
+        path: std::path::PathBuf,
+        since: Instant,
+        /// What is known of the file so far, for the report if it times out.
+        size: Option<u64>,
+        format: Option<&'static str>,
+    },
+    /// The watchdog reported the file in hand as timed out; the worker's own result
+    /// for it is dropped. `replaced`: a new worker took this one's place, so this one
+    /// ends when the file is done; otherwise it carries on.
+    Abandoned {
+        replaced: bool,
+    },
+}
+
+impl Crew {
+    fn spawn_worker(self: &Arc<Self>) -> io::Result<()> {
+        let n = self.slots.lock().expect("slots").len();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .thread_name(move |_| format!("phscan-worker-{n}"))
+            .build()
+            .map_err(io::Error::other)?;
+        let slot = Arc::new(Mutex::new(Slot::Idle));
+        self.slots.lock().expect("slots").push(Arc::clone(&slot));
+        let crew = Arc::clone(self);
+        pool.spawn(move || crew.work_loop(&slot));
+        self.pools.lock().expect("pools").push(pool);
+        Ok(())
+    }
+
+    fn work_loop(&self, slot: &Mutex<Slot>) {
+        let work = &*self.work;
+        let mut hasher = FileHasher::new();
+        loop {
+            let (seq, found) = match self.jobs.recv_timeout(Duration::from_millis(100)) {
+                Ok(job) => job,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    // Discovery may be blocked (a file list on a terminal): do not wait
+                    // for it once the writer has stopped.
+                    if self.stop.load(Ordering::Relaxed) || crate::interrupt::requested() {
+                        return;
+                    }
+                    continue;
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+            };
+            if crate::interrupt::requested() {
+                return;
+            }
+            let outcome = match found {
+                Found::File { path, follow } => {
+                    *slot.lock().expect("slot") = Slot::Busy {
+                        seq,
+                        path: path.clone(),
+                        since: Instant::now(),
+                        size: None,
+                        format: None,
+                    };
+                    let outcome = process_file(work, &mut hasher, &path, follow, &InHand(slot));
+                    let mut s = slot.lock().expect("slot");
+                    match std::mem::replace(&mut *s, Slot::Idle) {
+                        Slot::Abandoned { replaced } => {
+                            // Already reported as timed out: this result is not wanted.
+                            drop(s);
+                            self.abandoned_running.fetch_sub(1, Ordering::Relaxed);
+                            if replaced {
+                                return;
+                            }
+                            hasher = FileHasher::new();
+                            continue;
+                        }
+                        _ => outcome,
+                    }
+                }
+                Found::Skip { path, reason } => Outcome::Skipped {
+                    path: EncodedPath::new(&path),
+                    reason,
+                    size: None,
+                },
+                Found::Error {
+                    path,
+                    stage,
+                    message,
+                } => Outcome::Failed {
+                    path: EncodedPath::new(&path),
+                    stage,
+                    message,
+                    size: None,
+                    format: None,
+                    media: false,
+                },
+            };
+            if self.results.send(Msg::Result(seq, outcome)).is_err() {
+                return;
+            }
+        }
+    }
+
+    /// The per-file time budget: a file in hand for longer than `budget` is reported
+    /// as failed (stage `timeout`) and its worker abandoned: a new worker takes its
+    /// place, unless too many abandoned ones are still running.
+    fn watch(self: Arc<Self>, budget: Duration) {
+        let tick = (budget / 4).clamp(Duration::from_millis(5), Duration::from_millis(200));
+        while !self.stop.load(Ordering::Relaxed) && !crate::interrupt::requested() {
+            std::thread::sleep(tick);
+            let slots: Vec<_> = self.slots.lock().expect("slots").clone();
+            for slot in slots {
+                let mut s = slot.lock().expect("slot");
+                let Slot::Busy {
+                    seq,
+                    path,
+                    since,
+                    size,
+                    format,
+                } = &*s
+                else {
+                    continue;
+                };
+                let elapsed = since.elapsed();
+                if elapsed < budget {
+                    continue;
+                }
+                let (seq, path, size, format) = (*seq, path.clone(), *size, *format);
+                let replaced = self.abandoned_running.fetch_add(1, Ordering::Relaxed)
+                    < self.max_abandoned_running;
+                *s = Slot::Abandoned { replaced };
+                drop(s);
+                let outcome = Outcome::Failed {
+                    path: EncodedPath::new(&path),
+                    stage: "timeout",
+                    message: format!(
+                        "not done after {:.3} s (limit {} s, --max-file-time); abandoned",
+                        elapsed.as_secs_f64(),
+                        budget.as_secs_f64()
+                    ),
+                    size,
+                    format,
+                    media: format.is_some(),
+                };
+                if self.results.send(Msg::Result(seq, outcome)).is_err() {
                     return;
                 }
-                continue;
+                if replaced && self.spawn_worker().is_err() {
+                    eprintln!("phscan: cannot start a worker to replace an abandoned one");
+                }
             }
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
-        };
-        if crate::interrupt::requested() {
-            return;
-        }
-        let outcome = match found {
-            Found::File { path, follow } => process_file(work, &mut hasher, &path, follow),
-            Found::Skip { path, reason } => Outcome::Skipped {
-                path: EncodedPath::new(&path),
-                reason,
-                size: None,
-            },
-            Found::Error {
-                path,
-                stage,
-                message,
-            } => Outcome::Failed {
-                path: EncodedPath::new(&path),
-                stage,
-                message,
-                size: None,
-                format: None,
-                media: false,
-            },
-        };
-        if results.send((seq, outcome)).is_err() {
-            return;
         }
     }
 }
 
+/// A worker's file in hand, as its watchdog slot: what is learnt of the file is noted
+/// there, and whether the watchdog has given up on it is read from there.
+struct InHand<'a>(&'a Mutex<Slot>);
+
+impl InHand<'_> {
+    fn note(&self, file_size: u64, file_format: Option<&'static str>) {
+        if let Slot::Busy { size, format, .. } = &mut *self.0.lock().expect("slot") {
+            *size = Some(file_size);
+            *format = file_format;
+        }
+    }
+
+    fn abandoned(&self) -> bool {
+        matches!(*self.0.lock().expect("slot"), Slot::Abandoned { .. })
+    }
+}
+
 /// path -> bytes -> pixels -> hashes -> matches, for one file.
-fn process_file(work: &Work<'_>, hasher: &mut FileHasher, path: &Path, follow: bool) -> Outcome {
+fn process_file(
+    work: &Work,
+    hasher: &mut FileHasher,
+    path: &Path,
+    follow: bool,
+    hand: &InHand<'_>,
+) -> Outcome {
     let fail = |stage: &'static str,
                 message: String,
                 size: Option<u64>,
@@ -619,6 +805,7 @@ fn process_file(work: &Work<'_>, hasher: &mut FileHasher, path: &Path, follow: b
         };
     }
     let size = meta.len();
+    hand.note(size, None);
     let mut head = [0u8; SNIFF_LEN];
     let n = match read_head(&mut file, &mut head) {
         Ok(n) => n,
@@ -635,6 +822,7 @@ fn process_file(work: &Work<'_>, hasher: &mut FileHasher, path: &Path, follow: b
         };
     };
     let fname = Some(format.name());
+    hand.note(size, fname);
     let limits = &work.cfg.limits;
     if size > limits.max_file_size {
         return fail(
@@ -654,6 +842,10 @@ fn process_file(work: &Work<'_>, hasher: &mut FileHasher, path: &Path, follow: b
     }
     drop(file);
     let size = bytes.len() as u64;
+    // Past its time budget (already reported): the rest would be thrown away.
+    if hand.abandoned() {
+        return fail("timeout", String::new(), Some(size), fname);
+    }
 
     let mut computed = Computed::default();
     if work.algos.any_exact() {
@@ -692,6 +884,9 @@ fn process_file(work: &Work<'_>, hasher: &mut FileHasher, path: &Path, follow: b
             Ok(Err(e)) => return fail("decode", e.to_string(), Some(size), fname),
             Err(panic) => return fail("decode", panic, Some(size), fname),
         };
+        if hand.abandoned() {
+            return fail("timeout", String::new(), Some(size), fname);
+        }
         // The file's image's dimensions, also when `image` is a reduced decode.
         dims = (Some(width), Some(height));
         let r = contain(|| {
@@ -714,13 +909,7 @@ fn process_file(work: &Work<'_>, hasher: &mut FileHasher, path: &Path, follow: b
 }
 
 /// A file that is not an image, read in chunks for the exact hashes an exact list needs.
-fn digest_non_media(
-    work: &Work<'_>,
-    mut file: File,
-    head: &[u8],
-    path: &Path,
-    size: u64,
-) -> Outcome {
+fn digest_non_media(work: &Work, mut file: File, head: &[u8], path: &Path, size: u64) -> Outcome {
     let mut d = Digests::new(
         work.algos.contains(Algorithm::Md5),
         work.algos.contains(Algorithm::Sha1),
@@ -768,7 +957,7 @@ fn digest_non_media(
 
 #[allow(clippy::too_many_arguments)]
 fn finish(
-    work: &Work<'_>,
+    work: &Work,
     mut computed: Computed,
     path: &Path,
     size: u64,
@@ -777,7 +966,7 @@ fn finish(
     media: bool,
     sha256_of_file: impl FnOnce() -> [u8; 32],
 ) -> Outcome {
-    let (hits, low) = match work.index {
+    let (hits, low) = match &work.index {
         Some(ix) => {
             let r = ix.query(&computed);
             (r.hits, r.pdq_low_quality)

@@ -1168,3 +1168,85 @@ fn a_non_utf8_hashset_path_is_reported_exactly() {
     assert!(info["path"].as_str().unwrap().ends_with("set-\u{fffd}.csv"));
     assert!(info["path_bytes"].is_string(), "{info}");
 }
+
+/// A file over the per-file time budget is reported (stage `timeout`) with its size and
+/// format, its worker is replaced, and every other file is still scanned, with one
+/// thread as with two. The slow file is real work, not a test hook: the 49-megapixel
+/// bomb with every 64-bit hash takes many seconds of CPU (about 8 here); the budget is
+/// 3 s, which the other fixtures (tens of milliseconds each) stay far under even on a
+/// loaded machine.
+#[cfg(unix)]
+#[test]
+fn a_file_over_the_time_budget_is_reported_and_the_scan_goes_on() {
+    let dir = tempdir();
+    std::fs::hard_link(
+        root().join("tests/fixtures-hostile/bomb-7000x7000.png"),
+        dir.join("a-bomb.png"),
+    )
+    .unwrap();
+    let known: Vec<String> = std::fs::read_dir(fixtures().join("known"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(known.len() >= 5, "fixtures missing");
+    for k in &known {
+        link_fixture(&format!("known/{k}"), &dir, k.as_ref());
+    }
+    for threads in ["1", "2"] {
+        let (code, records) = scan(&[
+            dir.to_str().unwrap(),
+            "-j",
+            threads,
+            "--algorithms",
+            "pdq,ahash,dhash,phash,blockhash",
+            "--max-file-time",
+            "3",
+        ]);
+        assert_eq!(code, 1, "the known images still match (-j{threads})");
+        let errors = of_type(&records, "error");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let e = errors[0];
+        assert_eq!(file_name(e), "a-bomb.png");
+        assert_eq!(e["stage"], "timeout");
+        assert_eq!(e["format"], "png");
+        assert_eq!(e["size"], 47678);
+        assert!(
+            e["message"].as_str().unwrap().contains("--max-file-time"),
+            "{e}"
+        );
+        let matched: BTreeSet<String> = of_type(&records, "match")
+            .into_iter()
+            .map(file_name)
+            .collect();
+        assert_eq!(matched, known.iter().cloned().collect(), "-j{threads}");
+        let s = summary(&records);
+        assert_eq!(s["failed"]["timeout"], 1);
+        assert_eq!(s["files_seen"], known.len() as u64 + 1);
+        assert_eq!(s["matched"], known.len() as u64);
+        // The begin record states the budget.
+        assert_eq!(records[0]["config"]["limits"]["max_file_seconds"], 3.0);
+    }
+    // Without a budget the same file is simply slow, and is hashed.
+    let (_, records) = scan(&[
+        dir.join("a-bomb.png").to_str().unwrap(),
+        "--algorithms",
+        "pdq",
+        "--max-file-time",
+        "0",
+    ]);
+    assert_eq!(summary(&records)["hashed"], 1, "{:?}", summary(&records));
+}
+
+#[test]
+fn a_bad_time_budget_is_a_usage_error() {
+    for bad in ["-1", "soon", "inf", "NaN"] {
+        let arg = format!("--max-file-time={bad}");
+        let out = phscan_cmd(&["scan", "tests/fixtures", &arg]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("seconds"),
+            "{bad}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
