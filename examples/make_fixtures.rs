@@ -34,6 +34,33 @@ impl Rng {
 
 /// Hostile image files for the torture test (tests/torture.rs): each must be reported,
 /// none may crash phscan or make it use unbounded memory.
+/// An animated GIF whose first two frames are unrelated pictures and whose third is
+/// known image k02 (512x512): found only when `--max-frames` reaches frame 2.
+fn animated(dir: &Path, known: &[DynamicImage]) {
+    use image::codecs::gif::GifEncoder;
+    use image::{Delay, Frame};
+    fs::create_dir_all(dir).unwrap();
+    let frames = [
+        DynamicImage::ImageRgb8(picture(8001, 512, 512)),
+        DynamicImage::ImageRgb8(picture(8002, 512, 512)),
+        known[1].clone(),
+    ];
+    let mut gif = Vec::new();
+    {
+        let mut enc = GifEncoder::new_with_speed(&mut gif, 10);
+        for f in &frames {
+            enc.encode_frame(Frame::from_parts(
+                f.to_rgba8(),
+                0,
+                0,
+                Delay::from_numer_denom_ms(100, 1),
+            ))
+            .unwrap();
+        }
+    }
+    fs::write(dir.join("k02-in-frame-2.gif"), gif).unwrap();
+}
+
 fn hostile(dir: &Path, known: &[DynamicImage]) {
     fs::create_dir_all(dir).unwrap();
     let encode = |img: &DynamicImage, f: ImageFormat| {
@@ -294,5 +321,6 @@ fn main() {
         ImageFormat::Png,
     );
     hostile(&out.with_file_name("fixtures-hostile"), &known);
+    animated(&out.with_file_name("fixtures-animated"), &known);
     eprintln!("fixtures written under {}", out.display());
 }

@@ -220,6 +220,8 @@ pub struct Limits {
     /// Wall-clock seconds one file may take (read, decode, hash, match) before it is
     /// reported as failed (stage `timeout`) and its worker abandoned; 0: no limit.
     pub max_file_seconds: f64,
+    /// Frames examined in an animated GIF, APNG or WebP (the first is always).
+    pub max_frames: u32,
 }
 
 impl Default for Limits {
@@ -229,6 +231,7 @@ impl Default for Limits {
             max_pixels: 50_000_000,
             max_alloc: 512 * 1024 * 1024,
             max_file_seconds: 120.0,
+            max_frames: 1,
         }
     }
 }

@@ -229,3 +229,65 @@ fn cmyk_to_rgb_in_place(px: &mut Vec<u8>) {
     }
     px.truncate(3 * n);
 }
+
+/// Decodes the frames after the first of an animated GIF, APNG or WebP, up to frame
+/// `limit - 1` (0-based; the first frame is [`decode`]'s), each composited on the full
+/// canvas as a player shows it, and calls `each(k, frame)` with its index; `each`
+/// returns false to stop. Only one frame is held at a time. The canvas is the size
+/// the header announces, which [`decode`] has checked against `--max-pixels`; the
+/// decoders get `--max-alloc` too. Returns how many frames after the first were
+/// given to `each`, and the error that ended the animation early, if any.
+pub fn decode_later_frames(
+    bytes: &[u8],
+    format: MediaFormat,
+    limits: &Limits,
+    limit: u32,
+    each: &mut dyn FnMut(u32, DynamicImage) -> bool,
+) -> (u32, Option<String>) {
+    use image::codecs::{gif::GifDecoder, png::PngDecoder, webp::WebPDecoder};
+    use image::AnimationDecoder;
+
+    let err = |e: image::ImageError| e.to_string().trim().to_string();
+    let mut l = image::Limits::default();
+    l.max_alloc = Some(limits.max_alloc);
+    let frames = match format {
+        MediaFormat::Gif => GifDecoder::new(Cursor::new(bytes)).and_then(|mut d| {
+            d.set_limits(l)?;
+            Ok(d.into_frames())
+        }),
+        MediaFormat::Png => PngDecoder::with_limits(Cursor::new(bytes), l).and_then(|d| {
+            if d.is_apng()? {
+                Ok(d.apng()?.into_frames())
+            } else {
+                Ok(image::Frames::new(Box::new(std::iter::empty())))
+            }
+        }),
+        MediaFormat::Webp => WebPDecoder::new(Cursor::new(bytes)).and_then(|mut d| {
+            d.set_limits(l)?;
+            if d.has_animation() {
+                Ok(d.into_frames())
+            } else {
+                Ok(image::Frames::new(Box::new(std::iter::empty())))
+            }
+        }),
+        _ => return (0, None),
+    };
+    let frames = match frames {
+        Ok(f) => f,
+        Err(e) => return (0, Some(err(e))),
+    };
+    let mut done = 0;
+    for (k, frame) in frames.enumerate().take(limit as usize).skip(1) {
+        let k = k as u32;
+        match frame {
+            Ok(f) => {
+                done += 1;
+                if !each(k, DynamicImage::ImageRgba8(f.into_buffer())) {
+                    break;
+                }
+            }
+            Err(e) => return (done, Some(format!("frame {k}: {}", err(e)))),
+        }
+    }
+    (done, None)
+}

@@ -13,6 +13,7 @@ pub mod contain;
 pub mod decode;
 pub mod discovery;
 pub mod fileio;
+pub mod frames;
 pub mod hashing;
 pub mod hashset;
 pub mod hashset_tool;

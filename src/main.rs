@@ -185,6 +185,10 @@ struct Common {
     /// worker abandoned; 0 for no limit.
     #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().max_file_seconds, value_parser = parse_seconds)]
     max_file_time: f64,
+    /// Frames examined in an animated GIF, APNG or WebP, each hashed and matched; the
+    /// file record tells how many it has and how many were examined.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_frames, value_parser = clap::value_parser!(u32).range(1..))]
+    max_frames: u32,
 }
 
 fn parse_seconds(s: &str) -> Result<f64, String> {
@@ -251,6 +255,7 @@ impl Common {
                 max_pixels: self.max_pixels,
                 max_alloc: self.max_alloc,
                 max_file_seconds: self.max_file_time,
+                max_frames: self.max_frames,
             },
             threads,
             output: OutputConfig {

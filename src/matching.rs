@@ -247,6 +247,7 @@ impl Index {
             listed_hash,
             pdq_quality,
             transform,
+            frame: None,
         }
     }
 }

@@ -107,6 +107,15 @@ pub struct FileInfo {
     /// Set when the PDQ quality is under `--min-quality`: PDQ was then not matched.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub pdq_low_quality: bool,
+    /// An animation: how many frames the file holds (present only when more than 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames: Option<u32>,
+    /// With `frames`: how many were decoded, hashed and matched (`--max-frames`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames_examined: Option<u32>,
+    /// With `frames`: the error that ended decoding of the later frames early.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frame_error: Option<String>,
 }
 
 /// One entry of a hash set that a file matched.
@@ -126,6 +135,9 @@ pub struct Hit {
     /// For PDQ: which of the 8 dihedral variants matched (`orig` for the image as is).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transform: Option<&'static str>,
+    /// Which frame of an animation matched (0-based), when not the first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frame: Option<u32>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -167,6 +179,8 @@ pub struct Summary {
     pub skipped: BTreeMap<&'static str, u64>,
     pub failed: BTreeMap<&'static str, u64>,
     pub pdq_low_quality: u64,
+    /// Animations of which some frames were not examined (over `--max-frames`).
+    pub partially_examined: u64,
     pub hits: u64,
     pub elapsed_seconds: f64,
     /// The scan was stopped by SIGINT or SIGTERM before it finished: the counts cover

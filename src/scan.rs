@@ -97,7 +97,9 @@ struct Work {
 }
 
 /// What the writer receives: a result for one discovered entry, or the number of
-/// entries discovery found once it is done.
+/// entries discovery found once it is done. (The size difference is one message per
+/// scan; boxing every result to shrink it would cost an allocation per file.)
+#[allow(clippy::large_enum_variant)]
 enum Msg {
     Result(u64, Outcome),
     Discovered(u64),
@@ -511,6 +513,8 @@ fn account(s: &mut Summary, o: Outcome, cfg: &Config, hash_seq: &mut u64) -> Opt
             s.hashed += 1;
             s.media_files += media as u64;
             s.pdq_low_quality += file.pdq_low_quality as u64;
+            s.partially_examined +=
+                u64::from(file.frames.is_some() && file.frames_examined < file.frames);
             match &cfg.command {
                 Command::Scan { .. } => {
                     if hits.is_empty() {
@@ -858,6 +862,7 @@ fn process_file(
         computed.digests = d.finish();
     }
     let mut dims = (None, None);
+    let mut animation = None;
     if work.algos.any_perceptual() {
         // Fast PDQ may take a JPEG decoded at reduced size, but only when PDQ is the
         // one perceptual hash: the 64-bit hashes always see the full decode, so that
@@ -902,10 +907,88 @@ fn process_file(
         if let Err(panic) = r {
             return fail("hash", panic, Some(size), fname);
         }
+        if crate::frames::may_animate(format) {
+            let frames = crate::frames::count(&bytes, format);
+            if frames > 1 {
+                animation = Some(later_frames(work, hasher, &bytes, format, frames, hand));
+            }
+        }
     }
-    finish(work, computed, path, size, fname, dims, true, || {
-        sha256(&bytes)
-    })
+    finish(
+        work,
+        computed,
+        path,
+        size,
+        fname,
+        dims,
+        animation,
+        true,
+        || sha256(&bytes),
+    )
+}
+
+/// What was found in the frames of an animation after the first.
+struct Animation {
+    frames: u32,
+    examined: u32,
+    error: Option<String>,
+    hits: Vec<Hit>,
+}
+
+/// Decodes, hashes and matches frames 1.. of an animation of `frames` frames, up to
+/// `--max-frames` in all, one at a time.
+fn later_frames(
+    work: &Work,
+    hasher: &mut FileHasher,
+    bytes: &[u8],
+    format: crate::sniff::MediaFormat,
+    frames: u32,
+    hand: &InHand<'_>,
+) -> Animation {
+    let limit = frames.min(work.cfg.limits.max_frames);
+    let mut hits = Vec::new();
+    let mut error = None;
+    let mut done = 0;
+    if limit > 1 {
+        let r = contain(|| {
+            crate::decode::decode_later_frames(
+                bytes,
+                format,
+                &work.cfg.limits,
+                limit,
+                &mut |k, image| {
+                    let mut c = Computed::default();
+                    hasher.perceptual(
+                        &image,
+                        &work.algos,
+                        work.cfg.pdq_mode,
+                        work.dihedral,
+                        &mut c,
+                    );
+                    if let Some(ix) = &work.index {
+                        hits.extend(ix.query(&c).hits.into_iter().map(|mut h| {
+                            h.frame = Some(k);
+                            h
+                        }));
+                    }
+                    !hand.abandoned()
+                },
+            )
+        });
+        match r {
+            Ok((n, e)) => {
+                done = n;
+                error = e;
+            }
+            Err(panic) => error = Some(panic),
+        }
+    }
+    Animation {
+        frames,
+        examined: 1 + done,
+        error,
+        hits,
+    }
 }
 
 /// A file that is not an image, read in chunks for the exact hashes an exact list needs.
@@ -950,6 +1033,7 @@ fn digest_non_media(work: &Work, mut file: File, head: &[u8], path: &Path, size:
         total,
         None,
         (None, None),
+        None,
         false,
         || sha,
     )
@@ -963,15 +1047,34 @@ fn finish(
     size: u64,
     format: Option<&'static str>,
     (width, height): (Option<u32>, Option<u32>),
+    animation: Option<Animation>,
     media: bool,
     sha256_of_file: impl FnOnce() -> [u8; 32],
 ) -> Outcome {
-    let (hits, low) = match &work.index {
+    let (mut hits, low) = match &work.index {
         Some(ix) => {
             let r = ix.query(&computed);
             (r.hits, r.pdq_low_quality)
         }
         None => (Vec::new(), false),
+    };
+    let (frames, frames_examined, frame_error) = match animation {
+        Some(a) => {
+            // One hit per list entry and algorithm: the closest frame (the earliest
+            // among equals).
+            for h in a.hits {
+                let same = hits
+                    .iter_mut()
+                    .find(|o| o.hashset == h.hashset && o.id == h.id && o.algorithm == h.algorithm);
+                match same {
+                    Some(o) if o.distance <= h.distance => {}
+                    Some(o) => *o = h,
+                    None => hits.push(h),
+                }
+            }
+            (Some(a.frames), Some(a.examined), a.error)
+        }
+        None => (None, None, None),
     };
     // A finding always carries the file's SHA-256, for the audit trail.
     if !hits.is_empty() && computed.digests.sha256.is_none() {
@@ -990,6 +1093,9 @@ fn finish(
             pdq_quality,
             pdq_mode: pdq_quality.map(|_| work.cfg.pdq_mode.name()),
             pdq_low_quality: low,
+            frames,
+            frames_examined,
+            frame_error,
         },
         computed_sha256,
         hits,

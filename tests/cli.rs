@@ -1250,3 +1250,43 @@ fn a_bad_time_budget_is_a_usage_error() {
         );
     }
 }
+
+/// An animated GIF whose third frame is known image k02: counted as 3 frames and
+/// reported as partly examined by default; found, with the frame named in each hit,
+/// when `--max-frames` reaches it.
+#[test]
+fn animation_frames_are_examined_up_to_max_frames() {
+    let gif = "tests/fixtures-animated/k02-in-frame-2.gif";
+    let (code, records) = scan(&[gif, "--list-clean"]);
+    assert_eq!(code, 0);
+    let clean = of_type(&records, "clean");
+    assert_eq!(clean.len(), 1);
+    assert_eq!(clean[0]["frames"], 3);
+    assert_eq!(clean[0]["frames_examined"], 1);
+    assert_eq!(summary(&records)["partially_examined"], 1);
+
+    let (code, records) = scan(&[gif, "--list-clean", "--max-frames", "2"]);
+    assert_eq!(code, 0, "frame 2 is not reached with --max-frames 2");
+    assert_eq!(of_type(&records, "clean")[0]["frames_examined"], 2);
+
+    for n in ["3", "100"] {
+        let (code, records) = scan(&[gif, "--max-frames", n]);
+        assert_eq!(code, 1, "--max-frames {n}");
+        let m = of_type(&records, "match");
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0]["frames"], 3);
+        assert_eq!(m[0]["frames_examined"], 3);
+        let hits = m[0]["hits"].as_array().unwrap();
+        assert!(hits.iter().any(|h| h["algorithm"] == "pdq"), "{hits:?}");
+        for h in hits {
+            assert_eq!(h["id"], "k02.jpg", "{h}");
+            assert_eq!(h["frame"], 2, "{h}");
+        }
+        assert_eq!(summary(&records)["partially_examined"], 0);
+    }
+    // Still images carry no frame fields.
+    let (_, records) = scan(&["tests/fixtures/known/k01.png"]);
+    let m = of_type(&records, "match");
+    assert!(m[0].get("frames").is_none() && m[0].get("frames_examined").is_none());
+    assert!(m[0]["hits"][0].get("frame").is_none());
+}
