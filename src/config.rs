@@ -314,6 +314,8 @@ pub enum Command {
         thresholds: BTreeMap<Algorithm, u32>,
         min_quality: u8,
         dihedral: bool,
+        /// Known-file lists (NSRL RDSv3 databases): images listed there are not decoded.
+        known: Vec<PathBuf>,
     },
     Hash {
         id: IdKind,

@@ -4,9 +4,10 @@
 //! Each stage is a module with one job:
 //! [`discovery`] (walk, file lists), [`fileio`] (read-only opening), [`sniff`] (type by
 //! magic bytes), [`decode`] (pixels under limits), [`hashing`] (one module per family),
-//! [`hashset`] (parsing lists), [`index`] (multi-index Hamming search), [`matching`]
-//! (one file's hashes against every list), [`report`] (JSON writers), and [`scan`],
-//! which runs the stages on a thread pool.
+//! [`hashset`] (parsing lists), [`known`] (NSRL known-file lists, which spare known
+//! files the decode), [`index`] (multi-index Hamming search), [`matching`] (one file's
+//! hashes against every list), [`report`] (JSON writers), and [`scan`], which runs the
+//! stages on a thread pool.
 
 pub mod config;
 pub mod contain;
@@ -19,6 +20,7 @@ pub mod hashset;
 pub mod hashset_tool;
 pub mod index;
 pub mod interrupt;
+pub mod known;
 pub mod matching;
 pub mod report;
 pub mod scan;

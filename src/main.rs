@@ -114,6 +114,10 @@ struct ScanArgs {
     /// Also write a `clean` record for every file hashed without a match.
     #[arg(long)]
     list_clean: bool,
+    /// A known-file list, an NIST NSRL RDSv3 SQLite database (repeatable): images in it
+    /// are skipped as `known`, not decoded, unless an exact hash of them is in a hash set.
+    #[arg(long = "known", value_name = "FILE")]
+    known: Vec<PathBuf>,
     /// Additional algorithms to compute and report, beyond those the hash sets need.
     #[arg(long, value_name = "ALG,...", value_parser = parse_algorithms_arg)]
     algorithms: Option<AlgorithmSet>,
@@ -289,6 +293,7 @@ fn config_from(cli: Cli) -> Result<Config, String> {
                 thresholds,
                 min_quality: a.min_quality,
                 dihedral: !a.no_dihedral,
+                known: a.known,
             };
             let mut cfg = a
                 .common

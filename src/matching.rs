@@ -132,6 +132,23 @@ impl Index {
         }
     }
 
+    /// Whether an exact hash among `d` is listed in any set (cheap: no perceptual
+    /// search). Known-file filtering asks this first, so that a finding always wins.
+    pub fn has_exact_hit(&self, d: &crate::hashing::digest::DigestValues) -> bool {
+        EXACT.into_iter().enumerate().any(|(k, a)| {
+            let v: Option<&[u8]> = match a {
+                Algorithm::Md5 => d.md5.as_ref().map(|x| &x[..]),
+                Algorithm::Sha1 => d.sha1.as_ref().map(|x| &x[..]),
+                _ => d.sha256.as_ref().map(|x| &x[..]),
+            };
+            v.is_some_and(|v| {
+                let refs = &self.exact[k];
+                let i = refs.partition_point(|r| exact_bytes(&self.sets, a, *r) < v);
+                i < refs.len() && exact_bytes(&self.sets, a, refs[i]) == v
+            })
+        })
+    }
+
     pub fn query(&self, c: &Computed) -> MatchResult {
         let mut hits = Vec::new();
         let mut pdq_low_quality = false;

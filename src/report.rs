@@ -157,6 +157,41 @@ pub struct HashsetInfo {
     pub ignored: BTreeMap<String, u64>,
 }
 
+/// A known-file list (`--known`), as the `begin` record describes it.
+#[derive(Clone, Debug, Serialize)]
+pub struct KnownListInfo {
+    pub name: String,
+    /// The database file; `path_bytes` too when its name is not UTF-8.
+    #[serde(flatten)]
+    pub path: EncodedPath,
+    pub format: &'static str,
+    /// The database is not hashed (an NSRL database is tens of GB): its size and
+    /// modification time, and its `VERSION` rows, identify it.
+    pub size: u64,
+    pub mtime: Option<String>,
+    /// The table or view looked in, and the digest looked up.
+    pub table: String,
+    pub algorithm: Algorithm,
+    /// `index` (a query per file, answered by `index`) or `memory` (`entries` values
+    /// loaded and binary-searched).
+    pub lookup: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entries: Option<u64>,
+    /// The rows of the RDSv3 `VERSION` table (release, build set, dates), if any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub version: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The known list that had a file, and the digest found in it.
+#[derive(Clone, Debug, Serialize)]
+pub struct KnownHit {
+    pub list: String,
+    pub algorithm: Algorithm,
+    pub hash: String,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Begin {
     pub schema_version: u32,
@@ -167,6 +202,8 @@ pub struct Begin {
     pub config: serde_json::Value,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hashsets: Vec<HashsetInfo>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub known: Vec<KnownListInfo>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -225,6 +262,9 @@ pub enum Record {
         reason: &'static str,
         #[serde(skip_serializing_if = "Option::is_none")]
         size: Option<u64>,
+        /// For reason `known`: the known list that has the file.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        known: Option<KnownHit>,
     },
     Error {
         #[serde(flatten)]
@@ -320,7 +360,7 @@ pub fn utc_now_rfc3339() -> String {
     rfc3339_from_unix(secs)
 }
 
-fn rfc3339_from_unix(secs: i64) -> String {
+pub fn rfc3339_from_unix(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // Civil-from-days (Howard Hinnant's algorithm, public domain description).
@@ -374,6 +414,7 @@ mod tests {
             path: EncodedPath::new(Path::new("x")),
             reason: "not-media",
             size: Some(3),
+            known: None,
         };
         let begin = Record::Summary(Summary::default());
         for doc in [false, true] {

@@ -28,6 +28,7 @@ use crate::fileio::{open_readonly, read_head, read_rest};
 use crate::hashing::digest::{hex, sha256, Digests};
 use crate::hashing::pdq::FAST_MIN_SHORT_SIDE;
 use crate::hashing::{Computed, FileHasher};
+use crate::known::KnownLists;
 use crate::matching::{Index, MatchConfig};
 use crate::report::{
     self, Begin, EncodedPath, FileInfo, HashsetInfo, Hit, Record, ReportWriter, Summary,
@@ -48,6 +49,8 @@ pub mod exit {
 pub mod reason {
     /// Not one of the supported image formats, by content.
     pub const NOT_MEDIA: &str = "not-media";
+    /// An image in a known-file list (`--known`): not decoded.
+    pub const KNOWN: &str = "known";
 }
 
 /// A fatal error: the run could not start or could not write its report.
@@ -75,6 +78,12 @@ enum Outcome {
         reason: &'static str,
         size: Option<u64>,
     },
+    /// An image in a known-file list, not decoded.
+    Known {
+        path: EncodedPath,
+        size: u64,
+        hit: report::KnownHit,
+    },
     Failed {
         path: EncodedPath,
         stage: &'static str,
@@ -94,6 +103,7 @@ struct Work {
     digest_all_files: bool,
     dihedral: bool,
     index: Option<Index>,
+    known: KnownLists,
 }
 
 /// What the writer receives: a result for one discovered entry, or the number of
@@ -110,13 +120,14 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
     let started = Instant::now();
     let started_at = report::utc_now_rfc3339();
 
-    let (sets, match_cfg) = match &cfg.command {
+    let (sets, match_cfg, known) = match &cfg.command {
         Command::Scan {
             hashsets,
             hashset_options,
             thresholds,
             min_quality,
             dihedral,
+            known,
         } => {
             let mut sets = Vec::with_capacity(hashsets.len());
             for p in hashsets {
@@ -129,9 +140,11 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
                 min_quality: *min_quality,
                 dihedral: *dihedral,
             };
-            (sets, Some(mc))
+            let known =
+                KnownLists::open(known, &mut |m| eprintln!("phscan: {m}")).map_err(Fatal)?;
+            (sets, Some(mc), known)
         }
-        Command::Hash { .. } => (Vec::new(), None),
+        Command::Hash { .. } => (Vec::new(), None, KnownLists::default()),
     };
 
     // What to compute: what the sets hold, plus what was asked for.
@@ -140,6 +153,9 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
         for a in s.entries.keys() {
             algos.insert(*a);
         }
+    }
+    for a in known.algorithms() {
+        algos.insert(a);
     }
     if let Command::Hash {
         id: IdKind::Sha256, ..
@@ -177,6 +193,7 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
                 ignored: s.ignored.clone(),
             })
             .collect(),
+        known: known.info(),
     });
 
     let index = match_cfg.map(|mc| Index::build(sets, mc));
@@ -186,6 +203,7 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
         digest_all_files,
         dihedral,
         index,
+        known,
     });
 
     let document = cfg.output.format == OutputFormat::Json;
@@ -548,9 +566,22 @@ fn account(s: &mut Summary, o: Outcome, cfg: &Config, hash_seq: &mut u64) -> Opt
         }
         Outcome::Skipped { path, reason, size } => {
             *s.skipped.entry(reason).or_default() += 1;
-            cfg.output
-                .list_skipped
-                .then_some(Record::Skipped { path, reason, size })
+            cfg.output.list_skipped.then_some(Record::Skipped {
+                path,
+                reason,
+                size,
+                known: None,
+            })
+        }
+        Outcome::Known { path, size, hit } => {
+            *s.skipped.entry(reason::KNOWN).or_default() += 1;
+            s.media_files += 1;
+            cfg.output.list_skipped.then_some(Record::Skipped {
+                path,
+                reason: reason::KNOWN,
+                size: Some(size),
+                known: Some(hit),
+            })
         }
         Outcome::Failed {
             path,
@@ -860,6 +891,18 @@ fn process_file(
         );
         d.update(&bytes);
         computed.digests = d.finish();
+    }
+    // An image in a known-file list is not decoded (unless an exact hash of it is listed).
+    match work.known.check(&computed.digests, work.index.as_ref()) {
+        Ok(None) => {}
+        Ok(Some(hit)) => {
+            return Outcome::Known {
+                path: EncodedPath::new(path),
+                size,
+                hit,
+            }
+        }
+        Err(e) => return fail("known", e, Some(size), fname),
     }
     let mut dims = (None, None);
     let mut animation = None;
