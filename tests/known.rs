@@ -355,7 +355,7 @@ fn an_exact_hash_in_a_hash_set_wins_over_the_known_list() {
 #[test]
 fn the_full_rdsv3_layout_is_read_through_its_file_view() {
     // The full RDSv3 database: FILE is a view over METADATA with UPPER(), which no
-    // index can answer, so the SHA-1 values are loaded into memory.
+    // plain index answers, so the SHA-1 values are loaded into memory.
     let dir = tempdir();
     let db = dir.join("RDS_full.db");
     let k03 = digests("known/k03.png");
@@ -408,6 +408,28 @@ fn the_full_rdsv3_layout_is_read_through_its_file_view() {
     let got = outcomes(&recs);
     assert_eq!(got["k03.png"], "skipped");
     assert_eq!(got.values().filter(|t| *t == "match").count(), 5);
+
+    // An index on the expression the view computes makes it an indexed lookup (on a
+    // copy of a real database: phscan itself never writes to one).
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("CREATE INDEX METADATA_sha256 ON METADATA(UPPER(sha256))")
+        .unwrap();
+    let (code, recs, stderr) = scan(&[
+        "--hashset",
+        "hashsets/fixtures.pdq.csv",
+        "--known",
+        db.to_str().unwrap(),
+        "tests/fixtures/known",
+    ]);
+    assert_eq!(code, 1);
+    assert!(!stderr.contains("into memory"), "{stderr}");
+    let k = &recs[0]["known"][0];
+    assert_eq!(
+        (&k["algorithm"], &k["lookup"], &k["index"]),
+        (&"sha256".into(), &"index".into(), &"METADATA_sha256".into())
+    );
+    assert_eq!(recs.last().unwrap()["skipped"]["known"], 1);
 }
 
 #[test]
