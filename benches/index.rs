@@ -323,6 +323,24 @@ fn pdq(n: usize, n_lin: usize) -> bool {
             let (auto, _) = run(set, |q, hit| index.search(q, PDQ_D, hit));
             ok &= auto == *res;
         }
+        {
+            // Large thresholds, where the model chooses between the two paths: both
+            // timed on the first 20 single queries, and their pairs compared.
+            for d in [47, 63] {
+                let few = &singles[..20];
+                let (m, tm) = run(few, |q, hit| {
+                    index.search_with(Strategy::MultiIndex, q, d, hit)
+                });
+                let (l, tl) = run(few, |q, hit| index.search_with(Strategy::Linear, q, d, hit));
+                println!(
+                    "    d={d}: multi-index {:.1} ms a query, linear {:.1} ms; automatic choice {:?}",
+                    1e3 * tm.cpu / few.len() as f64,
+                    1e3 * tl.cpu / few.len() as f64,
+                    index.strategy(d, 1)
+                );
+                ok &= compare(&format!("d={d}"), &m, &l);
+            }
+        }
         if k + 1 == layouts.len() {
             let lin = |set: &[Vec<[u64; 4]>]| {
                 run(&set[..n_lin], |q, hit| {
