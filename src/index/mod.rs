@@ -215,7 +215,7 @@ pub enum PdqLayout {
     /// Per slot, the entries sorted by slot value with a 16-bit fingerprint each (the
     /// next slot's value), scanned a bucket at a time; fingerprints reject nearly all
     /// candidates by the pigeonring principle (see `ring.rs`). 16 slots of 16 bits at
-    /// 10 million entries: about 1.2 GiB. The default.
+    /// 10 million entries: about 1.27 GiB. The default.
     Ring,
     /// Per slot, one table cell per slot value holding up to two entry numbers; every
     /// candidate's hash is read. 11 slots of 23 and 24 bits at 10 million entries: about
@@ -230,8 +230,10 @@ enum Pdq {
 
 /// Index over 256-bit PDQ hashes (`PdqHash::to_u64s`). Immutable once built; `Sync`.
 ///
-/// Memory: the hashes (32 bytes each) plus, per slot, 6 bytes per entry and 4 bytes per
-/// slot value: about 1.2 GiB for 10 million entries (16 slots of 16 bits).
+/// Memory: the hashes (32 bytes each) plus, per slot, a 4-byte entry number per entry
+/// and a bucket per slot value (an 8-byte header and room for the mean + 2.5 standard
+/// deviations of 2-byte fingerprints): about 1.27 GiB for 10 million entries (16 slots
+/// of 16 bits, 384-byte buckets).
 pub struct PdqIndex {
     inner: Pdq,
 }
