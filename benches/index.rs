@@ -7,14 +7,17 @@
 //! hashing and with the linear scan, single queries and batches of 8, and checks that
 //! both paths return the same pairs, that every planted hash within the threshold is
 //! found and that nothing beyond it is reported.
+//! The PDQ index is built twice from the same hashes, in the previous `Table` layout
+//! (the peer) and in the default `Ring` layout, and both are measured in the same run.
 //! For quick runs and tuning: `PHSCAN_INDEX_LINEAR_QUERIES` (default 1,000) limits the
-//! queries run linearly, `PHSCAN_INDEX_ONLY=pdq|u64` runs one part, and
-//! `PHSCAN_INDEX_SLOTS` / `PHSCAN_INDEX_SLOTS64` override the number of slots.
+//! queries run linearly, `PHSCAN_INDEX_ONLY=pdq|u64` runs one part,
+//! `PHSCAN_INDEX_LAYOUT=ring|table` builds one PDQ layout, and `PHSCAN_INDEX_SLOTS` /
+//! `PHSCAN_INDEX_SLOTS64` override the number of slots.
 
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use phscan::index::{PdqIndex, Strategy, U64Index};
+use phscan::index::{PdqIndex, PdqLayout, Strategy, U64Index};
 
 const QUERIES: usize = 1000;
 const PDQ_D: u32 = 31;
@@ -231,6 +234,12 @@ fn main() {
     }
 }
 
+/// Results and CPU time of one path over the single queries and the batches.
+struct Run {
+    singles: (Vec<Pairs>, Time),
+    batches: (Vec<Pairs>, Time),
+}
+
 fn pdq(n: usize, n_lin: usize) -> bool {
     let mut ok = true;
     let mut rng = Rng(0x5EED_0001);
@@ -259,26 +268,6 @@ fn pdq(n: usize, n_lin: usize) -> bool {
         "\nPDQ (256-bit), d = {PDQ_D}; generated in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let (index, build) = timed_on(true, || match env_usize("PHSCAN_INDEX_SLOTS", 0) {
-        0 => PdqIndex::build(hashes),
-        m => PdqIndex::with_slots(hashes, m as u32),
-    });
-    println!(
-        "  build {:.2} s wall, {:.2} s CPU (all threads); slots {:?}; index memory {:.0} MiB; peak RSS {:.0} MiB; on huge pages {:.0} MiB",
-        build.wall,
-        build.cpu,
-        index.slot_widths(),
-        mib(index.memory_bytes()),
-        vm_hwm_mib(),
-        huge_mib()
-    );
-    println!(
-        "  automatic strategy at d={PDQ_D}: single {:?}, batch of 8 {:?}; d=63: {:?}; d=64: {:?}",
-        index.strategy(PDQ_D, 1),
-        index.strategy(PDQ_D, 8),
-        index.strategy(63, 1),
-        index.strategy(64, 1)
-    );
     let singles: Vec<Vec<[u64; 4]>> = queries.iter().map(|q| vec![*q]).collect();
     let batches: Vec<Vec<[u64; 4]>> = queries
         .iter()
@@ -288,19 +277,112 @@ fn pdq(n: usize, n_lin: usize) -> bool {
             b
         })
         .collect();
-    for (label, set) in [("single queries", &singles), ("batches of 8", &batches)] {
-        let (mih, t_mih) = run(set, |q, hit| {
-            index.search_with(Strategy::MultiIndex, q, PDQ_D, hit)
-        });
-        let (lin, t_lin) = run(&set[..n_lin], |q, hit| {
-            index.search_with(Strategy::Linear, q, PDQ_D, hit)
-        });
-        let (auto, _) = run(set, |q, hit| index.search(q, PDQ_D, hit));
-        report(label, set.len(), t_mih, t_lin, n_lin);
-        ok &= check(&format!("{label}, MIH"), &mih, &planted, PDQ_D);
-        ok &= check(&format!("{label}, linear"), &lin, &planted[..n_lin], PDQ_D);
-        ok &= compare(label, &mih, &lin);
-        ok &= auto == mih;
+    // The previous layout first (as the peer), then the default; the linear scan once,
+    // over the default index's hashes.
+    let layouts = match std::env::var("PHSCAN_INDEX_LAYOUT").as_deref() {
+        Ok("ring") => vec![PdqLayout::Ring],
+        Ok("table") => vec![PdqLayout::Table],
+        _ => vec![PdqLayout::Table, PdqLayout::Ring],
+    };
+    let slots = match env_usize("PHSCAN_INDEX_SLOTS", 0) {
+        0 => None,
+        m => Some(m as u32),
+    };
+    let mut runs: Vec<(PdqLayout, Run)> = Vec::new();
+    let mut linear: Option<Run> = None;
+    for (k, &layout) in layouts.iter().enumerate() {
+        let input = hashes.clone();
+        let (index, build) = timed_on(true, || PdqIndex::with_layout(input, layout, slots));
+        println!(
+            "  {layout:?} layout: build {:.2} s wall, {:.2} s CPU (all threads); slots {:?}; index memory {:.0} MiB; peak RSS {:.0} MiB; on huge pages {:.0} MiB",
+            build.wall,
+            build.cpu,
+            index.slot_widths(),
+            mib(index.memory_bytes()),
+            vm_hwm_mib(),
+            huge_mib()
+        );
+        println!(
+            "    automatic strategy at d={PDQ_D}: single {:?}, batch of 8 {:?}; d=47: {:?}; d=63: {:?}; d=64: {:?}",
+            index.strategy(PDQ_D, 1),
+            index.strategy(PDQ_D, 8),
+            index.strategy(47, 1),
+            index.strategy(63, 1),
+            index.strategy(64, 1)
+        );
+        let mih = |set: &[Vec<[u64; 4]>]| {
+            run(set, |q, hit| {
+                index.search_with(Strategy::MultiIndex, q, PDQ_D, hit)
+            })
+        };
+        let r = Run {
+            singles: mih(&singles),
+            batches: mih(&batches),
+        };
+        for (set, res) in [(&singles, &r.singles.0), (&batches, &r.batches.0)] {
+            let (auto, _) = run(set, |q, hit| index.search(q, PDQ_D, hit));
+            ok &= auto == *res;
+        }
+        {
+            // Large thresholds, where the model chooses between the two paths: both
+            // timed on the first 20 single queries, and their pairs compared.
+            for d in [47, 63] {
+                let few = &singles[..20];
+                let (m, tm) = run(few, |q, hit| {
+                    index.search_with(Strategy::MultiIndex, q, d, hit)
+                });
+                let (l, tl) = run(few, |q, hit| index.search_with(Strategy::Linear, q, d, hit));
+                println!(
+                    "    d={d}: multi-index {:.1} ms a query, linear {:.1} ms; automatic choice {:?}",
+                    1e3 * tm.cpu / few.len() as f64,
+                    1e3 * tl.cpu / few.len() as f64,
+                    index.strategy(d, 1)
+                );
+                ok &= compare(&format!("d={d}"), &m, &l);
+            }
+        }
+        if k + 1 == layouts.len() {
+            let lin = |set: &[Vec<[u64; 4]>]| {
+                run(&set[..n_lin], |q, hit| {
+                    index.search_with(Strategy::Linear, q, PDQ_D, hit)
+                })
+            };
+            linear = Some(Run {
+                singles: lin(&singles),
+                batches: lin(&batches),
+            });
+        }
+        runs.push((layout, r));
+    }
+    let lin = linear.expect("a layout ran");
+    for (layout, r) in &runs {
+        println!("  {layout:?} layout:");
+        for (label, (res, time), (lres, ltime)) in [
+            ("single queries", &r.singles, &lin.singles),
+            ("batches of 8", &r.batches, &lin.batches),
+        ] {
+            report(label, res.len(), *time, *ltime, n_lin);
+            ok &= check(&format!("{label}, MIH"), res, &planted, PDQ_D);
+            ok &= compare(label, res, lres);
+        }
+    }
+    for (label, (lres, _)) in [
+        ("single queries", &lin.singles),
+        ("batches of 8", &lin.batches),
+    ] {
+        ok &= check(&format!("{label}, linear"), lres, &planted[..n_lin], PDQ_D);
+    }
+    if let [(a, ra), (b, rb)] = &runs[..] {
+        for (label, ta, tb) in [
+            ("single queries", ra.singles.1, rb.singles.1),
+            ("batches of 8", ra.batches.1, rb.batches.1),
+        ] {
+            println!(
+                "  {label}: {b:?} layout {:.2}x the rate of {a:?} (CPU time; wall {:.2}x)",
+                ta.cpu / tb.cpu,
+                ta.wall / tb.wall
+            );
+        }
     }
     ok
 }

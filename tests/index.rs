@@ -1,7 +1,7 @@
 //! `phscan::index` against brute force: random lists with planted neighbours, every
 //! strategy, single queries and batches of 8, a range of thresholds and slot layouts.
 
-use phscan::index::{PdqIndex, Strategy, U64Index};
+use phscan::index::{PdqIndex, PdqLayout, Strategy, U64Index};
 
 /// splitmix64
 struct Rng(u64);
@@ -187,17 +187,31 @@ fn pdq_matches_brute_force() {
         let (hashes, queries) = pdq_data(n, 40, 1 + i as u64);
         let index = PdqIndex::build(hashes.clone());
         assert_eq!(index.len(), n);
+        assert_eq!(index.layout(), PdqLayout::Ring);
         check_pdq(&index, &hashes, &queries, &PDQ_DS);
+        let table = PdqIndex::with_layout(hashes.clone(), PdqLayout::Table, None);
+        check_pdq(&table, &hashes, &queries, &PDQ_DS);
     }
 }
 
 #[test]
 fn pdq_other_slot_layouts() {
-    // Slots of uneven widths that straddle word boundaries (11 slots: 24 and 23 bits;
-    // 13 slots: 20 and 19 bits), and few wide slots where d = 0 probes only one.
-    for (slots, n) in [(13, 5_000), (15, 5_000), (16, 5_000)] {
+    // Slots of uneven widths that straddle word boundaries (13 slots: 20 and 19 bits;
+    // 17: 16 and 15; 24: 11 and 10), where d = 0 probes only one slot, and where slots
+    // are probed at different radii; the fingerprint of the last slot is the first
+    // slot's value (the ring wraps). Both layouts.
+    for (layout, slots, n) in [
+        (PdqLayout::Ring, 13, 5_000),
+        (PdqLayout::Ring, 16, 5_000),
+        (PdqLayout::Ring, 17, 5_000),
+        (PdqLayout::Ring, 24, 5_000),
+        (PdqLayout::Ring, 32, 5_000),
+        (PdqLayout::Table, 13, 5_000),
+        (PdqLayout::Table, 16, 5_000),
+    ] {
         let (hashes, queries) = pdq_data(n, 40, 100 + slots as u64);
-        let index = PdqIndex::with_slots(hashes.clone(), slots);
+        let index = PdqIndex::with_layout(hashes.clone(), layout, Some(slots));
+        assert_eq!(index.layout(), layout);
         assert_eq!(index.slot_widths().len(), slots as usize);
         assert_eq!(index.slot_widths().iter().sum::<u32>(), 256);
         check_pdq(
@@ -211,11 +225,34 @@ fn pdq_other_slot_layouts() {
 
 #[test]
 fn pdq_layout_of_large_lists() {
-    // 11 slots of 24 and 23 bits, as built for 10 million entries (tables of 2^24 values
-    // are allocated whatever the list size, so the list here is small).
+    // 11 slots of 24 and 23 bits, as the table layout builds for 10 million entries
+    // (tables of 2^24 values are allocated whatever the list size, so the list here is
+    // small), and the same slots in the ring layout (fingerprints cut to 16 bits).
     let (hashes, queries) = pdq_data(2_000, 40, 99);
-    let index = PdqIndex::with_slots(hashes.clone(), 11);
-    check_pdq(&index, &hashes, &queries, &[0, 10, 11, 21, 22, 31, 32, 40]);
+    for layout in [PdqLayout::Table, PdqLayout::Ring] {
+        let index = PdqIndex::with_layout(hashes.clone(), layout, Some(11));
+        check_pdq(&index, &hashes, &queries, &[0, 10, 11, 21, 22, 31, 32, 40]);
+    }
+}
+
+#[test]
+fn pdq_crowded_buckets() {
+    // 32 slots of 8 bits over 200,000 entries: about 780 entries per bucket, so some
+    // buckets overflow their room (mean + 2.5 standard deviations) into the spill, as
+    // do the buckets of the clusters of near-copies planted here.
+    let (mut hashes, queries) = pdq_data(200_000, 40, 31);
+    let mut rng = Rng(32);
+    for (i, q) in queries.iter().enumerate().take(4) {
+        for j in 0..600 {
+            let mut h = *q;
+            for b in rng.bits(256, (j % 20) as u32) {
+                h[b as usize / 64] ^= 1 << (b % 64);
+            }
+            hashes[1000 * i + j] = h;
+        }
+    }
+    let index = PdqIndex::with_slots(hashes.clone(), 32);
+    check_pdq(&index, &hashes, &queries, &[0, 5, 16, 31, 32]);
 }
 
 #[test]
@@ -256,8 +293,13 @@ fn duplicates_and_clusters() {
             q
         })
         .collect();
-    for slots in [13, 16] {
-        let index = PdqIndex::with_slots(hashes.clone(), slots);
+    for (layout, slots) in [
+        (PdqLayout::Table, 13),
+        (PdqLayout::Table, 16),
+        (PdqLayout::Ring, 13),
+        (PdqLayout::Ring, 16),
+    ] {
+        let index = PdqIndex::with_layout(hashes.clone(), layout, Some(slots));
         check_pdq(&index, &hashes, &queries, &PDQ_DS);
     }
     let small: Vec<u64> = hashes.iter().map(|h| h[1]).collect();

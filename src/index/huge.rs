@@ -51,3 +51,34 @@ pub(crate) fn collapse<T>(v: &[T]) {
     #[cfg(not(target_os = "linux"))]
     let _ = v;
 }
+
+/// Plain data for which all-zero bytes are a valid value.
+///
+/// # Safety
+/// Implementors must be valid when zeroed.
+pub(crate) unsafe trait Zeroable: Copy {}
+
+// SAFETY: integers are valid when zeroed.
+unsafe impl Zeroable for u32 {}
+
+/// A zeroed vector of `len` values (fresh zero pages from the allocator, mapped as they
+/// are first written, with the type's alignment), advised to use huge pages before it
+/// is written, so that filling it does not need a later `collapse`.
+pub(crate) fn zeroed<T: Zeroable>(len: usize) -> Vec<T> {
+    let layout = std::alloc::Layout::array::<T>(len).expect("allocation size");
+    if layout.size() == 0 {
+        return Vec::new();
+    }
+    // SAFETY: the layout has a non-zero size; zeroed bytes are a valid `T`
+    // (`Zeroable`), so the vector may own them as `len` initialised values, and it frees
+    // them with the same layout (`Layout::array::<T>(len)`).
+    unsafe {
+        let p = std::alloc::alloc_zeroed(layout).cast::<T>();
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        #[cfg(target_os = "linux")]
+        madvise(p, layout.size(), libc::MADV_HUGEPAGE);
+        Vec::from_raw_parts(p, len, len)
+    }
+}

@@ -3,6 +3,9 @@
 //! in at least one slot, so probing each slot's table at the values near the query's
 //! slot value yields every match (plus candidates that the full distance then rejects).
 //!
+//! This is [`super::PdqLayout::Table`], kept as the benchmark peer of the default
+//! [`super::ring`] layout, which filters candidates without reading their hashes.
+//!
 //! Layout: one contiguous `Vec<H>` of hashes (entry i at position i) and, per slot, a
 //! table with one `u64` per slot value (slot widths are chosen near log2 of the list
 //! size, so a value holds about one entry): up to two entry numbers inline, or the
@@ -54,6 +57,8 @@ pub(crate) struct Scratch {
     pub(crate) cands: Vec<(u32, u32)>,
     /// The query's value in each slot.
     pub(crate) qkeys: Vec<u32>,
+    /// The query's plan per slot, for [`super::ring`].
+    pub(crate) ring: Vec<super::ring::SlotQuery>,
 }
 
 /// How many items ahead each stage of a search prefetches. (Measured at 10M entries:

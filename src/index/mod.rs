@@ -3,7 +3,8 @@
 //! [`PdqIndex`] (256-bit PDQ hashes as `[u64; 4]`, see `PdqHash::to_u64s`) and
 //! [`U64Index`] (64-bit aHash, dHash, pHash, blockhash) answer a batch of queries (e.g.
 //! the 8 dihedral variants of one image) by one of two strategies ([`Strategy`]), chosen
-//! per search by a cost model: multi-index hashing (`mih`, `mih64`) or a linear scan.
+//! per search by a cost model: multi-index hashing (`ring` for PDQ by default, `mih`
+//! for PDQ's previous `Table` layout, `mih64`) or a linear scan.
 //! Both give exactly the pairs within the distance; only their speed differs.
 //!
 //! Popcount: the search loops are compiled twice, once with the `popcnt` target feature
@@ -17,11 +18,13 @@ mod linear;
 mod mih;
 mod mih64;
 mod plan;
+mod ring;
 
 use std::cell::Cell;
 
 use mih::{Mih, Scratch};
 use mih64::Mih64;
+use ring::Ring;
 
 /// Which path a search takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +72,32 @@ impl Engine for Mih<[u64; 4]> {
     }
     fn query_cost(&self, d: u32) -> f64 {
         plan::query_cost(&self.slot_widths(), self.len(), d, &mih::COSTS)
+    }
+    #[inline(always)]
+    fn linear(&self, queries: &[[u64; 4]], d: u32, hit: &mut dyn FnMut(usize, u32, u32)) {
+        linear::search(&self.hashes, queries, d, hit)
+    }
+    #[inline(always)]
+    fn mih(
+        &self,
+        queries: &[[u64; 4]],
+        d: u32,
+        sc: &mut Scratch,
+        hit: &mut dyn FnMut(usize, u32, u32),
+    ) {
+        self.search(queries, d, sc, hit)
+    }
+}
+
+impl Engine for Ring<[u64; 4]> {
+    type Hash = [u64; 4];
+    const BITS: u32 = 256;
+    const LINEAR: (f64, f64) = (2.0, 1.0);
+    fn len(&self) -> usize {
+        self.hashes.len()
+    }
+    fn query_cost(&self, d: u32) -> f64 {
+        plan::ring_query_cost(&self.slot_widths(), self.len(), d)
     }
     #[inline(always)]
     fn linear(&self, queries: &[[u64; 4]], d: u32, hit: &mut dyn FnMut(usize, u32, u32)) {
@@ -180,34 +209,88 @@ mod dispatch {
     }
 }
 
+/// How a [`PdqIndex`] lays out its multi-index (both give the same results).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PdqLayout {
+    /// Per slot, the entries sorted by slot value with a 16-bit fingerprint each (the
+    /// next slot's value), scanned a bucket at a time; fingerprints reject nearly all
+    /// candidates by the pigeonring principle (see `ring.rs`). 16 slots of 16 bits at
+    /// 10 million entries: about 1.27 GiB. The default.
+    Ring,
+    /// Per slot, one table cell per slot value holding up to two entry numbers; every
+    /// candidate's hash is read. 11 slots of 23 and 24 bits at 10 million entries: about
+    /// 1.3 GiB. The previous layout, kept as a benchmark peer.
+    Table,
+}
+
+enum Pdq {
+    Ring(Ring<[u64; 4]>),
+    Table(Mih<[u64; 4]>),
+}
+
 /// Index over 256-bit PDQ hashes (`PdqHash::to_u64s`). Immutable once built; `Sync`.
 ///
-/// Memory: the hashes (32 bytes each) plus, per slot, a table of 8 bytes per slot value
-/// (2^width values) and the entry numbers of crowded values: about 1.3 GiB for 10 million
-/// entries (11 slots of 23 and 24 bits).
+/// Memory: the hashes (32 bytes each) plus, per slot, a 4-byte entry number per entry
+/// and a bucket per slot value (an 8-byte header and room for the mean + 2.5 standard
+/// deviations of 2-byte fingerprints): about 1.27 GiB for 10 million entries (16 slots
+/// of 16 bits, 384-byte buckets).
 pub struct PdqIndex {
-    inner: Mih<[u64; 4]>,
+    inner: Pdq,
+}
+
+/// Runs `$body` with `$e` bound to whichever layout the index has.
+macro_rules! with_pdq {
+    ($self:expr, $e:ident => $body:expr) => {
+        match &$self.inner {
+            Pdq::Ring($e) => $body,
+            Pdq::Table($e) => $body,
+        }
+    };
 }
 
 impl PdqIndex {
-    /// Builds the index; entry i is `hashes[i]`. The slot count (11 to 16) is the one
-    /// modelled fastest for this list size at the default threshold, 31.
+    /// Builds the index; entry i is `hashes[i]`. The slot count is the one modelled
+    /// fastest for this list size at the default threshold, 31.
     pub fn build(hashes: Vec<[u64; 4]>) -> PdqIndex {
-        let m = plan::slot_count(256, hashes.len(), 31, &mih::COSTS);
-        PdqIndex::with_slots(hashes, m)
+        PdqIndex::with_layout(hashes, PdqLayout::Ring, None)
     }
 
-    /// Builds the index with `slots` multi-index slots (11..=256) instead of the
+    /// Builds the index with `slots` multi-index slots (11..=32) instead of the
     /// automatic choice; for tests and tuning.
     pub fn with_slots(hashes: Vec<[u64; 4]>, slots: u32) -> PdqIndex {
-        assert!((11..=256).contains(&slots), "PDQ slots must be 11..=256");
-        PdqIndex {
-            inner: Mih::build(hashes, &plan::widths(256, slots)),
+        PdqIndex::with_layout(hashes, PdqLayout::Ring, Some(slots))
+    }
+
+    /// Builds the index in the given layout with `slots` slots (11..=32 for `Ring`,
+    /// 11..=16 for `Table`) or the count modelled fastest at threshold 31; for
+    /// benchmarks and tests.
+    pub fn with_layout(hashes: Vec<[u64; 4]>, layout: PdqLayout, slots: Option<u32>) -> PdqIndex {
+        let n = hashes.len();
+        let inner = match layout {
+            PdqLayout::Ring => {
+                let m = slots.unwrap_or_else(|| plan::ring_slot_count(256, n, 31));
+                assert!((11..=32).contains(&m), "PDQ ring slots must be 11..=32");
+                Pdq::Ring(Ring::build(hashes, &plan::widths(256, m)))
+            }
+            PdqLayout::Table => {
+                let m = slots.unwrap_or_else(|| plan::slot_count(256, n, 31, &mih::COSTS));
+                assert!((11..=16).contains(&m), "PDQ table slots must be 11..=16");
+                Pdq::Table(Mih::build(hashes, &plan::widths(256, m)))
+            }
+        };
+        PdqIndex { inner }
+    }
+
+    /// The layout of this index.
+    pub fn layout(&self) -> PdqLayout {
+        match self.inner {
+            Pdq::Ring(_) => PdqLayout::Ring,
+            Pdq::Table(_) => PdqLayout::Table,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.inner.hashes.len()
+        with_pdq!(self, e => e.hashes.len())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -216,7 +299,7 @@ impl PdqIndex {
 
     /// The hash of entry `i`.
     pub fn hash(&self, i: usize) -> [u64; 4] {
-        self.inner.hashes[i]
+        with_pdq!(self, e => e.hashes[i])
     }
 
     /// All entries within `max_distance` of any of the `queries` (a batch, e.g. the 8
@@ -229,7 +312,7 @@ impl PdqIndex {
         hit: &mut dyn FnMut(usize, u32, u32),
     ) {
         let s = self.strategy(max_distance, queries.len());
-        search_with(&self.inner, s, queries, max_distance, hit)
+        self.search_with(s, queries, max_distance, hit)
     }
 
     /// [`PdqIndex::search`] by the given strategy (for benchmarks and tests). Both give
@@ -241,22 +324,22 @@ impl PdqIndex {
         max_distance: u32,
         hit: &mut dyn FnMut(usize, u32, u32),
     ) {
-        search_with(&self.inner, strategy, queries, max_distance, hit)
+        with_pdq!(self, e => search_with(e, strategy, queries, max_distance, hit))
     }
 
     /// The path [`PdqIndex::search`] takes for this threshold and batch size.
     pub fn strategy(&self, max_distance: u32, n_queries: usize) -> Strategy {
-        strategy(&self.inner, max_distance, n_queries)
+        with_pdq!(self, e => strategy(e, max_distance, n_queries))
     }
 
     /// Heap bytes held by the index (hashes and tables).
     pub fn memory_bytes(&self) -> usize {
-        self.inner.memory_bytes()
+        with_pdq!(self, e => e.memory_bytes())
     }
 
     /// Widths of the multi-index slots (for reports).
     pub fn slot_widths(&self) -> Vec<u32> {
-        self.inner.slot_widths()
+        with_pdq!(self, e => e.slot_widths())
     }
 }
 

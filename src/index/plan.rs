@@ -11,6 +11,50 @@ pub(crate) struct Costs {
     pub(crate) candidate: f64,
 }
 
+/// Costs of the bucket layout with fingerprints ([`super::ring`]): `probe` per probe
+/// value (fetching its bucket's lines), `candidate` per fingerprint scanned, and
+/// [`RING_SURVIVOR`] per entry whose fingerprint passes (its entry number and hash are
+/// read). Calibrated with `benches/index.rs` at 10M entries (about 80 us a query at
+/// d = 31: 272 probes, 41,500 fingerprints, 110 survivors).
+pub(crate) const RING: Costs = Costs {
+    probe: 100.0,
+    candidate: 0.6,
+};
+pub(crate) const RING_SURVIVOR: f64 = 80.0;
+
+/// Slot count for the ring layout over `n` entries of `bits` bits: the count whose
+/// modelled query cost at threshold `d` is least, among those with slots of 8 to 24
+/// bits.
+pub(crate) fn ring_slot_count(bits: u32, n: usize, d: u32) -> u32 {
+    (bits.div_ceil(24)..=bits / 8)
+        .map(|m| (ring_query_cost(&widths(bits, m), n, d), m))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map_or(bits / 16, |(_, m)| m)
+}
+
+/// Estimated cost of one ring query at threshold `d`, in nanoseconds: probes, scanned
+/// fingerprints, and survivors (whose fingerprint, the next slot's low `fp_bits`, is
+/// within the budget `c_i + c_{i+1} - 1 - r` of a probe at distance r).
+pub(crate) fn ring_query_cost(widths: &[u32], n: usize, d: u32) -> f64 {
+    let m = widths.len();
+    let radii = radii(widths, n, d, &RING);
+    let cap = |i: usize| radii[i % m].map_or(0, |r| r + 1);
+    let mut cost = 0.0;
+    for (i, (&w, r)) in widths.iter().zip(&radii).enumerate() {
+        let Some(r) = *r else { continue };
+        let f = widths[(i + 1) % m].min(super::ring::FP_BITS);
+        let budget = cap(i) + cap(i + 1) - 1;
+        let per_bucket = n as f64 / (1u64 << w) as f64;
+        for k in 0..=r {
+            let probes = (ball_size(w, k) - k.checked_sub(1).map_or(0, |j| ball_size(w, j))) as f64;
+            let pass = ball_size(f, budget - k) as f64 / (1u64 << f) as f64;
+            cost += probes
+                * (RING.probe + per_bucket * (RING.candidate + pass.min(1.0) * RING_SURVIVOR));
+        }
+    }
+    cost
+}
+
 /// `m` slot widths summing to `bits`, as equal as possible, wider ones first.
 pub(crate) fn widths(bits: u32, m: u32) -> Vec<u32> {
     let (base, extra) = (bits / m, bits % m);
@@ -105,6 +149,21 @@ mod tests {
             [24, 24, 24, 23, 23, 23, 23, 23, 23, 23, 23]
         );
         assert_eq!(slot_count(64, 1000, 10, &c), 4);
+    }
+
+    #[test]
+    fn ring_slot_counts() {
+        // 16 slots of 16 bits, radius 1 everywhere, at 10M and d = 31.
+        assert_eq!(ring_slot_count(256, 10_000_000, 31), 16);
+        let w = widths(256, 16);
+        assert!(radii(&w, 10_000_000, 31, &RING)
+            .iter()
+            .all(|&r| r == Some(1)));
+        // Small lists: narrower slots, fewer probes.
+        assert!(ring_slot_count(256, 1000, 31) > 16);
+        // The estimate grows with the threshold.
+        let c = |d| ring_query_cost(&w, 10_000_000, d);
+        assert!(c(15) < c(31) && c(31) < c(47) && c(47) < c(63));
     }
 
     #[test]
