@@ -10,7 +10,8 @@
 #
 # It builds the release binary, then times with hyperfine (warm cache: one warm-up run),
 # per folder: phscan scan in each --pdq-mode on 2 threads and -j1, phscan hash with pdq
-# alone and with pdq+md5+sha1+sha256, czkawka_cli (both cores and -T 1, when present),
+# alone and with pdq+md5+sha1+sha256, czkawka_cli (both cores and -T 1, when present;
+# with -H: its hash cache is off, or every run after the first reads cached hashes),
 # Meta's C++ pdq-photo-hasher (one process over the files it can read) and pdq_ref.py
 # (the pdqhash binding, full resolution). It prints images/s per command, the ratio of
 # each to `phscan scan --pdq-mode full -j2`, and phscan's peak RSS (/usr/bin/time -v).
@@ -47,8 +48,8 @@ for sub in "${SUBDIRS[@]}"; do
   names+=("hash pdq -j2"); cmds+=("$PH hash --progress=never --algorithms pdq -j2 $DIR")
   names+=("hash pdq+md5+sha1+sha256 -j2"); cmds+=("$PH hash --progress=never --algorithms pdq,md5,sha1,sha256 -j2 $DIR")
   if [ -x "$CZK" ]; then
-    names+=("czkawka_cli image (2 threads)"); cmds+=("$CZK image -d $DIR -f $OUT/czk.txt")
-    names+=("czkawka_cli image -T 1"); cmds+=("$CZK image -d $DIR -T 1 -f $OUT/czk.txt")
+    names+=("czkawka_cli image -H (2 threads)"); cmds+=("$CZK image -H -d $DIR -f $OUT/czk.txt")
+    names+=("czkawka_cli image -H -T 1"); cmds+=("$CZK image -H -d $DIR -T 1 -f $OUT/czk.txt")
   fi
   if [ -x "$CPP" ]; then
     # The C++ CLI aborts on images it cannot read (RGBA, GIF, WebP...): time it over
