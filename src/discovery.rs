@@ -1,9 +1,9 @@
 //! Discovery: turns the sources named on the command line (paths, directories, file
 //! lists) into a stream of candidate files, in a deterministic order.
 //!
-//! Directories are walked with walkdir, entries sorted by name, so the order of the
-//! report does not depend on the file system or on the thread count. Nothing here
-//! opens a file: it only names them, and says why an entry is not a candidate.
+//! Directories are walked with walkdir, entries sorted by name (by bytes), so the order
+//! of the report does not depend on the file system or on the thread count. Nothing
+//! here opens a file: it only names them, and says why an entry is not a candidate.
 
 use std::ffi::OsString;
 use std::fs;
@@ -100,10 +100,14 @@ fn visit_path(
 }
 
 fn walk_dir(cfg: &DiscoveryConfig, root: &Path, sink: &mut dyn FnMut(Found) -> bool) -> bool {
+    // In name order. The entries sorted together are siblings, whose paths are the
+    // same parent path followed by their names, so comparing the whole paths' bytes
+    // orders them as comparing the names would (walkdir's `sort_by_file_name`), without
+    // finding the last component of both paths on every comparison.
     let walker = WalkDir::new(root)
         .follow_links(cfg.follow_links)
         .same_file_system(cfg.one_file_system)
-        .sort_by_file_name();
+        .sort_by(|a, b| a.path().as_os_str().cmp(b.path().as_os_str()));
     for entry in walker {
         let found = match entry {
             Ok(e) => {
@@ -215,4 +219,62 @@ fn os_string_from_bytes(b: Vec<u8>) -> OsString {
 #[cfg(not(unix))]
 fn os_string_from_bytes(b: Vec<u8>) -> OsString {
     OsString::from(String::from_utf8_lossy(&b).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(sources: Vec<Source>) -> DiscoveryConfig {
+        DiscoveryConfig {
+            sources,
+            follow_links: false,
+            one_file_system: false,
+        }
+    }
+
+    fn paths(found: &[Found]) -> Vec<PathBuf> {
+        found
+            .iter()
+            .map(|f| match f {
+                Found::File { path, .. } | Found::Skip { path, .. } | Found::Error { path, .. } => {
+                    path.clone()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_walk_is_in_name_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = ["b", "a b", "a", "a.txt", "A", "a-", "\u{e9}", "z", "a0"];
+        for n in names {
+            std::fs::write(dir.path().join(n), b"text").unwrap();
+        }
+        std::fs::create_dir(dir.path().join("a.d")).unwrap();
+        std::fs::write(dir.path().join("a.d").join("in"), b"text").unwrap();
+        let mut want: Vec<PathBuf> = names.iter().map(|n| dir.path().join(n)).collect();
+        want.push(dir.path().join("a.d").join("in"));
+        // By file name bytes; "a.d/in" sorts where "a.d" does.
+        want.sort_by(|x, y| {
+            let key = |p: &Path| {
+                p.strip_prefix(dir.path())
+                    .unwrap()
+                    .iter()
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            };
+            key(x).cmp(&key(y))
+        });
+        let mut got = Vec::new();
+        discover(
+            &cfg(vec![Source::Path(dir.path().to_path_buf())]),
+            &mut |f| {
+                got.push(f);
+                true
+            },
+        );
+        assert_eq!(paths(&got), want);
+    }
 }
