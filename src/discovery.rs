@@ -4,11 +4,15 @@
 //! Directories are walked with walkdir, entries sorted by name (by bytes), so the order
 //! of the report does not depend on the file system or on the thread count. Nothing
 //! here opens a file: it only names them, and says why an entry is not a candidate.
+//!
+//! The scanner takes entries in batches ([`discover_batches`]): handing one entry to
+//! another thread costs more than examining a small file.
 
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use walkdir::WalkDir;
 
@@ -42,26 +46,110 @@ pub enum Found {
     },
 }
 
+/// Where discovery puts what it finds.
+trait Sink {
+    /// One entry; false stops discovery.
+    fn found(&mut self, found: Found) -> bool;
+    /// Discovery is about to read from a source that may make it wait (a file list
+    /// on a pipe or a terminal): entries held back must go on now. False stops it.
+    fn may_wait(&mut self) -> bool;
+}
+
+/// Entries one by one.
+struct Each<'a>(&'a mut dyn FnMut(Found) -> bool);
+
+impl Sink for Each<'_> {
+    fn found(&mut self, found: Found) -> bool {
+        (self.0)(found)
+    }
+    fn may_wait(&mut self) -> bool {
+        true
+    }
+}
+
 /// Walks every source, calling `sink` for each entry in order. Stops early when
 /// `sink` returns false.
 pub fn discover(cfg: &DiscoveryConfig, sink: &mut dyn FnMut(Found) -> bool) {
+    discover_into(cfg, &mut Each(sink));
+}
+
+/// A batch is handed on when an entry arrives this long after its first, even if it is
+/// not full, so that a slow walk (a network file system) does not hold entries back.
+const BATCH_MAX_AGE: Duration = Duration::from_millis(2);
+
+/// Entries in batches.
+struct Batches<'a> {
+    max_len: &'a dyn Fn() -> usize,
+    sink: &'a mut dyn FnMut(Vec<Found>) -> bool,
+    batch: Vec<Found>,
+    first_at: Instant,
+}
+
+impl Batches<'_> {
+    fn flush(&mut self) -> bool {
+        if self.batch.is_empty() {
+            return true;
+        }
+        let cap = self.batch.capacity();
+        (self.sink)(std::mem::replace(&mut self.batch, Vec::with_capacity(cap)))
+    }
+}
+
+impl Sink for Batches<'_> {
+    fn found(&mut self, found: Found) -> bool {
+        let now = Instant::now();
+        if self.batch.is_empty() {
+            self.first_at = now;
+        }
+        self.batch.push(found);
+        if self.batch.len() >= (self.max_len)().max(1)
+            || now.duration_since(self.first_at) >= BATCH_MAX_AGE
+        {
+            return self.flush();
+        }
+        true
+    }
+    fn may_wait(&mut self) -> bool {
+        self.flush()
+    }
+}
+
+/// As [`discover`], but hands entries on in batches, in order: a batch goes on when
+/// it holds `max_len()` entries (asked again for each entry, so the caller can adapt
+/// it), when an entry arrives 2 ms or more after the batch's first, before discovery
+/// reads a file list further (that read may wait for a pipe or a terminal), and at
+/// the end. Batches are never empty.
+pub fn discover_batches(
+    cfg: &DiscoveryConfig,
+    max_len: &dyn Fn() -> usize,
+    sink: &mut dyn FnMut(Vec<Found>) -> bool,
+) {
+    let mut b = Batches {
+        max_len,
+        sink,
+        batch: Vec::new(),
+        first_at: Instant::now(),
+    };
+    if discover_into(cfg, &mut b) {
+        b.flush();
+    }
+}
+
+/// Returns false if the sink stopped discovery.
+fn discover_into(cfg: &DiscoveryConfig, sink: &mut dyn Sink) -> bool {
     for source in &cfg.sources {
         let go_on = match source {
             Source::Path(p) => visit_path(cfg, p, false, sink),
             Source::List { from, null } => visit_list(cfg, from, *null, sink),
         };
         if !go_on {
-            return;
+            return false;
         }
     }
+    true
 }
 
-fn visit_path(
-    cfg: &DiscoveryConfig,
-    path: &Path,
-    from_list: bool,
-    sink: &mut dyn FnMut(Found) -> bool,
-) -> bool {
+fn visit_path(cfg: &DiscoveryConfig, path: &Path, from_list: bool, sink: &mut dyn Sink) -> bool {
     // A path named explicitly is followed if it is a symlink, as ripgrep and find -H do.
     let meta = match fs::metadata(path) {
         Ok(m) => m,
@@ -71,7 +159,7 @@ fn visit_path(
                 Ok(l) if l.file_type().is_symlink() => format!("dangling symbolic link: {e}"),
                 _ => e.to_string(),
             };
-            return sink(Found::Error {
+            return sink.found(Found::Error {
                 path: path.to_path_buf(),
                 stage: "open",
                 message,
@@ -79,19 +167,19 @@ fn visit_path(
         }
     };
     if meta.is_file() {
-        return sink(Found::File {
+        return sink.found(Found::File {
             path: path.to_path_buf(),
             follow: true,
         });
     }
     if !meta.is_dir() {
-        return sink(Found::Skip {
+        return sink.found(Found::Skip {
             path: path.to_path_buf(),
             reason: reason::SPECIAL_FILE,
         });
     }
     if from_list {
-        return sink(Found::Skip {
+        return sink.found(Found::Skip {
             path: path.to_path_buf(),
             reason: reason::DIRECTORY_IN_LIST,
         });
@@ -99,7 +187,7 @@ fn visit_path(
     walk_dir(cfg, path, sink)
 }
 
-fn walk_dir(cfg: &DiscoveryConfig, root: &Path, sink: &mut dyn FnMut(Found) -> bool) -> bool {
+fn walk_dir(cfg: &DiscoveryConfig, root: &Path, sink: &mut dyn Sink) -> bool {
     // In name order. The entries sorted together are siblings, whose paths are the
     // same parent path followed by their names, so comparing the whole paths' bytes
     // orders them as comparing the names would (walkdir's `sort_by_file_name`), without
@@ -151,26 +239,21 @@ fn walk_dir(cfg: &DiscoveryConfig, root: &Path, sink: &mut dyn FnMut(Found) -> b
                 }
             }
         };
-        if !sink(found) {
+        if !sink.found(found) {
             return false;
         }
     }
     true
 }
 
-fn visit_list(
-    cfg: &DiscoveryConfig,
-    from: &Path,
-    null: bool,
-    sink: &mut dyn FnMut(Found) -> bool,
-) -> bool {
+fn visit_list(cfg: &DiscoveryConfig, from: &Path, null: bool, sink: &mut dyn Sink) -> bool {
     let reader: Box<dyn Read> = if from == Path::new("-") {
         Box::new(io::stdin().lock())
     } else {
         match fs::File::open(from) {
             Ok(f) => Box::new(f),
             Err(e) => {
-                return sink(Found::Error {
+                return sink.found(Found::Error {
                     path: from.to_path_buf(),
                     stage: "list",
                     message: format!("cannot read file list: {e}"),
@@ -183,11 +266,16 @@ fn visit_list(
     let mut buf = Vec::new();
     loop {
         buf.clear();
+        // No whole entry left in what was read: the next read may wait (a pipe, a
+        // terminal), so what is held back goes on first.
+        if !reader.buffer().contains(&sep) && !sink.may_wait() {
+            return false;
+        }
         match reader.read_until(sep, &mut buf) {
             Ok(0) => return true,
             Ok(_) => {}
             Err(e) => {
-                return sink(Found::Error {
+                return sink.found(Found::Error {
                     path: from.to_path_buf(),
                     stage: "list",
                     message: format!("error while reading file list: {e}"),
@@ -224,6 +312,9 @@ fn os_string_from_bytes(b: Vec<u8>) -> OsString {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+    use std::sync::mpsc;
+    use std::time::Duration;
 
     fn cfg(sources: Vec<Source>) -> DiscoveryConfig {
         DiscoveryConfig {
@@ -242,6 +333,40 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    #[test]
+    fn batches_are_the_entries_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["a", "b", "c/d"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+            for i in 0..7 {
+                std::fs::write(dir.path().join(d).join(format!("{i}")), b"text").unwrap();
+            }
+        }
+        let cfg = cfg(vec![Source::Path(dir.path().to_path_buf())]);
+        let mut one_by_one = Vec::new();
+        discover(&cfg, &mut |f| {
+            one_by_one.push(f);
+            true
+        });
+        assert_eq!(one_by_one.len(), 21);
+        for max in [1, 3, 100] {
+            let mut batches = Vec::new();
+            discover_batches(&cfg, &|| max, &mut |b| {
+                batches.push(paths(&b));
+                true
+            });
+            assert!(batches.iter().all(|b| !b.is_empty() && b.len() <= max));
+            assert_eq!(batches.concat(), paths(&one_by_one), "max {max}");
+        }
+        // A sink that stops: nothing more is handed on.
+        let mut calls = 0;
+        discover_batches(&cfg, &|| 4, &mut |_| {
+            calls += 1;
+            false
+        });
+        assert_eq!(calls, 1);
     }
 
     #[test]
@@ -276,5 +401,51 @@ mod tests {
             },
         );
         assert_eq!(paths(&got), want);
+    }
+
+    /// An entry read from a pipe goes on before discovery waits for the next line:
+    /// batching must not hold a file list typed or streamed by hand.
+    #[cfg(unix)]
+    #[test]
+    fn a_list_on_a_pipe_is_not_held_back() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("list");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::write(&a, b"x").unwrap();
+        std::fs::write(&b, b"y").unwrap();
+        let (seen_tx, seen_rx) = mpsc::channel::<Vec<PathBuf>>();
+        let writer = {
+            let (fifo, a, b) = (fifo.clone(), a.clone(), b.clone());
+            std::thread::spawn(move || {
+                let mut w = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+                writeln!(w, "{}", a.display()).unwrap();
+                // The second line only once the first entry has come out (or after a
+                // long wait, so that a failure fails instead of hanging).
+                let first = seen_rx.recv_timeout(Duration::from_secs(30));
+                writeln!(w, "{}", b.display()).unwrap();
+                first
+            })
+        };
+        let cfg = cfg(vec![Source::List {
+            from: fifo,
+            null: false,
+        }]);
+        let mut batches = Vec::new();
+        discover_batches(&cfg, &|| 1000, &mut |batch| {
+            let p = paths(&batch);
+            let _ = seen_tx.send(p.clone());
+            batches.push(p);
+            true
+        });
+        let first = writer.join().unwrap();
+        assert_eq!(
+            first.expect("the first entry was held back until the next line came"),
+            vec![a.clone()]
+        );
+        assert_eq!(batches, vec![vec![a], vec![b]]);
     }
 }

@@ -7,12 +7,18 @@
 //! does not grow with the number of files, and the report is the same whatever the
 //! thread count. A watchdog enforces the per-file time budget: it reports a file that
 //! is taking too long and puts a new worker in place of the stuck one.
+//!
+//! Entries and results cross between threads in batches of about 2 ms of work (up to
+//! 256 entries when files are quick, as small files that are not images are; one when
+//! a file takes 2 ms or more, as images do): one hand-over costs more than a small
+//! file. Workers claim a batch's entries one at a time, so that the rest of a batch
+//! whose worker is stuck goes to the others.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,7 +29,7 @@ use crate::config::{
 };
 use crate::contain::contain;
 use crate::decode::{decode, decode_reduced, DecodeError, Decoded};
-use crate::discovery::{discover, Found};
+use crate::discovery::{discover_batches, Found};
 use crate::fileio::{open_readonly, read_head, read_rest};
 use crate::hashing::digest::{hex, sha256, Digests};
 use crate::hashing::pdq::FAST_MIN_SHORT_SIDE;
@@ -106,13 +112,50 @@ struct Work {
     known: KnownLists,
 }
 
-/// What the writer receives: a result for one discovered entry, or the number of
-/// entries discovery found once it is done. (The size difference is one message per
-/// scan; boxing every result to shrink it would cost an allocation per file.)
-#[allow(clippy::large_enum_variant)]
+/// What the writer receives: the results for consecutive discovered entries from the
+/// one numbered by the first field, or the number of entries discovery found once it
+/// is done.
 enum Msg {
-    Result(u64, Outcome),
+    Results(u64, Vec<Outcome>),
     Discovered(u64),
+}
+
+/// Entries go to the workers in batches of about this much work (by the time the last
+/// batch took per file), so that handing them over costs little next to the work...
+const BATCH_WORK_NS: u64 = 2_000_000;
+/// ...and of at most this many entries.
+const BATCH_MAX: u64 = 256;
+
+/// How many entries to batch when a file takes `ns_per_file`.
+fn batch_len(ns_per_file: u64) -> usize {
+    (BATCH_WORK_NS / ns_per_file.max(1)).clamp(1, BATCH_MAX) as usize
+}
+
+/// Consecutive discovered entries, shared by the workers that claim them.
+struct Batch {
+    /// The number of the first entry.
+    start: u64,
+    entries: Vec<Found>,
+    /// The index of the next entry to claim.
+    next: AtomicUsize,
+}
+
+impl Batch {
+    /// The next unclaimed entry and its number, if any is left.
+    fn claim(&self) -> Option<(u64, &Found)> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        self.entries.get(i).map(|f| (self.start + i as u64, f))
+    }
+
+    fn is_claimed(&self) -> bool {
+        self.next.load(Ordering::Relaxed) >= self.entries.len()
+    }
+
+    fn path(&self, seq: u64) -> &Path {
+        match &self.entries[(seq - self.start) as usize] {
+            Found::File { path, .. } | Found::Skip { path, .. } | Found::Error { path, .. } => path,
+        }
+    }
 }
 
 /// Runs `scan` or `hash` as configured, writing the report. Returns the exit code.
@@ -223,7 +266,7 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
     let threads = cfg.threads.max(1);
     let window = 4096.max(threads * 64);
 
-    let (job_tx, job_rx) = bounded::<(u64, Found)>(threads * 4);
+    let (job_tx, job_rx) = bounded::<Arc<Batch>>(threads * 4);
     let (res_tx, res_rx) = bounded::<Msg>(threads * 4);
     let (tok_tx, tok_rx) = bounded::<()>(window);
 
@@ -234,6 +277,8 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
         results: res_tx.clone(),
         stop: AtomicBool::new(false),
         slots: Mutex::new(Vec::new()),
+        orphans: Mutex::new(Vec::new()),
+        ns_per_file: Arc::new(AtomicU64::new(BATCH_WORK_NS)),
         pools: Mutex::new(Vec::new()),
         abandoned_running: AtomicUsize::new(0),
         max_abandoned_running: threads,
@@ -254,18 +299,28 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
     // Discovery may block (a file list on a terminal, a slow file system), so it runs
     // detached: an interrupted scan does not wait for it.
     let discovery_cfg = cfg.discovery.clone();
+    let ns_per_file = Arc::clone(&crew.ns_per_file);
     std::thread::Builder::new()
         .name("phscan-discovery".into())
         .spawn(move || {
             let mut seq = 0u64;
             let mut complete = true;
-            discover(&discovery_cfg, &mut |found| {
-                if crate::interrupt::requested() || tok_tx.send(()).is_err() {
-                    complete = false;
-                    return false;
+            let max_len = || batch_len(ns_per_file.load(Ordering::Relaxed));
+            discover_batches(&discovery_cfg, &max_len, &mut |entries| {
+                for _ in 0..entries.len() {
+                    if crate::interrupt::requested() || tok_tx.send(()).is_err() {
+                        complete = false;
+                        return false;
+                    }
                 }
-                let ok = job_tx.send((seq, found)).is_ok();
-                seq += 1;
+                let n = entries.len() as u64;
+                let batch = Batch {
+                    start: seq,
+                    entries,
+                    next: AtomicUsize::new(0),
+                };
+                let ok = job_tx.send(Arc::new(batch)).is_ok();
+                seq += n;
                 complete = ok;
                 ok
             });
@@ -279,7 +334,7 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
     // The writer: results back into discovery order. The scan is complete when
     // discovery has reported how many entries it found and each has its result.
     let mut interrupted = false;
-    let mut pending: BTreeMap<u64, Outcome> = BTreeMap::new();
+    let mut pending: BTreeMap<u64, Vec<Outcome>> = BTreeMap::new();
     let mut next = 0u64;
     let mut hash_seq = 0u64;
     let mut discovered: Option<u64> = None;
@@ -300,32 +355,34 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
             }
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break 'recv,
         };
-        let (seq, outcome) = match msg {
-            Msg::Result(seq, outcome) => (seq, outcome),
+        let (seq, outcomes) = match msg {
+            Msg::Results(seq, outcomes) => (seq, outcomes),
             Msg::Discovered(n) => {
                 discovered = Some(n);
                 continue;
             }
         };
-        pending.insert(seq, outcome);
-        while let Some(o) = pending.remove(&next) {
-            next += 1;
-            let _ = tok_rx.recv();
-            let rec = account(&mut summary, o, cfg, &mut hash_seq);
-            if let Some(p) = &progress {
-                p.inc(1);
-                if summary.matched > 0 || summary.failed_total() > 0 {
-                    p.set_message(format!(
-                        "{} matched, {} failed",
-                        summary.matched,
-                        summary.failed_total()
-                    ));
+        pending.insert(seq, outcomes);
+        while let Some(run) = pending.remove(&next) {
+            next += run.len() as u64;
+            for o in run {
+                let _ = tok_rx.recv();
+                let rec = account(&mut summary, o, cfg, &mut hash_seq);
+                if let Some(p) = &progress {
+                    p.inc(1);
+                    if summary.matched > 0 || summary.failed_total() > 0 {
+                        p.set_message(format!(
+                            "{} matched, {} failed",
+                            summary.matched,
+                            summary.failed_total()
+                        ));
+                    }
                 }
-            }
-            if let Some(rec) = rec {
-                if let Err(e) = writer.record(&rec) {
-                    failure = Some(e);
-                    break 'recv;
+                if let Some(rec) = rec {
+                    if let Err(e) = writer.record(&rec) {
+                        failure = Some(e);
+                        break 'recv;
+                    }
                 }
             }
         }
@@ -607,12 +664,18 @@ fn account(s: &mut Summary, o: Outcome, cfg: &Config, hash_seq: &mut u64) -> Opt
 /// The workers, and what they share with the watchdog.
 struct Crew {
     work: Arc<Work>,
-    jobs: Receiver<(u64, Found)>,
+    jobs: Receiver<Arc<Batch>>,
     results: Sender<Msg>,
     /// Set by the writer when it is done: idle workers and the watchdog return.
     stop: AtomicBool,
     /// What each worker (live or abandoned) has in hand.
-    slots: Mutex<Vec<Arc<Mutex<Slot>>>>,
+    slots: Mutex<Vec<Arc<Mutex<Place>>>>,
+    /// Batches with entries left whose worker was abandoned: the next worker to look
+    /// for work takes them.
+    orphans: Mutex<Vec<Arc<Batch>>>,
+    /// Nanoseconds per entry of the last batch a worker finished, for discovery to
+    /// size the next batches.
+    ns_per_file: Arc<AtomicU64>,
     /// Each worker runs in a one-thread rayon pool of its own, so that a decoder's
     /// own rayon work stays on that thread (`-j 1` means one thread) and a stuck
     /// worker can be replaced by a new pool. Kept so the pools live while the scan runs.
@@ -624,12 +687,43 @@ struct Crew {
     max_abandoned_running: usize,
 }
 
+/// One worker's place, shared with the watchdog: what it has in hand, and the results
+/// it holds for the writer (for consecutive entries from `held_from`), handed on when
+/// it is done with its batch, or by the watchdog when it abandons the worker.
+struct Place {
+    slot: Slot,
+    held_from: u64,
+    held: Vec<Outcome>,
+}
+
+impl Place {
+    /// Holds the result for entry `seq`. Returns the results held so far if `seq`
+    /// does not follow them: they are to be handed on first.
+    fn hold(&mut self, seq: u64, outcome: Outcome) -> Option<(u64, Vec<Outcome>)> {
+        let before = if self.held_from + self.held.len() as u64 != seq {
+            self.take()
+        } else {
+            None
+        };
+        if self.held.is_empty() {
+            self.held_from = seq;
+        }
+        self.held.push(outcome);
+        before
+    }
+
+    fn take(&mut self) -> Option<(u64, Vec<Outcome>)> {
+        (!self.held.is_empty()).then(|| (self.held_from, std::mem::take(&mut self.held)))
+    }
+}
+
 /// What one worker is doing, as the watchdog sees it.
 enum Slot {
     Idle,
     Busy {
         seq: u64,
-        path: std::path::PathBuf,
+        /// The batch the file is in (its path is there).
+        batch: Arc<Batch>,
         since: Instant,
         /// What is known of the file so far, for the report if it times out.
         size: Option<u64>,
@@ -651,60 +745,88 @@ impl Crew {
             .thread_name(move |_| format!("phscan-worker-{n}"))
             .build()
             .map_err(io::Error::other)?;
-        let slot = Arc::new(Mutex::new(Slot::Idle));
-        self.slots.lock().expect("slots").push(Arc::clone(&slot));
+        let place = Arc::new(Mutex::new(Place {
+            slot: Slot::Idle,
+            held_from: 0,
+            held: Vec::new(),
+        }));
+        self.slots.lock().expect("slots").push(Arc::clone(&place));
         let crew = Arc::clone(self);
-        pool.spawn(move || crew.work_loop(&slot));
+        pool.spawn(move || crew.work_loop(&place));
         self.pools.lock().expect("pools").push(pool);
         Ok(())
     }
 
-    fn work_loop(&self, slot: &Mutex<Slot>) {
+    fn work_loop(&self, place: &Mutex<Place>) {
         let work = &*self.work;
         let mut hasher = FileHasher::new();
+        let mut batch: Option<Arc<Batch>> = None;
+        // When this worker took its batch, and how many of its entries it has done.
+        let (mut taken_at, mut done) = (Instant::now(), 0u32);
         loop {
-            let (seq, found) = match self.jobs.recv_timeout(Duration::from_millis(100)) {
-                Ok(job) => job,
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                    // Discovery may be blocked (a file list on a terminal): do not wait
-                    // for it once the writer has stopped.
-                    if self.stop.load(Ordering::Relaxed) || crate::interrupt::requested() {
+            let b = match batch.take().filter(|b| !b.is_claimed()) {
+                Some(b) => b,
+                None => {
+                    // Done with the batch: hand on the results, note the time per entry.
+                    if done > 0 {
+                        let ns = taken_at.elapsed().as_nanos() / u128::from(done);
+                        let ns = u64::try_from(ns).unwrap_or(u64::MAX);
+                        self.ns_per_file.store(ns, Ordering::Relaxed);
+                    }
+                    let held = place.lock().expect("place").take();
+                    if !self.hand_on(held) {
                         return;
                     }
-                    continue;
+                    let Some(b) = self.next_batch() else {
+                        return;
+                    };
+                    (taken_at, done) = (Instant::now(), 0);
+                    b
                 }
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
             };
+            let Some((seq, found)) = b.claim() else {
+                continue;
+            };
+            done += 1;
             if crate::interrupt::requested() {
                 return;
             }
             let outcome = match found {
                 Found::File { path, follow } => {
-                    *slot.lock().expect("slot") = Slot::Busy {
+                    place.lock().expect("place").slot = Slot::Busy {
                         seq,
-                        path: path.clone(),
+                        batch: Arc::clone(&b),
                         since: Instant::now(),
                         size: None,
                         format: None,
                     };
-                    let outcome = process_file(work, &mut hasher, &path, follow, &InHand(slot));
-                    let mut s = slot.lock().expect("slot");
-                    match std::mem::replace(&mut *s, Slot::Idle) {
+                    let outcome = process_file(work, &mut hasher, path, *follow, &InHand(place));
+                    let mut p = place.lock().expect("place");
+                    match std::mem::replace(&mut p.slot, Slot::Idle) {
                         Slot::Abandoned { replaced } => {
                             // Already reported as timed out: this result is not wanted.
-                            drop(s);
+                            drop(p);
                             self.abandoned_running.fetch_sub(1, Ordering::Relaxed);
                             if replaced {
                                 return;
                             }
                             hasher = FileHasher::new();
+                            batch = Some(b);
                             continue;
                         }
-                        _ => outcome,
+                        _ => {
+                            let before = p.hold(seq, outcome);
+                            drop(p);
+                            if !self.hand_on(before) {
+                                return;
+                            }
+                            batch = Some(b);
+                            continue;
+                        }
                     }
                 }
                 Found::Skip { path, reason } => Outcome::Skipped {
-                    path: EncodedPath::new(&path),
+                    path: EncodedPath::new(path),
                     reason,
                     size: None,
                 },
@@ -713,37 +835,81 @@ impl Crew {
                     stage,
                     message,
                 } => Outcome::Failed {
-                    path: EncodedPath::new(&path),
+                    path: EncodedPath::new(path),
                     stage,
-                    message,
+                    message: message.clone(),
                     size: None,
                     format: None,
                     media: false,
                 },
             };
-            if self.results.send(Msg::Result(seq, outcome)).is_err() {
+            let before = place.lock().expect("place").hold(seq, outcome);
+            if !self.hand_on(before) {
                 return;
+            }
+            batch = Some(b);
+        }
+    }
+
+    /// Sends results to the writer; false if it has stopped.
+    fn hand_on(&self, run: Option<(u64, Vec<Outcome>)>) -> bool {
+        match run {
+            Some((from, outcomes)) => self.results.send(Msg::Results(from, outcomes)).is_ok(),
+            None => true,
+        }
+    }
+
+    /// The next batch to work on: one an abandoned worker left, else the next from
+    /// discovery. None when there is none, or the scan is over.
+    fn next_batch(&self) -> Option<Arc<Batch>> {
+        loop {
+            if let Some(b) = self.orphan() {
+                return Some(b);
+            }
+            match self.jobs.recv_timeout(Duration::from_millis(100)) {
+                Ok(b) => return Some(b),
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    // Discovery may be blocked (a file list on a terminal): do not wait
+                    // for it once the writer has stopped.
+                    if self.stop.load(Ordering::Relaxed) || crate::interrupt::requested() {
+                        return None;
+                    }
+                }
+                // Discovery is done. An orphan left later goes to the worker that takes
+                // the abandoned one's place, or to the abandoned one when it carries on.
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return self.orphan(),
             }
         }
     }
 
+    fn orphan(&self) -> Option<Arc<Batch>> {
+        let mut orphans = self.orphans.lock().expect("orphans");
+        while let Some(b) = orphans.pop() {
+            if !b.is_claimed() {
+                return Some(b);
+            }
+        }
+        None
+    }
+
     /// The per-file time budget: a file in hand for longer than `budget` is reported
     /// as failed (stage `timeout`) and its worker abandoned: a new worker takes its
-    /// place, unless too many abandoned ones are still running.
+    /// place, unless too many abandoned ones are still running. The results the
+    /// worker held are handed on, and the rest of its batch is left to the others.
     fn watch(self: Arc<Self>, budget: Duration) {
         let tick = (budget / 4).clamp(Duration::from_millis(5), Duration::from_millis(200));
         while !self.stop.load(Ordering::Relaxed) && !crate::interrupt::requested() {
             std::thread::sleep(tick);
             let slots: Vec<_> = self.slots.lock().expect("slots").clone();
-            for slot in slots {
-                let mut s = slot.lock().expect("slot");
+            for place in slots {
+                let mut p = place.lock().expect("place");
                 let Slot::Busy {
                     seq,
-                    path,
+                    batch,
                     since,
                     size,
                     format,
-                } = &*s
+                } = &p.slot
                 else {
                     continue;
                 };
@@ -751,13 +917,20 @@ impl Crew {
                 if elapsed < budget {
                     continue;
                 }
-                let (seq, path, size, format) = (*seq, path.clone(), *size, *format);
+                let (seq, batch, size, format) = (*seq, Arc::clone(batch), *size, *format);
                 let replaced = self.abandoned_running.fetch_add(1, Ordering::Relaxed)
                     < self.max_abandoned_running;
-                *s = Slot::Abandoned { replaced };
-                drop(s);
+                p.slot = Slot::Abandoned { replaced };
+                let held = p.take();
+                drop(p);
+                if !batch.is_claimed() {
+                    self.orphans
+                        .lock()
+                        .expect("orphans")
+                        .push(Arc::clone(&batch));
+                }
                 let outcome = Outcome::Failed {
-                    path: EncodedPath::new(&path),
+                    path: EncodedPath::new(batch.path(seq)),
                     stage: "timeout",
                     message: format!(
                         "not done after {:.3} s (limit {} s, --max-file-time); abandoned",
@@ -768,7 +941,7 @@ impl Crew {
                     format,
                     media: format.is_some(),
                 };
-                if self.results.send(Msg::Result(seq, outcome)).is_err() {
+                if !self.hand_on(held) || !self.hand_on(Some((seq, vec![outcome]))) {
                     return;
                 }
                 if replaced && self.spawn_worker().is_err() {
@@ -781,18 +954,18 @@ impl Crew {
 
 /// A worker's file in hand, as its watchdog slot: what is learnt of the file is noted
 /// there, and whether the watchdog has given up on it is read from there.
-struct InHand<'a>(&'a Mutex<Slot>);
+struct InHand<'a>(&'a Mutex<Place>);
 
 impl InHand<'_> {
     fn note(&self, file_size: u64, file_format: Option<&'static str>) {
-        if let Slot::Busy { size, format, .. } = &mut *self.0.lock().expect("slot") {
+        if let Slot::Busy { size, format, .. } = &mut self.0.lock().expect("place").slot {
             *size = Some(file_size);
             *format = file_format;
         }
     }
 
     fn abandoned(&self) -> bool {
-        matches!(*self.0.lock().expect("slot"), Slot::Abandoned { .. })
+        matches!(self.0.lock().expect("place").slot, Slot::Abandoned { .. })
     }
 }
 

@@ -836,6 +836,55 @@ fn output_does_not_depend_on_thread_count() {
     assert_eq!(one.len(), 29, "begin, 27 files, summary");
 }
 
+/// Thousands of small files with images among them cross between threads in batches
+/// (see src/scan.rs): every file is reported once, in name order, whatever the thread
+/// count, and the images among the small files are still hashed and matched.
+#[cfg(unix)]
+#[test]
+fn many_small_files_are_each_reported_in_order() {
+    let dir = tempdir();
+    let mut want = Vec::new();
+    for d in 0..3 {
+        let sub = dir.join(format!("d{d}"));
+        std::fs::create_dir(&sub).unwrap();
+        for i in 0..1000 {
+            let name = format!("f{i:04}");
+            let path = if i % 250 == 7 {
+                link_fixture("known/k01.png", &sub, name.as_ref())
+            } else {
+                let p = sub.join(&name);
+                std::fs::write(&p, format!("note {d} {i}\n")).unwrap();
+                p
+            };
+            want.push(path.to_str().unwrap().to_string());
+        }
+    }
+    let strip = |mut recs: Vec<Value>| {
+        recs[0]["started_at"] = Value::Null;
+        recs[0]["config"]["threads"] = Value::Null;
+        let last = recs.len() - 1;
+        recs[last]["elapsed_seconds"] = Value::Null;
+        recs
+    };
+    // The PDQ-only set: a file that is not an image is only sniffed, and skipped.
+    let set = ["--hashset", "hashsets/fixtures.pdq.csv", "--list-skipped"];
+    let d = dir.to_str().unwrap();
+    let (code, one) = run("scan", &[&set[..], &["-j", "1", d]].concat());
+    assert_eq!(code, 1);
+    let (_, two) = run("scan", &[&set[..], &["-j", "2", d]].concat());
+    let (one, two) = (strip(one), strip(two));
+    assert_eq!(one, two);
+    let paths: Vec<String> = one[1..one.len() - 1]
+        .iter()
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(paths, want);
+    let s = summary(&one);
+    assert_eq!(s["files_seen"], 3000);
+    assert_eq!(s["matched"], 12);
+    assert_eq!(s["skipped"]["not-media"], 3000 - 12);
+}
+
 #[test]
 fn scanned_files_are_left_untouched() {
     use std::time::SystemTime;
@@ -1289,4 +1338,63 @@ fn animation_frames_are_examined_up_to_max_frames() {
     let m = of_type(&records, "match");
     assert!(m[0].get("frames").is_none() && m[0].get("frames_examined").is_none());
     assert!(m[0]["hits"][0].get("frame").is_none());
+}
+
+/// Small files cross between threads in batches (see src/scan.rs): a file over the time
+/// budget in the middle of a batch is reported as timed out, and every other entry of
+/// its batch, before it and after it, is still reported once and in order, with one
+/// thread as with two.
+#[cfg(unix)]
+#[test]
+fn a_file_over_the_time_budget_inside_a_batch_leaves_the_rest_to_others() {
+    let dir = tempdir();
+    let mut want = Vec::new();
+    for i in 0..600 {
+        let p = dir.join(format!("a{i:04}"));
+        std::fs::write(&p, format!("note {i}\n")).unwrap();
+        want.push(p);
+    }
+    let bomb = dir.join("b-bomb.png");
+    std::fs::hard_link(
+        root().join("tests/fixtures-hostile/bomb-7000x7000.png"),
+        &bomb,
+    )
+    .unwrap();
+    want.push(bomb);
+    want.push(link_fixture("known/k01.png", &dir, "c-k01.png".as_ref()));
+    for i in 0..300 {
+        let p = dir.join(format!("d{i:04}"));
+        std::fs::write(&p, format!("note {i}\n")).unwrap();
+        want.push(p);
+    }
+    let want: Vec<String> = want
+        .iter()
+        .map(|p| p.to_str().unwrap().to_string())
+        .collect();
+    for threads in ["1", "2"] {
+        let (code, records) = scan(&[
+            dir.to_str().unwrap(),
+            "-j",
+            threads,
+            "--list-clean",
+            "--algorithms",
+            "pdq,ahash,dhash,phash,blockhash",
+            "--max-file-time",
+            "3",
+        ]);
+        assert_eq!(code, 1, "-j{threads}");
+        let paths: Vec<String> = records[1..records.len() - 1]
+            .iter()
+            .map(|r| r["path"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(paths, want, "-j{threads}");
+        let errors = of_type(&records, "error");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(file_name(errors[0]), "b-bomb.png");
+        assert_eq!(errors[0]["stage"], "timeout");
+        let s = summary(&records);
+        assert_eq!(s["files_seen"], 902);
+        assert_eq!(s["matched"], 1, "{s}");
+        assert_eq!(s["clean"], 900, "{s}");
+    }
 }
