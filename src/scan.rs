@@ -1215,7 +1215,10 @@ fn digest_non_media(work: &Work, mut file: File, head: &[u8], path: &Path, size:
         true,
     );
     d.update(head);
-    let mut buf = vec![0u8; 256 * 1024];
+    // A buffer for the file as fstat sized it (the loop reads to the end whatever the
+    // size): zeroing 256 KiB for each small file cost more than reading and digesting it.
+    let len = usize::try_from(size).map_or(usize::MAX, |s| s.saturating_add(1));
+    let mut buf = vec![0u8; len.clamp(8 * 1024, 256 * 1024)];
     let mut total = head.len() as u64;
     loop {
         match file.read(&mut buf) {

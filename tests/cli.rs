@@ -1398,3 +1398,37 @@ fn a_file_over_the_time_budget_inside_a_batch_leaves_the_rest_to_others() {
         assert_eq!(s["clean"], 900, "{s}");
     }
 }
+
+/// Files that are not images, digested for an exact list, are read in chunks no larger
+/// than the file: small, large, and over the largest chunk, each file's digests are
+/// those of all its bytes.
+#[test]
+fn non_images_are_digested_whole_whatever_their_size() {
+    use phscan::hashing::digest::{hex, Digests};
+    let dir = tempdir();
+    let mut want = BTreeSet::new();
+    for len in [1usize, 100, 8 * 1024 + 3, 300_001, 1 << 20] {
+        let bytes: Vec<u8> = (0..len).map(|i| b'#' + (i * 7 % 61) as u8).collect();
+        std::fs::write(dir.join(format!("f{len:08}")), &bytes).unwrap();
+        let mut d = Digests::new(true, true, true);
+        d.update(&bytes);
+        let v = d.finish();
+        want.insert((
+            format!("f{len:08}"),
+            hex(&v.md5.unwrap()),
+            hex(&v.sha1.unwrap()),
+            hex(&v.sha256.unwrap()),
+        ));
+    }
+    let (code, recs) = scan(&["--list-clean", dir.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let got: BTreeSet<_> = of_type(&recs, "clean")
+        .into_iter()
+        .map(|r| {
+            let h = &r["hashes"];
+            let s = |k: &str| h[k].as_str().unwrap().to_string();
+            (file_name(r), s("md5"), s("sha1"), s("sha256"))
+        })
+        .collect();
+    assert_eq!(got, want);
+}
