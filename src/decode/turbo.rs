@@ -187,15 +187,19 @@ pub fn decode_with_scan_limit(
     {
         return Ok(Turbo::Fallback);
     }
-    let mut pixels = vec![0u8; len as usize];
-    // SAFETY: a live handle; `pixels` holds exactly w x h_out pixels of `format`,
-    // the size libjpeg-turbo writes at this scaling factor; pitch 0 = packed rows.
+    // Not zeroed: a large zeroed buffer costs a memset (glibc serves it from the heap
+    // once big blocks have been freed), and libjpeg-turbo writes every sample.
+    let mut pixels: Vec<u8> = Vec::with_capacity(len as usize);
+    // SAFETY: a live handle; the buffer has room for exactly w x h_out pixels of
+    // `format`, the size libjpeg-turbo writes at this scaling factor (pitch 0 =
+    // packed rows). It writes through the pointer only; nothing reads the buffer
+    // unless it returned 0, which it does only once every row has been written.
     let r = unsafe {
         tj::tj3Decompress8(
             h.0,
             bytes.as_ptr(),
             bytes.len() as _,
-            pixels.as_mut_ptr(),
+            pixels.spare_capacity_mut().as_mut_ptr().cast::<u8>(),
             0,
             format,
         )
@@ -207,6 +211,8 @@ pub fn decode_with_scan_limit(
         }
         return Ok(Turbo::Fallback);
     }
+    // SAFETY: tj3Decompress8 succeeded, so all `len` bytes were written (above).
+    unsafe { pixels.set_len(len as usize) };
     let image = match channels {
         1 => GrayImage::from_raw(w, h_out, pixels).map(DynamicImage::ImageLuma8),
         3 => RgbImage::from_raw(w, h_out, pixels).map(DynamicImage::ImageRgb8),
