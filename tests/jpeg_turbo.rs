@@ -230,3 +230,42 @@ fn the_pixel_limit_is_checked_from_the_header() {
         }
     }
 }
+
+#[test]
+fn exif_orientation_is_not_applied() {
+    // An Exif APP1 segment saying "rotate 90° clockwise to display" (orientation 6):
+    // the stored pixels are hashed as they are, as the PDQ reference does.
+    let exif: Vec<u8> = [
+        &b"Exif\0\0"[..],
+        &b"MM\0\x2a\0\0\0\x08"[..], // big-endian TIFF header, first IFD at 8
+        &[0, 1],                    // one entry
+        &[0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0], // Orientation, SHORT, 1, value 6
+        &[0, 0, 0, 0],              // no next IFD
+    ]
+    .concat();
+    let (w, h) = (300u32, 200u32);
+    let px = synth(w, h, 3);
+    let mut plain = Vec::new();
+    Encoder::new(&mut plain, 90)
+        .encode(&px, w as u16, h as u16, ColorType::Rgb)
+        .unwrap();
+    let mut oriented = Vec::new();
+    let mut enc = Encoder::new(&mut oriented, 90);
+    enc.add_app_segment(1, exif).unwrap();
+    enc.encode(&px, w as u16, h as u16, ColorType::Rgb).unwrap();
+    // The tag is well-formed: the `image` crate reads it.
+    let mut dec =
+        image::ImageReader::with_format(std::io::Cursor::new(&oriented), image::ImageFormat::Jpeg)
+            .into_decoder()
+            .unwrap();
+    use image::ImageDecoder;
+    assert_eq!(
+        dec.orientation().unwrap(),
+        image::metadata::Orientation::Rotate90
+    );
+    let limits = Limits::default();
+    let a = decode(&plain, MediaFormat::Jpeg, &limits).unwrap();
+    let b = decode(&oriented, MediaFormat::Jpeg, &limits).unwrap();
+    assert_eq!((b.width(), b.height()), (w, h), "not turned");
+    assert_eq!(a, b, "the stored pixels, whatever the orientation tag says");
+}
