@@ -14,7 +14,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use image::{DynamicImage, RgbImage};
 use phscan::config::{Algorithm, AlgorithmSet, Limits, PdqMode};
-use phscan::decode::{decode, decode_reduced};
+use phscan::decode::{decode, decode_reduced, decode_with_image};
 use phscan::fileio::{open_readonly, read_head, read_rest};
 use phscan::hashing::digest::Digests;
 use phscan::hashing::pdq::FAST_MIN_SHORT_SIDE;
@@ -206,7 +206,8 @@ fn bench_decode(c: &mut Criterion) {
             g.bench_function(format!("{}/{w}x{h}", format.name()), |b| {
                 b.iter(|| decode(black_box(&bytes), format, &limits).map(|i| i.width()))
             });
-            // --pdq-mode fast: JPEGs decoded at 1/2, 1/4 or 1/8 in the DCT domain.
+            // --pdq-mode fast: JPEGs decoded at 1/2, 1/4 or 1/8 in the DCT domain
+            // (libjpeg-turbo; `jpeg_decoders` below sets it against the others).
             if format == MediaFormat::Jpeg && (*w, *h) != SMALL {
                 let min = FAST_MIN_SHORT_SIDE as u32;
                 let r = decode_reduced(&bytes, format, &limits, min).expect("decodes");
@@ -218,6 +219,87 @@ fn bench_decode(c: &mut Criterion) {
                     })
                 });
             }
+        }
+    }
+    g.finish();
+}
+
+/// The previous fast-mode path, the peer of libjpeg-turbo's scaled decode:
+/// `jpeg-decoder` 0.3.2 (pinned, as phscan used it) decoding at 1/`den` in the DCT
+/// domain. Its `rayon` feature makes it run per-component work as rayon tasks, so it
+/// is timed inside a one-thread pool, as phscan's workers ran it.
+fn jpeg_decoder_scaled(bytes: &[u8], den: u32) -> (u16, u16) {
+    let mut dec = jpeg_decoder::Decoder::new(bytes);
+    dec.read_info().expect("header");
+    let info = dec.info().expect("info");
+    let want = (
+        info.width.div_ceil(den as u16),
+        info.height.div_ceil(den as u16),
+    );
+    let got = dec.scale(want.0, want.1).expect("scales");
+    assert_eq!(got, want, "1/{den}");
+    let px = dec.decode().expect("decodes");
+    assert_eq!(px.len(), 3 * usize::from(got.0) * usize::from(got.1));
+    got
+}
+
+/// JPEG decoders side by side on the same files, in the same run: libjpeg-turbo
+/// (phscan's `decode` and `decode_reduced`) against the `image` crate's zune-jpeg (the
+/// previous full decode, still the fallback) and `jpeg-decoder`'s DCT scaling (the
+/// previous `--pdq-mode fast` path); baseline and progressive, 1 MP and 12 MP.
+fn bench_jpeg_decoders(c: &mut Criterion) {
+    let limits = Limits::default();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a one-thread pool");
+    let mut g = short(c, "jpeg_decoders");
+    g.sampling_mode(criterion::SamplingMode::Flat);
+    for (w, h) in [MP1, MP12] {
+        let img = picture(w, h);
+        for progressive in [false, true] {
+            let mut bytes = Vec::new();
+            let mut enc = jpeg_encoder::Encoder::new(&mut bytes, 85);
+            enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
+            enc.set_progressive(progressive);
+            enc.encode(
+                img.as_raw(),
+                w as u16,
+                h as u16,
+                jpeg_encoder::ColorType::Rgb,
+            )
+            .expect("JPEG encodes");
+            let kind = if progressive {
+                "progressive"
+            } else {
+                "baseline"
+            };
+            let fmt = MediaFormat::Jpeg;
+            g.throughput(Throughput::Elements(u64::from(w * h)));
+            let turbo = decode(&bytes, fmt, &limits).expect("decodes");
+            let zune = decode_with_image(&bytes, fmt, &limits).expect("decodes");
+            assert_eq!(
+                (turbo.width(), turbo.height()),
+                (zune.width(), zune.height())
+            );
+            g.bench_function(format!("full_turbo/{kind}/{w}x{h}"), |b| {
+                b.iter(|| decode(black_box(&bytes), fmt, &limits).map(|i| i.width()))
+            });
+            g.bench_function(format!("full_zune/{kind}/{w}x{h}"), |b| {
+                b.iter(|| decode_with_image(black_box(&bytes), fmt, &limits).map(|i| i.width()))
+            });
+            let min = FAST_MIN_SHORT_SIDE as u32;
+            let den = phscan::decode::jpeg_scale_denominator(w, h, min);
+            let r = decode_reduced(&bytes, fmt, &limits, min).expect("decodes");
+            assert_eq!(r.image.width(), w.div_ceil(den), "1/{den}");
+            g.bench_function(format!("scaled_turbo/{kind}/{w}x{h}"), |b| {
+                b.iter(|| {
+                    decode_reduced(black_box(&bytes), fmt, &limits, min).map(|d| d.image.width())
+                })
+            });
+            g.bench_function(format!("scaled_jpeg_decoder/{kind}/{w}x{h}"), |b| {
+                one.install(|| b.iter(|| jpeg_decoder_scaled(black_box(&bytes), den)))
+            });
         }
     }
     g.finish();
@@ -302,6 +384,7 @@ criterion_group!(
     bench_sniff,
     bench_read,
     bench_decode,
+    bench_jpeg_decoders,
     bench_hashes,
     bench_digests
 );

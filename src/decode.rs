@@ -1,17 +1,19 @@
 //! Decoding: bytes -> pixels, under explicit limits, first frame only.
 //!
-//! [`decode`] gives the full-size image. [`decode_reduced`] may give a smaller one
-//! for `--pdq-mode fast`: JPEGs are decoded with DCT-domain scaling (the
-//! `jpeg-decoder` crate; the `image` crate's decoder has no such option), and
-//! every other image, or a JPEG that `jpeg-decoder` cannot take, is decoded in full
-//! by [`decode`].
+//! JPEG goes to libjpeg-turbo ([`turbo`]), for [`decode`] (the full image) and for
+//! [`decode_reduced`] (`--pdq-mode fast`: DCT-domain scaling by 1/2, 1/4 or 1/8). What
+//! libjpeg-turbo is not given or gives back (12-bit and lossless JPEG, files it warns
+//! about: truncated or corrupt data) is decoded by the `image` crate (zune-jpeg), as
+//! every JPEG was before, and so is every other format.
 
 use std::io::Cursor;
 
-use image::{DynamicImage, GrayImage, ImageDecoder, ImageReader, RgbImage};
+use image::{DynamicImage, ImageDecoder, ImageReader};
 
 use crate::config::Limits;
 use crate::sniff::MediaFormat;
+
+pub mod turbo;
 
 #[derive(Debug)]
 pub enum DecodeError {
@@ -64,8 +66,27 @@ fn decoder<'a>(
 }
 
 /// Decodes the first frame of the image in `bytes`. The pixel count is checked from
-/// the header before any pixel buffer is allocated.
+/// the header before any pixel buffer is allocated. JPEG: libjpeg-turbo, else (see
+/// [`turbo`]) the `image` crate, like every other format.
 pub fn decode(
+    bytes: &[u8],
+    format: MediaFormat,
+    limits: &Limits,
+) -> Result<DynamicImage, DecodeError> {
+    if format == MediaFormat::Jpeg {
+        if let turbo::Turbo::Decoded { image, .. } =
+            turbo::decode(bytes, limits, turbo::Size::Full)?
+        {
+            return Ok(image);
+        }
+    }
+    decode_with_image(bytes, format, limits)
+}
+
+/// Decodes the first frame with the `image` crate (zune-jpeg for JPEG), whatever the
+/// format: [`decode`]'s path for everything but JPEG, and for JPEGs libjpeg-turbo
+/// leaves alone. Public for the benchmarks, which compare the two JPEG decoders.
+pub fn decode_with_image(
     bytes: &[u8],
     format: MediaFormat,
     limits: &Limits,
@@ -115,17 +136,17 @@ pub fn jpeg_scale_denominator(width: u32, height: u32, min_short: u32) -> u32 {
 
 /// Decodes the first frame, possibly at reduced size: a JPEG whose short side can be
 /// divided by 2, 4 or 8 while staying at least `min_short` is decoded at the largest
-/// such reduction, in the DCT domain. Anything else is decoded in full as by
-/// [`decode`], and so is a JPEG that `jpeg-decoder` refuses or fails on (`image` may
-/// still take it; if not, its error is the one reported). A JPEG with nothing to gain
-/// is decoded by `image` too, so small JPEGs give exactly the pixels of [`decode`].
+/// such reduction, in the DCT domain, by libjpeg-turbo. Anything else is decoded in
+/// full as by [`decode`], and so is a JPEG that libjpeg-turbo leaves to the `image`
+/// crate (see [`turbo`]). A JPEG with nothing to gain is decoded in full by
+/// libjpeg-turbo, so small JPEGs give exactly the pixels of [`decode`].
 ///
 /// Limits: `--max-pixels` applies to the file's full dimensions, from the header and
 /// before anything is allocated, as in [`decode`]; not to the scaled output. So the
 /// same files are refused in every mode, and a progressive JPEG, whose coefficients
-/// `jpeg-decoder` keeps at full size whatever the scale (up to 2 bytes per pixel
-/// and component), stays bounded by the same limit. `--max-alloc` bounds the scaled
-/// output buffer.
+/// libjpeg-turbo keeps at full size whatever the scale (up to 2 bytes per pixel and
+/// component), stays bounded by the same limit. `--max-alloc` bounds the scaled
+/// output buffer and libjpeg-turbo's working memory.
 pub fn decode_reduced(
     bytes: &[u8],
     format: MediaFormat,
@@ -133,101 +154,20 @@ pub fn decode_reduced(
     min_short: u32,
 ) -> Result<Decoded, DecodeError> {
     if format == MediaFormat::Jpeg {
-        // A panic in `jpeg-decoder` is one more way for it to fail: `image` gets its turn.
-        if let Ok(r) = crate::contain::contain(|| decode_jpeg_scaled(bytes, limits, min_short)) {
-            if let Some(d) = r? {
-                return Ok(d);
-            }
-        }
-    }
-    decode(bytes, format, limits).map(Decoded::from)
-}
-
-/// The DCT-scaled JPEG path of [`decode_reduced`]; `Ok(None)` when it does not apply
-/// or `jpeg-decoder` fails, so that the caller decodes in full. Only a header over
-/// `--max-pixels` is an error.
-fn decode_jpeg_scaled(
-    bytes: &[u8],
-    limits: &Limits,
-    min_short: u32,
-) -> Result<Option<Decoded>, DecodeError> {
-    use jpeg_decoder::{CodingProcess, Decoder, PixelFormat};
-
-    let mut dec = Decoder::new(bytes);
-    if dec.read_info().is_err() {
-        return Ok(None);
-    }
-    let Some(info) = dec.info() else {
-        return Ok(None);
-    };
-    let (width, height) = (u32::from(info.width), u32::from(info.height));
-    if width as u64 * height as u64 > limits.max_pixels {
-        return Err(DecodeError::TooManyPixels {
+        if let turbo::Turbo::Decoded {
+            image,
             width,
             height,
-            max: limits.max_pixels,
-        });
-    }
-    if width == 0
-        || height == 0
-        || info.coding_process == CodingProcess::Lossless
-        || info.pixel_format == PixelFormat::L16
-    {
-        return Ok(None);
-    }
-    let den = jpeg_scale_denominator(width, height, min_short);
-    if den == 1 {
-        return Ok(None);
-    }
-    let want = (width.div_ceil(den), height.div_ceil(den));
-    // `scale` picks the smallest reduction that reaches the request on either axis;
-    // asking for exactly the 1/den size selects 1/den.
-    let Ok((w, h)) = dec.scale(want.0 as u16, want.1 as u16) else {
-        return Ok(None);
-    };
-    let (w, h) = (u32::from(w), u32::from(h));
-    if (w, h) != want {
-        return Ok(None);
-    }
-    dec.set_max_decoding_buffer_size(usize::try_from(limits.max_alloc).unwrap_or(usize::MAX));
-    let Ok(mut pixels) = dec.decode() else {
-        return Ok(None);
-    };
-    let n = w as usize * h as usize;
-    let image = match info.pixel_format {
-        PixelFormat::L8 => GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8),
-        PixelFormat::RGB24 => RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8),
-        PixelFormat::CMYK32 if pixels.len() == 4 * n => {
-            cmyk_to_rgb_in_place(&mut pixels);
-            RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8)
+        } = turbo::decode(bytes, limits, turbo::Size::MinShort(min_short))?
+        {
+            return Ok(Decoded {
+                image,
+                width,
+                height,
+            });
         }
-        _ => None,
-    };
-    Ok(image.map(|image| Decoded {
-        image,
-        width,
-        height,
-    }))
-}
-
-/// `jpeg-decoder`'s CMYK output (ink amounts; for Adobe YCCK, the converted
-/// colour and the ink of K) to RGB as the `image` crate's JPEG decoder (zune-jpeg)
-/// converts the same file: each channel is (255 − ink) · (255 − K) / 255, rounded.
-/// Compacts 4 bytes per pixel to 3 in place and truncates.
-fn cmyk_to_rgb_in_place(px: &mut Vec<u8>) {
-    fn mul255(a: u8, b: u8) -> u8 {
-        let t = u32::from(a) * u32::from(b) + 128;
-        ((t + (t >> 8)) >> 8) as u8
     }
-    let n = px.len() / 4;
-    for i in 0..n {
-        let [c, m, y, k] = [px[4 * i], px[4 * i + 1], px[4 * i + 2], px[4 * i + 3]];
-        let white = 255 - k;
-        px[3 * i] = mul255(255 - c, white);
-        px[3 * i + 1] = mul255(255 - m, white);
-        px[3 * i + 2] = mul255(255 - y, white);
-    }
-    px.truncate(3 * n);
+    decode_with_image(bytes, format, limits).map(Decoded::from)
 }
 
 /// Decodes the frames after the first of an animated GIF, APNG or WebP, up to frame

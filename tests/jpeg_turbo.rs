@@ -1,0 +1,271 @@
+//! JPEG decoding by libjpeg-turbo (`phscan::decode::turbo`): its pixels against the
+//! `image` crate's decoder (zune-jpeg) for every pixel format, what it leaves to that
+//! decoder (damaged files), and its limits (pixels, allocation, progressive scans).
+//!
+//! Images are committed fixtures or synthetic ones encoded in memory (`jpeg-encoder`
+//! writes greyscale, CMYK, YCCK and progressive JPEGs); nothing is written to disk.
+
+use image::DynamicImage;
+use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+use phscan::config::Limits;
+use phscan::decode::turbo::{self, Size, Turbo};
+use phscan::decode::{decode, decode_reduced, decode_with_image, DecodeError};
+use phscan::sniff::MediaFormat;
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// Smooth waves with a few hard edges; channel c of pixel (x, y).
+fn synth(w: u32, h: u32, channels: usize) -> Vec<u8> {
+    let mut px = Vec::with_capacity(w as usize * h as usize * channels);
+    for y in 0..h {
+        for x in 0..w {
+            let (u, v) = (x as f32 / w as f32, y as f32 / h as f32);
+            for c in 0..channels {
+                let phase = c as f32 * 1.1;
+                let mut s = 0.5 + 0.3 * (8.0 * u + phase).sin() * (6.0 * v - phase).cos();
+                if (0.3..0.5).contains(&u) && (0.5..0.7).contains(&v) {
+                    s = 0.85 - 0.15 * c as f32;
+                }
+                px.push((s.clamp(0.0, 1.0) * 255.0) as u8);
+            }
+        }
+    }
+    px
+}
+
+fn encode(w: u32, h: u32, color: ColorType, channels: usize, progressive: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = Encoder::new(&mut out, 90);
+    enc.set_progressive(progressive);
+    // CMYK stays 4:4:4: subsampled, zune-jpeg's colours are off (one image checked by
+    // hand: libjpeg-turbo gave exactly Pillow's pixels, zune-jpeg's M channel was tens
+    // of levels away), which would hide the conversion this test is about.
+    if channels == 3 {
+        enc.set_sampling_factor(SamplingFactor::F_2_2);
+    }
+    enc.encode(&synth(w, h, channels), w as u16, h as u16, color)
+        .unwrap();
+    out
+}
+
+/// Mean and largest absolute difference per sample between two images of one size.
+fn diff(a: &DynamicImage, b: &DynamicImage) -> (f64, u8) {
+    assert_eq!(a.color(), b.color(), "same pixel layout");
+    assert_eq!((a.width(), a.height()), (b.width(), b.height()));
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut sum = 0u64;
+    let mut max = 0u8;
+    for (x, y) in a.iter().zip(b) {
+        let d = x.abs_diff(*y);
+        sum += u64::from(d);
+        max = max.max(d);
+    }
+    (sum as f64 / a.len() as f64, max)
+}
+
+fn turbo_full(bytes: &[u8], limits: &Limits) -> DynamicImage {
+    match turbo::decode(bytes, limits, Size::Full) {
+        Ok(Turbo::Decoded {
+            image,
+            width,
+            height,
+        }) => {
+            assert_eq!((image.width(), image.height()), (width, height));
+            image
+        }
+        Ok(Turbo::Fallback) => panic!("libjpeg-turbo left a clean JPEG to the other decoder"),
+        Err(e) => panic!("libjpeg-turbo failed: {e}"),
+    }
+}
+
+#[test]
+fn every_pixel_format_agrees_with_zune_jpeg() {
+    let limits = Limits::default();
+    // The decoders differ only in IDCT and upsampling rounding: a level or two on
+    // average. A wrong or inverted colour conversion (CMYK: libjpeg gives the stored,
+    // Adobe-inverted values) would be off by tens of levels.
+    for (what, color, channels, progressive, grey) in [
+        ("rgb 4:2:0", ColorType::Rgb, 3, false, false),
+        ("rgb progressive", ColorType::Rgb, 3, true, false),
+        ("grey", ColorType::Luma, 1, false, true),
+        ("cmyk", ColorType::Cmyk, 4, false, false),
+        (
+            "cmyk as ycck, progressive",
+            ColorType::CmykAsYcck,
+            4,
+            true,
+            false,
+        ),
+    ] {
+        let bytes = encode(301, 203, color, channels, progressive);
+        let ours = turbo_full(&bytes, &limits);
+        let zune = decode_with_image(&bytes, MediaFormat::Jpeg, &limits).unwrap();
+        assert_eq!(
+            matches!(ours, DynamicImage::ImageLuma8(_)),
+            grey,
+            "{what}: greyscale stays one channel, as the `image` crate gives it"
+        );
+        let (mean, max) = diff(&ours, &zune);
+        eprintln!("{what}: mean |diff| {mean:.3}, max {max}");
+        assert!(mean < 1.0, "{what}: mean difference {mean:.3} to zune-jpeg");
+        assert!(max <= 24, "{what}: largest difference {max} to zune-jpeg");
+        // `decode` takes the libjpeg-turbo path for all of them.
+        assert_eq!(decode(&bytes, MediaFormat::Jpeg, &limits).unwrap(), ours);
+    }
+}
+
+#[test]
+fn scaled_decodes_have_the_scaled_size_and_the_true_one() {
+    let limits = Limits::default();
+    let bytes = encode(2100, 1100, ColorType::Rgb, 3, false);
+    // Short side 1100: 1/2 keeps 550 >= 512, 1/4 would give 275.
+    match turbo::decode(&bytes, &limits, Size::MinShort(512)).unwrap() {
+        Turbo::Decoded {
+            image,
+            width,
+            height,
+        } => {
+            assert_eq!((width, height), (2100, 1100));
+            assert_eq!((image.width(), image.height()), (1050, 550));
+        }
+        Turbo::Fallback => panic!("fell back"),
+    }
+    // At 1/8 the sides round up, as libjpeg-turbo's TJSCALED does: 2100/8 -> 263.
+    match turbo::decode(&bytes, &limits, Size::MinShort(100)).unwrap() {
+        Turbo::Decoded { image, .. } => {
+            assert_eq!((image.width(), image.height()), (263, 138))
+        }
+        Turbo::Fallback => panic!("fell back"),
+    }
+}
+
+#[test]
+fn damaged_files_are_decoded_or_refused_as_zune_jpeg_does() {
+    // libjpeg-turbo only warns about these (and fills in grey); such files are left to
+    // the `image` crate, so their outcome is what it was before libjpeg-turbo.
+    let limits = Limits::default();
+    for name in [
+        "fixtures/odd/truncated.jpg",
+        "fixtures-hostile/truncated-mid-scan.jpg",
+    ] {
+        let bytes = fixture(name);
+        let ours = decode(&bytes, MediaFormat::Jpeg, &limits);
+        let zune = decode_with_image(&bytes, MediaFormat::Jpeg, &limits);
+        eprintln!(
+            "{name}: {:?}",
+            ours.as_ref().map(|i| (i.width(), i.height()))
+        );
+        match (ours, zune) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{name}: zune-jpeg's pixels"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{name}"),
+            (a, b) => panic!("{name}: ours {:?}, zune-jpeg {:?}", a.is_ok(), b.is_ok()),
+        }
+    }
+    // The mid-scan truncation is a warning for libjpeg-turbo, not a clean decode.
+    let bytes = fixture("fixtures-hostile/truncated-mid-scan.jpg");
+    assert!(matches!(
+        turbo::decode(&bytes, &limits, Size::Full),
+        Ok(Turbo::Fallback)
+    ));
+}
+
+#[test]
+fn too_many_scans_is_an_error_not_a_fallback() {
+    let limits = Limits::default();
+    // jpeg-encoder writes progressive JPEGs in about ten scans.
+    let bytes = encode(320, 240, ColorType::Rgb, 3, true);
+    match turbo::decode_with_scan_limit(&bytes, &limits, Size::Full, 2) {
+        Err(DecodeError::Invalid(m)) => {
+            assert!(m.contains("more than 2 scans"), "{m}")
+        }
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(Turbo::Fallback) => panic!("a scan bomb was handed to the other decoder"),
+        Ok(Turbo::Decoded { .. }) => panic!("decoded past the scan limit"),
+    }
+    // With the real limit it decodes.
+    assert!(matches!(
+        turbo::decode(&bytes, &limits, Size::Full),
+        Ok(Turbo::Decoded { .. })
+    ));
+}
+
+#[test]
+fn the_output_buffer_is_bounded_by_max_alloc() {
+    let bytes = encode(1000, 800, ColorType::Rgb, 3, false);
+    // 1000 x 800 x 3 = 2,400,000 bytes; 500 x 400 x 3 = 600,000 at 1/2.
+    let limits = Limits {
+        max_alloc: 1_000_000,
+        ..Limits::default()
+    };
+    match decode(&bytes, MediaFormat::Jpeg, &limits) {
+        Err(DecodeError::Invalid(m)) => {
+            assert!(
+                m.contains("2400000 bytes") && m.contains("--max-alloc"),
+                "{m}"
+            )
+        }
+        other => panic!("not refused: {:?}", other.map(|i| i.width())),
+    }
+    // The scaled decode's buffer fits.
+    let d = decode_reduced(&bytes, MediaFormat::Jpeg, &limits, 400).unwrap();
+    assert_eq!((d.image.width(), d.image.height()), (500, 400));
+}
+
+#[test]
+fn the_pixel_limit_is_checked_from_the_header() {
+    let bytes = encode(1000, 800, ColorType::Rgb, 3, false);
+    let limits = Limits {
+        max_pixels: 799_999,
+        ..Limits::default()
+    };
+    for size in [Size::Full, Size::MinShort(100)] {
+        match turbo::decode(&bytes, &limits, size) {
+            Err(DecodeError::TooManyPixels { width, height, .. }) => {
+                assert_eq!((width, height), (1000, 800))
+            }
+            Err(e) => panic!("wrong error: {e}"),
+            Ok(_) => panic!("decoded over the pixel limit ({size:?})"),
+        }
+    }
+}
+
+#[test]
+fn exif_orientation_is_not_applied() {
+    // An Exif APP1 segment saying "rotate 90° clockwise to display" (orientation 6):
+    // the stored pixels are hashed as they are, as the PDQ reference does.
+    let exif: Vec<u8> = [
+        &b"Exif\0\0"[..],
+        &b"MM\0\x2a\0\0\0\x08"[..], // big-endian TIFF header, first IFD at 8
+        &[0, 1],                    // one entry
+        &[0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0], // Orientation, SHORT, 1, value 6
+        &[0, 0, 0, 0],              // no next IFD
+    ]
+    .concat();
+    let (w, h) = (300u32, 200u32);
+    let px = synth(w, h, 3);
+    let mut plain = Vec::new();
+    Encoder::new(&mut plain, 90)
+        .encode(&px, w as u16, h as u16, ColorType::Rgb)
+        .unwrap();
+    let mut oriented = Vec::new();
+    let mut enc = Encoder::new(&mut oriented, 90);
+    enc.add_app_segment(1, exif).unwrap();
+    enc.encode(&px, w as u16, h as u16, ColorType::Rgb).unwrap();
+    // The tag is well-formed: the `image` crate reads it.
+    let mut dec =
+        image::ImageReader::with_format(std::io::Cursor::new(&oriented), image::ImageFormat::Jpeg)
+            .into_decoder()
+            .unwrap();
+    use image::ImageDecoder;
+    assert_eq!(
+        dec.orientation().unwrap(),
+        image::metadata::Orientation::Rotate90
+    );
+    let limits = Limits::default();
+    let a = decode(&plain, MediaFormat::Jpeg, &limits).unwrap();
+    let b = decode(&oriented, MediaFormat::Jpeg, &limits).unwrap();
+    assert_eq!((b.width(), b.height()), (w, h), "not turned");
+    assert_eq!(a, b, "the stored pixels, whatever the orientation tag says");
+}
