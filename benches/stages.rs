@@ -305,6 +305,73 @@ fn bench_jpeg_decoders(c: &mut Criterion) {
     g.finish();
 }
 
+/// Lossy WebP at quality 80 by libwebp's encoder (the `image` crate encodes only
+/// lossless WebP).
+fn webp_lossy(img: &RgbImage) -> Vec<u8> {
+    let (w, h) = (img.width() as i32, img.height() as i32);
+    let mut out = std::ptr::null_mut();
+    // SAFETY: `img` holds h packed rows of 3w bytes; libwebp returns its own buffer
+    // of `len` bytes, copied and freed here.
+    unsafe {
+        let len = libwebp_sys::WebPEncodeRGB(img.as_raw().as_ptr(), w, h, 3 * w, 80.0, &mut out);
+        assert!(len > 0 && !out.is_null(), "libwebp encodes");
+        let v = std::slice::from_raw_parts(out, len).to_vec();
+        libwebp_sys::WebPFree(out.cast());
+        v
+    }
+}
+
+/// WebP decoders side by side on the same files, in the same run: libwebp (phscan's
+/// `decode`) against the `image` crate's image-webp (the previous decoder, still the
+/// fallback and the animation decoder), lossy and lossless, 1 MP and 12 MP; and
+/// libwebp's scaled output (its area-averaging resampler, to the reduction
+/// `--pdq-mode fast` would make), which phscan does not use: see the README.
+fn bench_webp_decoders(c: &mut Criterion) {
+    use phscan::decode::webp::{self, Size, Webp};
+    let limits = Limits::default();
+    let mut g = short(c, "webp_decoders");
+    g.sampling_mode(criterion::SamplingMode::Flat);
+    for (w, h) in [MP1, MP12] {
+        let img = picture(w, h);
+        for kind in ["lossy", "lossless"] {
+            let bytes = if kind == "lossy" {
+                webp_lossy(&img)
+            } else {
+                encode(&img, MediaFormat::Webp)
+            };
+            let fmt = MediaFormat::Webp;
+            g.throughput(Throughput::Elements(u64::from(w * h)));
+            let ours = decode(&bytes, fmt, &limits).expect("decodes");
+            let theirs = decode_with_image(&bytes, fmt, &limits).expect("decodes");
+            assert_eq!(ours.color(), theirs.color());
+            assert_eq!(
+                (ours.width(), ours.height()),
+                (theirs.width(), theirs.height())
+            );
+            g.bench_function(format!("full_libwebp/{kind}/{w}x{h}"), |b| {
+                b.iter(|| decode(black_box(&bytes), fmt, &limits).map(|i| i.width()))
+            });
+            g.bench_function(format!("full_image_webp/{kind}/{w}x{h}"), |b| {
+                b.iter(|| decode_with_image(black_box(&bytes), fmt, &limits).map(|i| i.width()))
+            });
+            // The integer factor fast mode's box reduction uses: short side >= 512.
+            let k = (w.min(h) / FAST_MIN_SHORT_SIDE as u32).max(1);
+            let size = Size::Scaled(w / k, h / k);
+            assert!(matches!(
+                webp::decode(&bytes, &limits, size),
+                Ok(Webp::Decoded { .. })
+            ));
+            g.bench_function(format!("scaled_libwebp/{kind}/{w}x{h}/k{k}"), |b| {
+                b.iter(|| match webp::decode(black_box(&bytes), &limits, size) {
+                    Ok(Webp::Decoded { image, .. }) => image.width(),
+                    _ => 0,
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
 /// PDQ and the 64-bit hashes as a scan computes them from a decoded RGB image, through
 /// `FileHasher::perceptual` (for PDQ: luma conversion and the kernel; for the 64-bit
 /// hashes: greyscale conversion and image_hasher).
@@ -385,6 +452,7 @@ criterion_group!(
     bench_read,
     bench_decode,
     bench_jpeg_decoders,
+    bench_webp_decoders,
     bench_hashes,
     bench_digests
 );

@@ -4,7 +4,12 @@
 //! [`decode_reduced`] (`--pdq-mode fast`: DCT-domain scaling by 1/2, 1/4 or 1/8). What
 //! libjpeg-turbo is not given or gives back (12-bit and lossless JPEG, files it warns
 //! about: truncated or corrupt data) is decoded by the `image` crate (zune-jpeg), as
-//! every JPEG was before, and so is every other format.
+//! every JPEG was before.
+//!
+//! Still WebP goes to libwebp ([`webp`]), in full (also for [`decode_reduced`]: the
+//! reduced PDQ path box-averages it afterwards, as every other format). Animated WebP,
+//! and files libwebp fails on, are decoded by the `image` crate (image-webp), as all
+//! WebP was before. Every other format is decoded by the `image` crate.
 
 use std::io::Cursor;
 
@@ -14,6 +19,7 @@ use crate::config::Limits;
 use crate::sniff::MediaFormat;
 
 pub mod turbo;
+pub mod webp;
 
 #[derive(Debug)]
 pub enum DecodeError {
@@ -66,26 +72,38 @@ fn decoder<'a>(
 }
 
 /// Decodes the first frame of the image in `bytes`. The pixel count is checked from
-/// the header before any pixel buffer is allocated. JPEG: libjpeg-turbo, else (see
-/// [`turbo`]) the `image` crate, like every other format.
+/// the header before any pixel buffer is allocated. JPEG: libjpeg-turbo; still WebP:
+/// libwebp; else (and for what those leave, see [`turbo`] and [`webp`]) the `image`
+/// crate, like every other format.
 pub fn decode(
     bytes: &[u8],
     format: MediaFormat,
     limits: &Limits,
 ) -> Result<DynamicImage, DecodeError> {
-    if format == MediaFormat::Jpeg {
-        if let turbo::Turbo::Decoded { image, .. } =
-            turbo::decode(bytes, limits, turbo::Size::Full)?
-        {
-            return Ok(image);
+    match format {
+        MediaFormat::Jpeg => {
+            if let turbo::Turbo::Decoded { image, .. } =
+                turbo::decode(bytes, limits, turbo::Size::Full)?
+            {
+                return Ok(image);
+            }
         }
+        MediaFormat::Webp => {
+            if let webp::Webp::Decoded { image, .. } =
+                webp::decode(bytes, limits, webp::Size::Full)?
+            {
+                return Ok(image);
+            }
+        }
+        _ => {}
     }
     decode_with_image(bytes, format, limits)
 }
 
-/// Decodes the first frame with the `image` crate (zune-jpeg for JPEG), whatever the
-/// format: [`decode`]'s path for everything but JPEG, and for JPEGs libjpeg-turbo
-/// leaves alone. Public for the benchmarks, which compare the two JPEG decoders.
+/// Decodes the first frame with the `image` crate (zune-jpeg for JPEG, image-webp for
+/// WebP), whatever the format: [`decode`]'s path for everything but JPEG and still
+/// WebP, and for the files libjpeg-turbo or libwebp leave alone. Public for the
+/// benchmarks and tests, which compare the decoders.
 pub fn decode_with_image(
     bytes: &[u8],
     format: MediaFormat,
@@ -136,8 +154,8 @@ pub fn jpeg_scale_denominator(width: u32, height: u32, min_short: u32) -> u32 {
 
 /// Decodes the first frame, possibly at reduced size: a JPEG whose short side can be
 /// divided by 2, 4 or 8 while staying at least `min_short` is decoded at the largest
-/// such reduction, in the DCT domain, by libjpeg-turbo. Anything else is decoded in
-/// full as by [`decode`], and so is a JPEG that libjpeg-turbo leaves to the `image`
+/// such reduction, in the DCT domain, by libjpeg-turbo. Anything else (still WebP
+/// included) is decoded in full as by [`decode`], and so is a JPEG that libjpeg-turbo leaves to the `image`
 /// crate (see [`turbo`]). A JPEG with nothing to gain is decoded in full by
 /// libjpeg-turbo, so small JPEGs give exactly the pixels of [`decode`].
 ///
@@ -166,8 +184,9 @@ pub fn decode_reduced(
                 height,
             });
         }
+        return decode_with_image(bytes, format, limits).map(Decoded::from);
     }
-    decode_with_image(bytes, format, limits).map(Decoded::from)
+    decode(bytes, format, limits).map(Decoded::from)
 }
 
 /// Decodes the frames after the first of an animated GIF, APNG or WebP, up to frame

@@ -72,3 +72,56 @@ fn full_resolution_matches_the_reference_peer() {
 fn cli512_matches_the_reference_peer_with_its_squash() {
     golden("pdq_ref_cli512.tsv", PdqMode::Cli512);
 }
+
+#[path = "../examples/webp_golden.rs"]
+mod webp_golden;
+
+/// Lossy WebP, RGB and with an alpha plane: our fixtures' one WebP is lossless, so
+/// these are made in memory by libwebp's encoder (`examples/webp_golden.rs`, which
+/// also says how the reference hashed them: the bytes piped to `pdq_ref.py`'s
+/// `load_rgb`, i.e. Pillow with its libwebp, and `pdqhash.compute`). Both sides
+/// decode with libwebp 1.6.0 and its defaults, so the hash must be bit-exact.
+#[test]
+fn lossy_webp_matches_the_reference_peer() {
+    use sha2::{Digest, Sha256};
+    // (alpha, SHA-256 of the encoded file, reference PDQ, reference quality)
+    let cases = [
+        (
+            false,
+            "03fc4af37d33deb9a2de3c23b8442fa5e75656410ed640e27e6f962b45200496",
+            "3666666c4a4dccd98d943939331336b366666e69d8c99c89b1b63f39e073c056",
+            100,
+        ),
+        (
+            true,
+            "c5a91783407d66923cd8e73c48124ee1809e44f294890eca46cfd7b3172616d3",
+            "3666666cca4dccd98d9c1939331336b166666e69d8c99c89b1b63f39e073c056",
+            100,
+        ),
+    ];
+    let algos: AlgorithmSet = [Algorithm::Pdq].into_iter().collect();
+    let mut hasher = FileHasher::new();
+    for (alpha, sha, hex, quality) in cases {
+        let bytes = webp_golden::lossy_webp(alpha);
+        let digest: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            digest, sha,
+            "alpha={alpha}: libwebp's encoder made other bytes than the reference hashed; \
+             regenerate the golden values as examples/webp_golden.rs says"
+        );
+        assert_eq!(sniff(&bytes[..32]), Some(MediaFormat::Webp));
+        let image = decode(&bytes, MediaFormat::Webp, &Limits::default()).unwrap();
+        let mut out = Computed::default();
+        hasher.perceptual(&image, &algos, PdqMode::Full, false, &mut out);
+        let got = out.pdq.unwrap();
+        let want = PdqHash::from_hex(hex).unwrap();
+        assert_eq!(
+            (got.hash.distance(&want), got.quality),
+            (0, quality),
+            "alpha={alpha}: must be bit-exact"
+        );
+    }
+}
