@@ -427,10 +427,17 @@ impl<R: Read> Read for HashingReader<R> {
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<HashSet, LoadError> {
     let file = File::open(path)
         .map_err(|e| LoadError::one(path, 0, format!("cannot open hash set: {e}")))?;
+    load_from(file, path, opts)
+}
+
+/// Reads and checks a hash set from `input`, as [`load`] does from a file; `path`
+/// names it in messages and in the set. (The fuzz target `hashset` calls this with
+/// arbitrary bytes.)
+pub fn load_from(input: impl Read, path: &Path, opts: &LoadOptions) -> Result<HashSet, LoadError> {
     let mut reader = BufReader::with_capacity(
         256 * 1024,
         HashingReader {
-            inner: file,
+            inner: input,
             sha: Sha256::new(),
         },
     );

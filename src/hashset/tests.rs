@@ -244,6 +244,41 @@ fn convert_round_trips() {
     assert!(out.is_empty());
 }
 
+/// A VICS record may list one algorithm twice (`MD5`, and an MD5 among its
+/// `AlternativeHashes`). Converting it used to keep only the last value in
+/// phscan-jsonl (one `hashes` key per algorithm) and in VICS (one `MD5` field); found
+/// by the `hashset` fuzz target's convert round-trip check.
+#[test]
+fn convert_keeps_every_value_of_a_record() {
+    let other_md5 = "00000000000000000000000000000001";
+    let other_sha1 = "0000000000000000000000000000000000000002";
+    let src = load_str(&format!(
+        "{{\"@odata.context\":\"x\",\"value\":[{{\"MediaID\":1,\"Category\":\"c\",\"MD5\":\"{MD5}\",\
+         \"SHA1\":\"{SHA1}\",\"AlternativeHashes\":[{{\"HashName\":\"MD5\",\"HashValue\":\"{other_md5}\"}},\
+         {{\"HashName\":\"SHA1\",\"HashValue\":\"{other_sha1}\"}},{{\"HashName\":\"PDQ\",\"HashValue\":\"{H}\"}}]}}]}}"
+    ))
+    .unwrap();
+    assert_eq!(src.records(), 1);
+    assert_eq!(src.count(Algorithm::Md5), 2);
+    assert_eq!(src.count(Algorithm::Sha1), 2);
+    let values = |s: &HashSet, a: Algorithm| {
+        let e = &s.entries[&a];
+        let mut v: Vec<(String, Option<String>, String)> =
+            (0..e.values.len()).map(|i| entry(s, a, i)).collect();
+        v.sort();
+        v
+    };
+    for fmt in [Format::PhscanJsonl, Format::VicsJson] {
+        let mut out = Vec::new();
+        write::write(&src, fmt, &mut out).unwrap();
+        let text = std::str::from_utf8(&out).unwrap();
+        let back = load_str(text).unwrap();
+        for a in [Algorithm::Md5, Algorithm::Sha1, Algorithm::Pdq] {
+            assert_eq!(values(&back, a), values(&src, a), "{fmt:?} {a}:\n{text}");
+        }
+    }
+}
+
 #[test]
 fn parse_value_agrees_with_the_pdq_parser() {
     let mut x = 0x1234_5678_9abc_def0u64;

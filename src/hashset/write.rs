@@ -84,25 +84,35 @@ pub fn write(set: &HashSet, format: Format, out: &mut dyn Write) -> io::Result<(
     match format {
         Format::PhscanJsonl => {
             for (r, rec) in recs.iter().enumerate() {
-                if rec.hashes.is_empty() {
-                    continue;
-                }
-                let mut hashes = Map::new();
+                // `hashes` holds one value per algorithm: a record with several of one
+                // algorithm (VICS can list an MD5 twice) is written as several lines
+                // with the same id and label, so that no value is lost.
+                let mut lines: Vec<Map<String, Value>> = Vec::new();
                 for (a, v) in &rec.hashes {
-                    hashes.insert(a.name().to_string(), Value::String(v.to_hex()));
+                    let i = match lines.iter().position(|h| !h.contains_key(a.name())) {
+                        Some(i) => i,
+                        None => {
+                            lines.push(Map::new());
+                            lines.len() - 1
+                        }
+                    };
+                    lines[i].insert(a.name().to_string(), Value::String(v.to_hex()));
                 }
-                let mut obj = Map::new();
-                obj.insert("type".into(), json!("hash"));
-                obj.insert("id".into(), json!(set.id(r as u32)));
-                if let Some(l) = set.label(r as u32) {
-                    obj.insert("label".into(), json!(l));
+                for hashes in lines {
+                    let mut obj = Map::new();
+                    obj.insert("type".into(), json!("hash"));
+                    obj.insert("id".into(), json!(set.id(r as u32)));
+                    if let Some(l) = set.label(r as u32) {
+                        obj.insert("label".into(), json!(l));
+                    }
+                    let has_pdq = hashes.contains_key(Algorithm::Pdq.name());
+                    obj.insert("hashes".into(), Value::Object(hashes));
+                    if let Some(q) = rec.quality.filter(|_| has_pdq) {
+                        obj.insert("pdq_quality".into(), json!(q));
+                    }
+                    serde_json::to_writer(&mut *out, &obj)?;
+                    out.write_all(b"\n")?;
                 }
-                obj.insert("hashes".into(), Value::Object(hashes));
-                if let Some(q) = rec.quality {
-                    obj.insert("pdq_quality".into(), json!(q));
-                }
-                serde_json::to_writer(&mut *out, &obj)?;
-                out.write_all(b"\n")?;
             }
         }
         Format::TeText => {
@@ -165,17 +175,19 @@ pub fn write(set: &HashSet, format: Format, out: &mut dyn Write) -> io::Result<(
                 }
                 let mut alt = Vec::new();
                 for (a, v) in &rec.hashes {
-                    match a {
-                        Algorithm::Md5 => {
-                            obj.insert("MD5".into(), json!(v.to_hex().to_uppercase()));
+                    // The first MD5 and SHA-1 have fields of their own; any further one
+                    // of a record goes with the other hashes, so that none is lost.
+                    let (field, name) = match a {
+                        Algorithm::Md5 => (Some("MD5"), "MD5"),
+                        Algorithm::Sha1 => (Some("SHA1"), "SHA1"),
+                        Algorithm::Sha256 => (None, "SHA256"),
+                        _ => (None, "PDQ"),
+                    };
+                    match field.filter(|f| !obj.contains_key(*f)) {
+                        Some(f) => {
+                            obj.insert(f.into(), json!(v.to_hex().to_uppercase()));
                         }
-                        Algorithm::Sha1 => {
-                            obj.insert("SHA1".into(), json!(v.to_hex().to_uppercase()));
-                        }
-                        Algorithm::Sha256 => {
-                            alt.push(json!({"HashName": "SHA256", "HashValue": v.to_hex()}))
-                        }
-                        _ => alt.push(json!({"HashName": "PDQ", "HashValue": v.to_hex()})),
+                        None => alt.push(json!({"HashName": name, "HashValue": v.to_hex()})),
                     }
                 }
                 if !alt.is_empty() {
