@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::config::{
-    Algorithm, AlgorithmSet, Command, Config, IdKind, OutputFormat, PdqMode, Progress,
+    Algorithm, AlgorithmSet, Command, Config, IdKind, Limits, OutputFormat, PdqMode, Progress,
 };
 use crate::contain::contain;
 use crate::decode::{decode, decode_reduced, DecodeError, Decoded};
@@ -39,7 +39,7 @@ use crate::matching::{Index, MatchConfig};
 use crate::report::{
     self, Begin, EncodedPath, FileInfo, HashsetInfo, Hit, Record, ReportWriter, Summary,
 };
-use crate::sniff::{sniff, SNIFF_LEN};
+use crate::sniff::{sniff, MediaFormat, SNIFF_LEN};
 
 /// Exit codes, as documented in the README.
 pub mod exit {
@@ -103,11 +103,10 @@ enum Outcome {
 /// Everything a worker needs, shared read-only. Owned (behind an `Arc`), so that a
 /// worker abandoned on a stuck file may outlive the scan without borrowing from it.
 struct Work {
-    cfg: Config,
-    algos: AlgorithmSet,
+    /// What to compute for each image, under which limits.
+    plan: HashPlan,
     /// Digest files that are not images too (an exact-hash list is loaded).
     digest_all_files: bool,
-    dihedral: bool,
     index: Option<Index>,
     known: KnownLists,
 }
@@ -241,10 +240,13 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
 
     let index = match_cfg.map(|mc| Index::build(sets, mc));
     let work = Arc::new(Work {
-        cfg: cfg.clone(),
-        algos,
+        plan: HashPlan {
+            algos,
+            pdq_mode: cfg.pdq_mode,
+            dihedral,
+            limits: cfg.limits.clone(),
+        },
         digest_all_files,
-        dihedral,
         index,
         known,
     });
@@ -1031,7 +1033,7 @@ fn process_file(
     };
     let fname = Some(format.name());
     hand.note(size, fname);
-    let limits = &work.cfg.limits;
+    let limits = &work.plan.limits;
     if size > limits.max_file_size {
         return fail(
             "limit",
@@ -1056,15 +1058,7 @@ fn process_file(
     }
 
     let mut computed = Computed::default();
-    if work.algos.any_exact() {
-        let mut d = Digests::new(
-            work.algos.contains(Algorithm::Md5),
-            work.algos.contains(Algorithm::Sha1),
-            work.algos.contains(Algorithm::Sha256),
-        );
-        d.update(&bytes);
-        computed.digests = d.finish();
-    }
+    computed.digests = digest_bytes(&work.plan.algos, &bytes);
     // An image in a known-file list is not decoded (unless an exact hash of it is listed).
     match work.known.check(&computed.digests, work.index.as_ref()) {
         Ok(None) => {}
@@ -1079,50 +1073,15 @@ fn process_file(
     }
     let mut dims = (None, None);
     let mut animation = None;
-    if work.algos.any_perceptual() {
-        // Fast PDQ may take a JPEG decoded at reduced size, but only when PDQ is the
-        // one perceptual hash: the 64-bit hashes always see the full decode, so that
-        // their values do not depend on --pdq-mode.
-        let reduce = work.cfg.pdq_mode == PdqMode::Fast
-            && work.algos.contains(Algorithm::Pdq)
-            && !work.algos.any_64bit_perceptual();
-        let decoded = contain(|| {
-            if reduce {
-                decode_reduced(&bytes, format, limits, FAST_MIN_SHORT_SIDE as u32)
-            } else {
-                decode(&bytes, format, limits).map(Decoded::from)
-            }
-        });
-        let Decoded {
-            image,
-            width,
-            height,
-        } = match decoded {
-            Ok(Ok(d)) => d,
-            Ok(Err(e @ DecodeError::TooManyPixels { .. })) => {
-                return fail("limit", e.to_string(), Some(size), fname)
-            }
-            Ok(Err(e)) => return fail("decode", e.to_string(), Some(size), fname),
-            Err(panic) => return fail("decode", panic, Some(size), fname),
-        };
-        if hand.abandoned() {
-            return fail("timeout", String::new(), Some(size), fname);
-        }
-        // The file's image's dimensions, also when `image` is a reduced decode.
+    if work.plan.algos.any_perceptual() {
+        let give_up = || hand.abandoned();
+        let (width, height) =
+            match hash_image(&bytes, format, &work.plan, hasher, &mut computed, &give_up) {
+                Ok(d) => d,
+                Err(e) => return fail(e.stage, e.message, Some(size), fname),
+            };
+        // The file's image's dimensions, also when the decode was reduced.
         dims = (Some(width), Some(height));
-        let r = contain(|| {
-            hasher.perceptual(
-                &image,
-                &work.algos,
-                work.cfg.pdq_mode,
-                work.dihedral,
-                &mut computed,
-            )
-        });
-        drop(image);
-        if let Err(panic) = r {
-            return fail("hash", panic, Some(size), fname);
-        }
         if crate::frames::may_animate(format) {
             let frames = crate::frames::count(&bytes, format);
             if frames > 1 {
@@ -1157,48 +1116,21 @@ fn later_frames(
     work: &Work,
     hasher: &mut FileHasher,
     bytes: &[u8],
-    format: crate::sniff::MediaFormat,
+    format: MediaFormat,
     frames: u32,
     hand: &InHand<'_>,
 ) -> Animation {
-    let limit = frames.min(work.cfg.limits.max_frames);
+    let limit = frames.min(work.plan.limits.max_frames);
     let mut hits = Vec::new();
-    let mut error = None;
-    let mut done = 0;
-    if limit > 1 {
-        let r = contain(|| {
-            crate::decode::decode_later_frames(
-                bytes,
-                format,
-                &work.cfg.limits,
-                limit,
-                &mut |k, image| {
-                    let mut c = Computed::default();
-                    hasher.perceptual(
-                        &image,
-                        &work.algos,
-                        work.cfg.pdq_mode,
-                        work.dihedral,
-                        &mut c,
-                    );
-                    if let Some(ix) = &work.index {
-                        hits.extend(ix.query(&c).hits.into_iter().map(|mut h| {
-                            h.frame = Some(k);
-                            h
-                        }));
-                    }
-                    !hand.abandoned()
-                },
-            )
-        });
-        match r {
-            Ok((n, e)) => {
-                done = n;
-                error = e;
-            }
-            Err(panic) => error = Some(panic),
+    let (done, error) = hash_later_frames(bytes, format, &work.plan, hasher, limit, &mut |k, c| {
+        if let Some(ix) = &work.index {
+            hits.extend(ix.query(c).hits.into_iter().map(|mut h| {
+                h.frame = Some(k);
+                h
+            }));
         }
-    }
+        !hand.abandoned()
+    });
     Animation {
         frames,
         examined: 1 + done,
@@ -1207,11 +1139,171 @@ fn later_frames(
     }
 }
 
+/// What the scanner computes from an image file's bytes, and under which limits.
+#[derive(Clone, Debug)]
+pub struct HashPlan {
+    pub algos: AlgorithmSet,
+    pub pdq_mode: PdqMode,
+    /// Also compute PDQ's 8 dihedral variants.
+    pub dihedral: bool,
+    pub limits: Limits,
+}
+
+/// Why an image's bytes gave no hashes: the report's `stage` (`limit`, `decode`,
+/// `hash`, or `timeout` when the caller gave up) and message.
+#[derive(Debug)]
+pub struct HashError {
+    pub stage: &'static str,
+    pub message: String,
+}
+
+/// The exact digests of `bytes` that `algos` asks for.
+pub fn digest_bytes(algos: &AlgorithmSet, bytes: &[u8]) -> crate::hashing::digest::DigestValues {
+    if !algos.any_exact() {
+        return Default::default();
+    }
+    let mut d = Digests::new(
+        algos.contains(Algorithm::Md5),
+        algos.contains(Algorithm::Sha1),
+        algos.contains(Algorithm::Sha256),
+    );
+    d.update(bytes);
+    d.finish()
+}
+
+/// bytes -> pixels -> perceptual hashes, for the first (or only) image of a file of
+/// a known format: one decode under `plan.limits` (reduced for `fast` PDQ when PDQ is
+/// the only perceptual hash), then the hashes into `computed`, with decoder and hasher
+/// panics contained. Returns the image's dimensions (the file's, also when the decode
+/// was reduced). `give_up` is asked between decode and hashing.
+pub fn hash_image(
+    bytes: &[u8],
+    format: MediaFormat,
+    plan: &HashPlan,
+    hasher: &mut FileHasher,
+    computed: &mut Computed,
+    give_up: &dyn Fn() -> bool,
+) -> Result<(u32, u32), HashError> {
+    let fail = |stage: &'static str, message: String| Err(HashError { stage, message });
+    let algos = &plan.algos;
+    // Fast PDQ may take a JPEG decoded at reduced size, but only when PDQ is the
+    // one perceptual hash: the 64-bit hashes always see the full decode, so that
+    // their values do not depend on --pdq-mode.
+    let reduce = plan.pdq_mode == PdqMode::Fast
+        && algos.contains(Algorithm::Pdq)
+        && !algos.any_64bit_perceptual();
+    let limits = &plan.limits;
+    let decoded = contain(|| {
+        if reduce {
+            decode_reduced(bytes, format, limits, FAST_MIN_SHORT_SIDE as u32)
+        } else {
+            decode(bytes, format, limits).map(Decoded::from)
+        }
+    });
+    let Decoded {
+        image,
+        width,
+        height,
+    } = match decoded {
+        Ok(Ok(d)) => d,
+        Ok(Err(e @ DecodeError::TooManyPixels { .. })) => return fail("limit", e.to_string()),
+        Ok(Err(e)) => return fail("decode", e.to_string()),
+        Err(panic) => return fail("decode", panic),
+    };
+    if give_up() {
+        return fail("timeout", String::new());
+    }
+    let r = contain(|| hasher.perceptual(&image, algos, plan.pdq_mode, plan.dihedral, computed));
+    drop(image);
+    if let Err(panic) = r {
+        return fail("hash", panic);
+    }
+    Ok((width, height))
+}
+
+/// Decodes and hashes frames 1.. of an animation, up to `limit` frames in all
+/// counting the first, one at a time: `each` gets a frame's number and hashes, and
+/// returns false to stop. Returns how many later frames were examined and the error
+/// that ended the animation early, if any (panics contained).
+pub fn hash_later_frames(
+    bytes: &[u8],
+    format: MediaFormat,
+    plan: &HashPlan,
+    hasher: &mut FileHasher,
+    limit: u32,
+    each: &mut dyn FnMut(u32, &Computed) -> bool,
+) -> (u32, Option<String>) {
+    if limit <= 1 {
+        return (0, None);
+    }
+    let r = contain(|| {
+        crate::decode::decode_later_frames(bytes, format, &plan.limits, limit, &mut |k, image| {
+            let mut c = Computed::default();
+            hasher.perceptual(&image, &plan.algos, plan.pdq_mode, plan.dihedral, &mut c);
+            each(k, &c)
+        })
+    });
+    r.unwrap_or_else(|panic| (0, Some(panic)))
+}
+
+/// An image file's hashes, from [`hash_bytes`].
+#[derive(Debug)]
+pub struct BytesHashed {
+    /// The digests, and the first frame's perceptual hashes.
+    pub computed: Computed,
+    /// The image's dimensions, when it was decoded (a perceptual hash was asked for).
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// Frames in the file, from its container (1 for a still image).
+    pub frames: u32,
+    /// The perceptual hashes of the later frames examined (up to `max_frames` in all).
+    pub later: Vec<Computed>,
+    /// Why the later frames stopped early, if they did.
+    pub frame_error: Option<String>,
+}
+
+/// All of the scanner's work on an image file's content, without matching: the
+/// digests, the first frame's perceptual hashes ([`hash_image`]) and those of later
+/// frames ([`hash_later_frames`]). The fuzz target `decode_hash` drives it with
+/// arbitrary bytes.
+pub fn hash_bytes(
+    bytes: &[u8],
+    format: MediaFormat,
+    plan: &HashPlan,
+    hasher: &mut FileHasher,
+) -> Result<BytesHashed, HashError> {
+    let mut out = BytesHashed {
+        computed: Computed::default(),
+        width: None,
+        height: None,
+        frames: 1,
+        later: Vec::new(),
+        frame_error: None,
+    };
+    out.computed.digests = digest_bytes(&plan.algos, bytes);
+    if !plan.algos.any_perceptual() {
+        return Ok(out);
+    }
+    let (w, h) = hash_image(bytes, format, plan, hasher, &mut out.computed, &|| false)?;
+    (out.width, out.height) = (Some(w), Some(h));
+    if crate::frames::may_animate(format) {
+        out.frames = crate::frames::count(bytes, format);
+        let limit = out.frames.min(plan.limits.max_frames);
+        let later = &mut out.later;
+        let (_, e) = hash_later_frames(bytes, format, plan, hasher, limit, &mut |_, c| {
+            later.push(c.clone());
+            true
+        });
+        out.frame_error = e;
+    }
+    Ok(out)
+}
+
 /// A file that is not an image, read in chunks for the exact hashes an exact list needs.
 fn digest_non_media(work: &Work, mut file: File, head: &[u8], path: &Path, size: u64) -> Outcome {
     let mut d = Digests::new(
-        work.algos.contains(Algorithm::Md5),
-        work.algos.contains(Algorithm::Sha1),
+        work.plan.algos.contains(Algorithm::Md5),
+        work.plan.algos.contains(Algorithm::Sha1),
         true,
     );
     d.update(head);
@@ -1310,7 +1402,7 @@ fn finish(
             height,
             hashes: computed.to_hex_map(),
             pdq_quality,
-            pdq_mode: pdq_quality.map(|_| work.cfg.pdq_mode.name()),
+            pdq_mode: pdq_quality.map(|_| work.plan.pdq_mode.name()),
             pdq_low_quality: low,
             frames,
             frames_examined,
