@@ -1057,8 +1057,10 @@ fn process_file(
         return fail("timeout", String::new(), Some(size), fname);
     }
 
-    let mut computed = Computed::default();
-    computed.digests = digest_bytes(&work.plan.algos, &bytes);
+    let mut computed = Computed {
+        digests: digest_bytes(&work.plan.algos, &bytes),
+        ..Computed::default()
+    };
     // An image in a known-file list is not decoded (unless an exact hash of it is listed).
     match work.known.check(&computed.digests, work.index.as_ref()) {
         Ok(None) => {}

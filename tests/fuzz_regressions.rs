@@ -71,8 +71,8 @@ fn json_path_inputs() {
 /// there are none.
 fn files_in(dir: &str) -> Vec<(PathBuf, Vec<u8>)> {
     fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
-        for e in std::fs::read_dir(dir)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        for e in
+            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
         {
             let p = e.expect("directory entry").path();
             let t = std::fs::symlink_metadata(&p).expect("metadata").file_type();
