@@ -9,29 +9,10 @@ mod checks;
 
 use std::path::PathBuf;
 
-/// The saved inputs of one target, sorted; fails if there are none.
+/// The saved inputs of one target, sorted; fails if there are none (the regression
+/// test would test nothing).
 fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fuzz-regressions")
-        .join(target);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|e| e.expect("directory entry").path())
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    assert!(
-        !files.is_empty(),
-        "{} holds no inputs: the regression test would test nothing",
-        dir.display()
-    );
-    files
-        .into_iter()
-        .map(|p| {
-            let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-            (p, bytes)
-        })
-        .collect()
+    files_in(&format!("tests/fuzz-regressions/{target}"))
 }
 
 /// Runs `check` on every saved input of `target`, naming each that fails.
