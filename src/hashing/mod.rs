@@ -156,6 +156,23 @@ impl FileHasher {
                 };
             }
         }
+        if mode != PdqMode::Cli512 {
+            // Full (or Fast on a small image): the luma straight from the decoded
+            // 8-bit pixels; only other layouts are converted to RGB first.
+            let (w, h) = (image.width() as usize, image.height() as usize);
+            let luma = &mut self.luma;
+            match image {
+                DynamicImage::ImageRgb8(p) => pdq::luma_from_px_f64::<3>(p.as_raw(), w, h, luma),
+                DynamicImage::ImageRgba8(p) => pdq::luma_from_px_f64::<4>(p.as_raw(), w, h, luma),
+                DynamicImage::ImageLuma8(p) => pdq::luma_from_px_f64::<1>(p.as_raw(), w, h, luma),
+                DynamicImage::ImageLumaA8(p) => pdq::luma_from_px_f64::<2>(p.as_raw(), w, h, luma),
+                other => {
+                    let rgb = rgb8_as_pillow_converts(other);
+                    pdq::luma_from_rgb8_f64(rgb.as_raw(), w, h, luma)
+                }
+            }
+            return (w, h);
+        }
         let converted;
         let rgb = match image.as_rgb8() {
             Some(rgb) => rgb,
@@ -165,21 +182,15 @@ impl FileHasher {
             }
         };
         let (w, h) = (rgb.width() as usize, rgb.height() as usize);
-        match mode {
-            PdqMode::Full | PdqMode::Fast => {
+        match pdq::squash_nn_512_rgb8(rgb.as_raw(), w, h) {
+            Some(small) => {
+                pdq::luma_from_rgb8_f64(&small, 512, 512, &mut self.luma);
+                (512, 512)
+            }
+            None => {
                 pdq::luma_from_rgb8_f64(rgb.as_raw(), w, h, &mut self.luma);
                 (w, h)
             }
-            PdqMode::Cli512 => match pdq::squash_nn_512_rgb8(rgb.as_raw(), w, h) {
-                Some(small) => {
-                    pdq::luma_from_rgb8_f64(&small, 512, 512, &mut self.luma);
-                    (512, 512)
-                }
-                None => {
-                    pdq::luma_from_rgb8_f64(rgb.as_raw(), w, h, &mut self.luma);
-                    (w, h)
-                }
-            },
         }
     }
 }
