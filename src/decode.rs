@@ -110,8 +110,39 @@ pub fn decode_with_image(
     limits: &Limits,
 ) -> Result<DynamicImage, DecodeError> {
     let dec = decoder(bytes, format, limits)?;
-    DynamicImage::from_decoder(dec)
-        .map_err(|e| DecodeError::Invalid(e.to_string().trim().to_string()))
+    image_from_decoder(dec).map_err(|e| DecodeError::Invalid(e.to_string().trim().to_string()))
+}
+
+/// `DynamicImage::from_decoder`, with 8-bit images decoded into a zeroed buffer from
+/// this thread's spares ([`crate::buffers`]) instead of a fresh one: the same
+/// contents, without the page faults of a new allocation.
+fn image_from_decoder(dec: impl ImageDecoder) -> image::ImageResult<DynamicImage> {
+    use image::{ColorType, ImageBuffer};
+    let (w, h) = dec.dimensions();
+    let color = dec.color_type();
+    if !matches!(
+        color,
+        ColorType::L8 | ColorType::La8 | ColorType::Rgb8 | ColorType::Rgba8
+    ) {
+        return DynamicImage::from_decoder(dec);
+    }
+    let len = match usize::try_from(dec.total_bytes()) {
+        Ok(n) if n <= isize::MAX as usize => n,
+        _ => return DynamicImage::from_decoder(dec),
+    };
+    let mut buf = crate::buffers::take_zeroed(len);
+    dec.read_image(&mut buf)?;
+    let image = match color {
+        ColorType::L8 => ImageBuffer::from_raw(w, h, buf).map(DynamicImage::ImageLuma8),
+        ColorType::La8 => ImageBuffer::from_raw(w, h, buf).map(DynamicImage::ImageLumaA8),
+        ColorType::Rgb8 => ImageBuffer::from_raw(w, h, buf).map(DynamicImage::ImageRgb8),
+        _ => ImageBuffer::from_raw(w, h, buf).map(DynamicImage::ImageRgba8),
+    };
+    image.ok_or_else(|| {
+        image::ImageError::Parameter(image::error::ParameterError::from_kind(
+            image::error::ParameterErrorKind::DimensionMismatch,
+        ))
+    })
 }
 
 /// A decoded image and the true dimensions of the file's image, which `image` may be

@@ -1045,7 +1045,8 @@ fn process_file(
             fname,
         );
     }
-    let mut bytes = Vec::with_capacity(size as usize + 1);
+    // Back to this worker's spare buffers when the file is done (see `buffers`).
+    let mut bytes = crate::buffers::Pooled::with_capacity(size as usize + 1);
     bytes.extend_from_slice(&head[..n]);
     if let Err(e) = read_rest(&mut file, &mut bytes, limits.max_file_size) {
         return fail("read", e.to_string(), Some(size), fname);
@@ -1216,7 +1217,7 @@ pub fn hash_image(
         return fail("timeout", String::new());
     }
     let r = contain(|| hasher.perceptual(&image, algos, plan.pdq_mode, plan.dihedral, computed));
-    drop(image);
+    crate::buffers::give_image(image);
     if let Err(panic) = r {
         return fail("hash", panic);
     }
