@@ -130,7 +130,7 @@ fn image_from_decoder(dec: impl ImageDecoder) -> image::ImageResult<DynamicImage
         Ok(n) if n <= isize::MAX as usize => n,
         _ => return DynamicImage::from_decoder(dec),
     };
-    let mut buf = crate::buffers::take_zeroed(len);
+    let mut buf = crate::buffers::take_zeroed(crate::buffers::Role::Pixels, len);
     dec.read_image(&mut buf)?;
     let image = match color {
         ColorType::L8 => ImageBuffer::from_raw(w, h, buf).map(DynamicImage::ImageLuma8),

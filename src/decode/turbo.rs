@@ -189,7 +189,7 @@ pub fn decode_with_scan_limit(
     }
     // Not zeroed: a large zeroed buffer costs a memset (glibc serves it from the heap
     // once big blocks have been freed), and libjpeg-turbo writes every sample.
-    let mut pixels: Vec<u8> = crate::buffers::take(len as usize);
+    let mut pixels: Vec<u8> = crate::buffers::take(crate::buffers::Role::Pixels, len as usize);
     // SAFETY: a live handle; the buffer has room for exactly w x h_out pixels of
     // `format`, the size libjpeg-turbo writes at this scaling factor (pitch 0 =
     // packed rows). It writes through the pointer only; nothing reads the buffer

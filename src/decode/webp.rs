@@ -146,7 +146,7 @@ pub fn decode(bytes: &[u8], limits: &Limits, size: Size) -> Result<Webp, DecodeE
     }
     // Not zeroed: libwebp writes every byte of every row when it succeeds, and the
     // buffer is read only then.
-    let mut pixels: Vec<u8> = crate::buffers::take(len as usize);
+    let mut pixels: Vec<u8> = crate::buffers::take(crate::buffers::Role::Pixels, len as usize);
     config.output.colorspace = if alpha {
         webp::WEBP_CSP_MODE::MODE_RGBA
     } else {
