@@ -7,12 +7,17 @@
 //! hashing and with the linear scan, single queries and batches of 8, and checks that
 //! both paths return the same pairs, that every planted hash within the threshold is
 //! found and that nothing beyond it is reported.
-//! The PDQ index is built twice from the same hashes, in the previous `Table` layout
-//! (the peer) and in the default `Ring` layout, and both are measured in the same run.
+//! The PDQ index is built three times from the same hashes, in the peer layouts
+//! `Table` and `RingPlain` (the previous default) and in the default `Ring` layout,
+//! and all are measured in the same run: once each in turn, then again in
+//! `PHSCAN_INDEX_ROUNDS` (default 5) interleaved rounds, compared by the median of the
+//! per-round ratios (the machine is shared and noisy; ratios within a round are
+//! steadier than rates across minutes).
 //! For quick runs and tuning: `PHSCAN_INDEX_LINEAR_QUERIES` (default 1,000) limits the
 //! queries run linearly, `PHSCAN_INDEX_ONLY=pdq|u64` runs one part,
-//! `PHSCAN_INDEX_LAYOUT=ring|table` builds one PDQ layout, and `PHSCAN_INDEX_SLOTS` /
-//! `PHSCAN_INDEX_SLOTS64` override the number of slots.
+//! `PHSCAN_INDEX_LAYOUT=ring|plain|table` builds one PDQ layout (`rings`: the two ring
+//! layouts), and `PHSCAN_INDEX_SLOTS` / `PHSCAN_INDEX_SLOTS64` override the number of
+//! slots.
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -277,18 +282,21 @@ fn pdq(n: usize, n_lin: usize) -> bool {
             b
         })
         .collect();
-    // The previous layout first (as the peer), then the default; the linear scan once,
-    // over the default index's hashes.
+    // The previous layouts first (as peers), then the default; the linear scan once,
+    // over the default index's hashes. All indexes are kept for the interleaved rounds.
     let layouts = match std::env::var("PHSCAN_INDEX_LAYOUT").as_deref() {
         Ok("ring") => vec![PdqLayout::Ring],
+        Ok("plain") => vec![PdqLayout::RingPlain],
+        Ok("rings") => vec![PdqLayout::RingPlain, PdqLayout::Ring],
         Ok("table") => vec![PdqLayout::Table],
-        _ => vec![PdqLayout::Table, PdqLayout::Ring],
+        _ => vec![PdqLayout::Table, PdqLayout::RingPlain, PdqLayout::Ring],
     };
     let slots = match env_usize("PHSCAN_INDEX_SLOTS", 0) {
         0 => None,
         m => Some(m as u32),
     };
     let mut runs: Vec<(PdqLayout, Run)> = Vec::new();
+    let mut indexes: Vec<PdqIndex> = Vec::new();
     let mut linear: Option<Run> = None;
     for (k, &layout) in layouts.iter().enumerate() {
         let input = hashes.clone();
@@ -353,6 +361,7 @@ fn pdq(n: usize, n_lin: usize) -> bool {
             });
         }
         runs.push((layout, r));
+        indexes.push(index);
     }
     let lin = linear.expect("a layout ran");
     for (layout, r) in &runs {
@@ -372,16 +381,45 @@ fn pdq(n: usize, n_lin: usize) -> bool {
     ] {
         ok &= check(&format!("{label}, linear"), lres, &planted[..n_lin], PDQ_D);
     }
-    if let [(a, ra), (b, rb)] = &runs[..] {
-        for (label, ta, tb) in [
-            ("single queries", ra.singles.1, rb.singles.1),
-            ("batches of 8", ra.batches.1, rb.batches.1),
-        ] {
-            println!(
-                "  {label}: {b:?} layout {:.2}x the rate of {a:?} (CPU time; wall {:.2}x)",
-                ta.cpu / tb.cpu,
-                ta.wall / tb.wall
-            );
+    // The machine is shared and noisy: the layouts are timed again in interleaved
+    // rounds (each round runs every layout once over all queries), and compared by
+    // the median of the per-round ratios.
+    let rounds = env_usize("PHSCAN_INDEX_ROUNDS", 5);
+    if indexes.len() > 1 && rounds > 0 {
+        let mut times = vec![[Vec::new(), Vec::new()]; indexes.len()];
+        for _ in 0..rounds {
+            for (index, t) in indexes.iter().zip(&mut times) {
+                for (set, t) in [&singles, &batches].into_iter().zip(t.iter_mut()) {
+                    let (_, time) = run(set, |q, hit| {
+                        index.search_with(Strategy::MultiIndex, q, PDQ_D, hit)
+                    });
+                    t.push(time.cpu);
+                }
+            }
+        }
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        println!("  interleaved rounds ({rounds}), medians by CPU time:");
+        let last = indexes.len() - 1;
+        for (k, (layout, _)) in runs.iter().enumerate() {
+            let mut line = format!("    {:<10}", format!("{layout:?}"));
+            for (j, label) in ["single queries", "batches of 8"].iter().enumerate() {
+                let rate = QUERIES as f64 / median(times[k][j].clone());
+                line += &format!("  {label} {rate:>7.0}/s");
+                if k != last {
+                    let ratio = median(
+                        times[k][j]
+                            .iter()
+                            .zip(&times[last][j])
+                            .map(|(a, b)| a / b)
+                            .collect(),
+                    );
+                    line += &format!(" ({:?} {ratio:.2}x as fast)", runs[last].0);
+                }
+            }
+            println!("{line}");
         }
     }
     ok

@@ -199,8 +199,10 @@ fn pdq_other_slot_layouts() {
     // Slots of uneven widths that straddle word boundaries (13 slots: 20 and 19 bits;
     // 17: 16 and 15; 24: 11 and 10), where d = 0 probes only one slot, and where slots
     // are probed at different radii; the fingerprint of the last slot is the first
-    // slot's value (the ring wraps). Both layouts.
+    // slot's value (the ring wraps). All layouts.
     for (layout, slots, n) in [
+        (PdqLayout::RingPlain, 13, 5_000),
+        (PdqLayout::RingPlain, 17, 5_000),
         (PdqLayout::Ring, 13, 5_000),
         (PdqLayout::Ring, 16, 5_000),
         (PdqLayout::Ring, 17, 5_000),
@@ -298,6 +300,7 @@ fn duplicates_and_clusters() {
         (PdqLayout::Table, 16),
         (PdqLayout::Ring, 13),
         (PdqLayout::Ring, 16),
+        (PdqLayout::RingPlain, 16),
     ] {
         let index = PdqIndex::with_layout(hashes.clone(), layout, Some(slots));
         check_pdq(&index, &hashes, &queries, &PDQ_DS);

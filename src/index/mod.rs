@@ -214,9 +214,14 @@ mod dispatch {
 pub enum PdqLayout {
     /// Per slot, the entries sorted by slot value with a 16-bit fingerprint each (the
     /// next slot's value), scanned a bucket at a time; fingerprints reject nearly all
-    /// candidates by the pigeonring principle (see `ring.rs`). 16 slots of 16 bits at
-    /// 10 million entries: about 1.27 GiB. The default.
+    /// candidates by the pigeonring principle, and a second fingerprint (bits of the
+    /// slot after next) in the entry numbers' spare bits most of the rest (see
+    /// `ring.rs`). 16 slots of 16 bits at 10 million entries: about 1.27 GiB. The
+    /// default.
     Ring,
+    /// `Ring` as it was before the second fingerprint, the 32-wide scan kernel and the
+    /// L2 prefetch (the previous default), kept as a benchmark peer; same memory.
+    RingPlain,
     /// Per slot, one table cell per slot value holding up to two entry numbers; every
     /// candidate's hash is read. 11 slots of 23 and 24 bits at 10 million entries: about
     /// 1.3 GiB. The previous layout, kept as a benchmark peer.
@@ -267,10 +272,11 @@ impl PdqIndex {
     pub fn with_layout(hashes: Vec<[u64; 4]>, layout: PdqLayout, slots: Option<u32>) -> PdqIndex {
         let n = hashes.len();
         let inner = match layout {
-            PdqLayout::Ring => {
+            PdqLayout::Ring | PdqLayout::RingPlain => {
                 let m = slots.unwrap_or_else(|| plan::ring_slot_count(256, n, 31));
                 assert!((11..=32).contains(&m), "PDQ ring slots must be 11..=32");
-                Pdq::Ring(Ring::build(hashes, &plan::widths(256, m)))
+                let fp2 = layout == PdqLayout::Ring;
+                Pdq::Ring(Ring::build(hashes, &plan::widths(256, m), fp2))
             }
             PdqLayout::Table => {
                 let m = slots.unwrap_or_else(|| plan::slot_count(256, n, 31, &mih::COSTS));
@@ -283,8 +289,9 @@ impl PdqIndex {
 
     /// The layout of this index.
     pub fn layout(&self) -> PdqLayout {
-        match self.inner {
-            Pdq::Ring(_) => PdqLayout::Ring,
+        match &self.inner {
+            Pdq::Ring(r) if r.has_fp2() => PdqLayout::Ring,
+            Pdq::Ring(_) => PdqLayout::RingPlain,
             Pdq::Table(_) => PdqLayout::Table,
         }
     }

@@ -15,7 +15,11 @@ pub(crate) struct Costs {
 /// value (fetching its bucket's lines), `candidate` per fingerprint scanned, and
 /// [`RING_SURVIVOR`] per entry whose fingerprint passes (its entry number and hash are
 /// read). Calibrated with `benches/index.rs` at 10M entries (about 80 us a query at
-/// d = 31: 272 probes, 41,500 fingerprints, 110 survivors).
+/// d = 31: 272 probes, 41,500 fingerprints, 110 survivors) on the layout now kept as
+/// `PdqLayout::RingPlain`; the default layout (second fingerprints, wider scan kernel,
+/// L2 prefetch) is about 1.4 times faster there, so the model is conservative: it may
+/// pick the linear scan a little early at large thresholds. Only ratios between slot
+/// counts choose the layout, and those are unchanged.
 pub(crate) const RING: Costs = Costs {
     probe: 100.0,
     candidate: 0.6,
