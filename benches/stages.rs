@@ -327,7 +327,8 @@ fn webp_lossy(img: &RgbImage) -> Vec<u8> {
 /// libwebp's scaled output (its area-averaging resampler, to the reduction
 /// `--pdq-mode fast` would make), which phscan does not use: see the README.
 fn bench_webp_decoders(c: &mut Criterion) {
-    use phscan::decode::webp::{self, Size, Webp};
+    use phscan::decode::webp::{self, Size};
+    use phscan::decode::{Decoded, Native};
     let limits = Limits::default();
     let mut g = short(c, "webp_decoders");
     g.sampling_mode(criterion::SamplingMode::Flat);
@@ -359,11 +360,11 @@ fn bench_webp_decoders(c: &mut Criterion) {
             let size = Size::Scaled(w / k, h / k);
             assert!(matches!(
                 webp::decode(&bytes, &limits, size),
-                Ok(Webp::Decoded { .. })
+                Ok(Native::Decoded(_))
             ));
             g.bench_function(format!("scaled_libwebp/{kind}/{w}x{h}/k{k}"), |b| {
                 b.iter(|| match webp::decode(black_box(&bytes), &limits, size) {
-                    Ok(Webp::Decoded { image, .. }) => image.width(),
+                    Ok(Native::Decoded(Decoded { image, .. })) => image.width(),
                     _ => 0,
                 })
             });

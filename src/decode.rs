@@ -80,22 +80,13 @@ pub fn decode(
     format: MediaFormat,
     limits: &Limits,
 ) -> Result<DynamicImage, DecodeError> {
-    match format {
-        MediaFormat::Jpeg => {
-            if let turbo::Turbo::Decoded { image, .. } =
-                turbo::decode(bytes, limits, turbo::Size::Full)?
-            {
-                return Ok(image);
-            }
-        }
-        MediaFormat::Webp => {
-            if let webp::Webp::Decoded { image, .. } =
-                webp::decode(bytes, limits, webp::Size::Full)?
-            {
-                return Ok(image);
-            }
-        }
-        _ => {}
+    let native = match format {
+        MediaFormat::Jpeg => turbo::decode(bytes, limits, turbo::Size::Full)?,
+        MediaFormat::Webp => webp::decode(bytes, limits, webp::Size::Full)?,
+        _ => Native::Fallback,
+    };
+    if let Native::Decoded(d) = native {
+        return Ok(d.image);
     }
     decode_with_image(bytes, format, limits)
 }
@@ -172,6 +163,32 @@ impl Decoded {
     }
 }
 
+/// The outcome of a decoder in C ([`turbo::decode`], [`webp::decode`]) that leaves some
+/// files to the `image` crate.
+pub enum Native {
+    /// Decoded: the image (possibly scaled) and the file's true dimensions.
+    Decoded(Decoded),
+    /// Not for this decoder (see its module's documentation): the caller decodes the
+    /// file with the `image` crate.
+    Fallback,
+}
+
+impl Native {
+    /// The decoder's output as an image of the file's `width` x `height`: `Decoded`,
+    /// or `Fallback` when the pixels did not make an image (`None`: a buffer of the
+    /// wrong length, which a decoder that wrote what it was asked for never gives).
+    fn from_output(image: Option<DynamicImage>, width: u32, height: u32) -> Native {
+        match image {
+            Some(image) => Native::Decoded(Decoded {
+                image,
+                width,
+                height,
+            }),
+            None => Native::Fallback,
+        }
+    }
+}
+
 /// The largest JPEG DCT scaling denominator (1, 2, 4 or 8) that keeps the short side
 /// of a `width` x `height` image at least `min_short` (a scaled side is the full
 /// side divided by the denominator, rounded up).
@@ -203,17 +220,9 @@ pub fn decode_reduced(
     min_short: u32,
 ) -> Result<Decoded, DecodeError> {
     if format == MediaFormat::Jpeg {
-        if let turbo::Turbo::Decoded {
-            image,
-            width,
-            height,
-        } = turbo::decode(bytes, limits, turbo::Size::MinShort(min_short))?
+        if let Native::Decoded(d) = turbo::decode(bytes, limits, turbo::Size::MinShort(min_short))?
         {
-            return Ok(Decoded {
-                image,
-                width,
-                height,
-            });
+            return Ok(d);
         }
         return decode_with_image(bytes, format, limits).map(Decoded::from);
     }

@@ -8,8 +8,8 @@
 use image::DynamicImage;
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 use phscan::config::Limits;
-use phscan::decode::turbo::{self, Size, Turbo};
-use phscan::decode::{decode, decode_reduced, decode_with_image, DecodeError};
+use phscan::decode::turbo::{self, Size};
+use phscan::decode::{decode, decode_reduced, decode_with_image, DecodeError, Decoded, Native};
 use phscan::sniff::MediaFormat;
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -67,15 +67,15 @@ fn diff(a: &DynamicImage, b: &DynamicImage) -> (f64, u8) {
 
 fn turbo_full(bytes: &[u8], limits: &Limits) -> DynamicImage {
     match turbo::decode(bytes, limits, Size::Full) {
-        Ok(Turbo::Decoded {
+        Ok(Native::Decoded(Decoded {
             image,
             width,
             height,
-        }) => {
+        })) => {
             assert_eq!((image.width(), image.height()), (width, height));
             image
         }
-        Ok(Turbo::Fallback) => panic!("libjpeg-turbo left a clean JPEG to the other decoder"),
+        Ok(Native::Fallback) => panic!("libjpeg-turbo left a clean JPEG to the other decoder"),
         Err(e) => panic!("libjpeg-turbo failed: {e}"),
     }
 }
@@ -122,22 +122,22 @@ fn scaled_decodes_have_the_scaled_size_and_the_true_one() {
     let bytes = encode(2100, 1100, ColorType::Rgb, 3, false);
     // Short side 1100: 1/2 keeps 550 >= 512, 1/4 would give 275.
     match turbo::decode(&bytes, &limits, Size::MinShort(512)).unwrap() {
-        Turbo::Decoded {
+        Native::Decoded(Decoded {
             image,
             width,
             height,
-        } => {
+        }) => {
             assert_eq!((width, height), (2100, 1100));
             assert_eq!((image.width(), image.height()), (1050, 550));
         }
-        Turbo::Fallback => panic!("fell back"),
+        Native::Fallback => panic!("fell back"),
     }
     // At 1/8 the sides round up, as libjpeg-turbo's TJSCALED does: 2100/8 -> 263.
     match turbo::decode(&bytes, &limits, Size::MinShort(100)).unwrap() {
-        Turbo::Decoded { image, .. } => {
+        Native::Decoded(Decoded { image, .. }) => {
             assert_eq!((image.width(), image.height()), (263, 138))
         }
-        Turbo::Fallback => panic!("fell back"),
+        Native::Fallback => panic!("fell back"),
     }
 }
 
@@ -167,7 +167,7 @@ fn damaged_files_are_decoded_or_refused_as_zune_jpeg_does() {
     let bytes = fixture("fixtures-hostile/truncated-mid-scan.jpg");
     assert!(matches!(
         turbo::decode(&bytes, &limits, Size::Full),
-        Ok(Turbo::Fallback)
+        Ok(Native::Fallback)
     ));
 }
 
@@ -181,13 +181,13 @@ fn too_many_scans_is_an_error_not_a_fallback() {
             assert!(m.contains("more than 2 scans"), "{m}")
         }
         Err(e) => panic!("wrong error: {e}"),
-        Ok(Turbo::Fallback) => panic!("a scan bomb was handed to the other decoder"),
-        Ok(Turbo::Decoded { .. }) => panic!("decoded past the scan limit"),
+        Ok(Native::Fallback) => panic!("a scan bomb was handed to the other decoder"),
+        Ok(Native::Decoded(_)) => panic!("decoded past the scan limit"),
     }
     // With the real limit it decodes.
     assert!(matches!(
         turbo::decode(&bytes, &limits, Size::Full),
-        Ok(Turbo::Decoded { .. })
+        Ok(Native::Decoded(_))
     ));
 }
 

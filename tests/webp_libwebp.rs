@@ -11,8 +11,10 @@ use image::codecs::webp::WebPEncoder;
 use image::{DynamicImage, ExtendedColorType};
 use libwebp_sys as sys;
 use phscan::config::Limits;
-use phscan::decode::webp::{self, Size, Webp};
-use phscan::decode::{decode, decode_later_frames, decode_reduced, decode_with_image, DecodeError};
+use phscan::decode::webp::{self, Size};
+use phscan::decode::{
+    decode, decode_later_frames, decode_reduced, decode_with_image, DecodeError, Decoded, Native,
+};
 use phscan::sniff::MediaFormat;
 
 /// Smooth waves with a few hard edges; channel c of pixel (x, y). With 4 channels the
@@ -132,15 +134,15 @@ fn diff(a: &DynamicImage, b: &DynamicImage) -> ((f64, u8), u8) {
 
 fn libwebp_full(bytes: &[u8], limits: &Limits) -> DynamicImage {
     match webp::decode(bytes, limits, Size::Full) {
-        Ok(Webp::Decoded {
+        Ok(Native::Decoded(Decoded {
             image,
             width,
             height,
-        }) => {
+        })) => {
             assert_eq!((image.width(), image.height()), (width, height));
             image
         }
-        Ok(Webp::Fallback) => panic!("libwebp left a clean still WebP to the other decoder"),
+        Ok(Native::Fallback) => panic!("libwebp left a clean still WebP to the other decoder"),
         Err(e) => panic!("libwebp failed: {e}"),
     }
 }
@@ -203,15 +205,15 @@ fn scaled_output_has_the_asked_size_and_the_true_one() {
     let limits = Limits::default();
     let bytes = libwebp_encoded(1200, 900, 3, false);
     match webp::decode(&bytes, &limits, Size::Scaled(600, 450)).unwrap() {
-        Webp::Decoded {
+        Native::Decoded(Decoded {
             image,
             width,
             height,
-        } => {
+        }) => {
             assert_eq!((width, height), (1200, 900));
             assert_eq!((image.width(), image.height()), (600, 450));
         }
-        Webp::Fallback => panic!("fell back"),
+        Native::Fallback => panic!("fell back"),
     }
 }
 
@@ -249,7 +251,7 @@ fn animations_are_left_to_the_image_crate_and_their_frames_still_decoded() {
     let limits = Limits::default();
     assert!(matches!(
         webp::decode(&file, &limits, Size::Full),
-        Ok(Webp::Fallback)
+        Ok(Native::Fallback)
     ));
     let first = decode(&file, MediaFormat::Webp, &limits).unwrap();
     assert_eq!(
@@ -278,7 +280,10 @@ fn damaged_files_are_decoded_or_refused_as_image_webp_does() {
         for cut in [whole.len() / 2, whole.len() - 7, 40] {
             let bytes = &whole[..cut];
             assert!(
-                matches!(webp::decode(bytes, &limits, Size::Full), Ok(Webp::Fallback)),
+                matches!(
+                    webp::decode(bytes, &limits, Size::Full),
+                    Ok(Native::Fallback)
+                ),
                 "{what} cut at {cut}: libwebp decoded a truncated file"
             );
             let ours = decode(bytes, MediaFormat::Webp, &limits);
@@ -317,8 +322,8 @@ fn the_pixel_limit_is_checked_from_the_header() {
                 assert_eq!((width, height), dims, "{what}")
             }
             Err(e) => panic!("{what}: wrong error: {e}"),
-            Ok(Webp::Fallback) => panic!("{what}: left to the other decoder"),
-            Ok(Webp::Decoded { .. }) => panic!("{what}: decoded"),
+            Ok(Native::Fallback) => panic!("{what}: left to the other decoder"),
+            Ok(Native::Decoded(_)) => panic!("{what}: decoded"),
         }
     }
     // And on a real file, just over the limit.
