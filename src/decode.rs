@@ -42,6 +42,31 @@ impl std::fmt::Display for DecodeError {
     }
 }
 
+/// `--max-pixels`, checked on the dimensions a file's header announces, before any
+/// pixel buffer is allocated.
+fn check_pixels(width: u32, height: u32, limits: &Limits) -> Result<(), DecodeError> {
+    if width as u64 * height as u64 > limits.max_pixels {
+        return Err(DecodeError::TooManyPixels {
+            width,
+            height,
+            max: limits.max_pixels,
+        });
+    }
+    Ok(())
+}
+
+/// `--max-alloc`, checked on the `len` bytes of a decoder's output buffer before it is
+/// allocated.
+fn check_alloc(len: u64, limits: &Limits) -> Result<(), DecodeError> {
+    if len > limits.max_alloc {
+        return Err(DecodeError::Invalid(format!(
+            "the decoded image would take {len} bytes, over the limit of {} (--max-alloc)",
+            limits.max_alloc
+        )));
+    }
+    Ok(())
+}
+
 /// Reads only the header: the dimensions, or an error.
 fn decoder<'a>(
     bytes: &'a [u8],
@@ -56,13 +81,7 @@ fn decoder<'a>(
         .into_decoder()
         .map_err(|e| DecodeError::Invalid(e.to_string().trim().to_string()))?;
     let (width, height) = dec.dimensions();
-    if width as u64 * height as u64 > limits.max_pixels {
-        return Err(DecodeError::TooManyPixels {
-            width,
-            height,
-            max: limits.max_pixels,
-        });
-    }
+    check_pixels(width, height, limits)?;
     if width == 0 || height == 0 {
         return Err(DecodeError::Invalid(format!(
             "image has no pixels ({width}x{height})"

@@ -124,13 +124,7 @@ pub fn decode_with_scan_limit(
     let (Ok(width), Ok(height)) = (u32::try_from(width), u32::try_from(height)) else {
         return Ok(Native::Fallback);
     };
-    if width as u64 * height as u64 > limits.max_pixels {
-        return Err(DecodeError::TooManyPixels {
-            width,
-            height,
-            max: limits.max_pixels,
-        });
-    }
+    super::check_pixels(width, height, limits)?;
     if width == 0
         || height == 0
         || h.get(tj::TJPARAM_TJPARAM_PRECISION) != 8
@@ -162,12 +156,7 @@ pub fn decode_with_scan_limit(
     // The scaled size, as TJSCALED computes it (rounded up).
     let (w, h_out) = (width.div_ceil(den), height.div_ceil(den));
     let len = w as u64 * h_out as u64 * channels;
-    if len > limits.max_alloc {
-        return Err(DecodeError::Invalid(format!(
-            "the decoded image would take {len} bytes, over the limit of {} (--max-alloc)",
-            limits.max_alloc
-        )));
-    }
+    super::check_alloc(len, limits)?;
     let max_mib = limits.max_alloc.div_ceil(1 << 20).clamp(1, i32::MAX as u64);
     if !h.set(tj::TJPARAM_TJPARAM_MAXMEMORY, max_mib as libc::c_int)
         || !h.set(tj::TJPARAM_TJPARAM_SCANLIMIT, scan_limit)

@@ -98,13 +98,7 @@ pub fn decode(bytes: &[u8], limits: &Limits, size: Size) -> Result<Native, Decod
     let Ok((width, height, animated)) = features(bytes) else {
         return Ok(Native::Fallback);
     };
-    if width as u64 * height as u64 > limits.max_pixels {
-        return Err(DecodeError::TooManyPixels {
-            width,
-            height,
-            max: limits.max_pixels,
-        });
-    }
+    super::check_pixels(width, height, limits)?;
     if animated || width == 0 || height == 0 {
         return Ok(Native::Fallback);
     }
@@ -117,12 +111,7 @@ pub fn decode(bytes: &[u8], limits: &Limits, size: Size) -> Result<Native, Decod
     };
     let channels: u64 = if alpha { 4 } else { 3 };
     let len = w as u64 * h as u64 * channels;
-    if len > limits.max_alloc {
-        return Err(DecodeError::Invalid(format!(
-            "the decoded image would take {len} bytes, over the limit of {} (--max-alloc)",
-            limits.max_alloc
-        )));
-    }
+    super::check_alloc(len, limits)?;
     let Ok(mut config) = webp::WebPDecoderConfig::new() else {
         return Ok(Native::Fallback);
     };
