@@ -1,11 +1,92 @@
 //! Helpers shared by the integration tests (`mod common;` in each that uses them):
+//! the checkout and fresh directories, running the binary and reading its report,
 //! synthetic pictures, and what the decoder tests ask of a decoder's outcome.
 
 // Each test file uses only some of these.
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
 use image::DynamicImage;
 use phscan::decode::{DecodeError, Decoded, Native};
+use serde_json::Value;
+
+/// The checkout: the binary runs here, and paths in tests are relative to it.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh directory under cargo's target dir (same file system as the checkout, so
+/// hard links to fixtures work).
+pub fn tempdir() -> PathBuf {
+    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(&base).unwrap();
+    tempfile::Builder::new()
+        .prefix("phscan-test-")
+        .tempdir_in(base)
+        .unwrap()
+        .keep()
+}
+
+/// Hard-links `src` (relative to the checkout) to `dst`, without copying data.
+pub fn link(src: &str, dst: &Path) {
+    std::fs::hard_link(root().join(src), dst).unwrap_or_else(|e| {
+        panic!(
+            "cannot hard-link {src} to {}: {e} (the target directory must be on the checkout's file system)",
+            dst.display()
+        )
+    });
+}
+
+/// The `phscan` binary, to be run in the checkout.
+pub fn phscan() -> Command {
+    let mut c = Command::cargo_bin("phscan").unwrap();
+    c.current_dir(root());
+    c
+}
+
+/// Runs `phscan` with `args` in the checkout; its exit status and output.
+pub fn phscan_cmd(args: &[&str]) -> Output {
+    phscan().args(args).output().unwrap()
+}
+
+/// The records of a JSON Lines report (or hash set), one a line.
+pub fn json_lines(text: &[u8]) -> Vec<Value> {
+    std::str::from_utf8(text)
+        .expect("report is UTF-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// The file name of a per-file record's path.
+pub fn file_name(r: &Value) -> String {
+    Path::new(r["path"].as_str().unwrap())
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The summary's accounting: every file is matched, clean, skipped or failed.
+pub fn assert_accounted(summary: &Value) {
+    let r = summary;
+    let n = |k: &str| r[k].as_u64().unwrap_or_else(|| panic!("summary.{k}: {r}"));
+    let sum = |k: &str| {
+        r[k].as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!(
+        n("files_seen"),
+        n("matched") + n("clean") + sum("skipped") + sum("failed"),
+        "accounting: every file is matched, clean, skipped or failed: {r}"
+    );
+}
 
 /// A `w` x `h` picture of `channels` samples a pixel, row by row: channel c of pixel
 /// (x, y) is `sample(x / w, y / h, c)`, from 0.0 to 1.0, stored as 0..=255.
