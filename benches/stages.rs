@@ -72,6 +72,22 @@ fn picture(w: u32, h: u32) -> RgbImage {
     })
 }
 
+/// The picture as a JPEG at quality 85, 4:2:0, as cameras write, baseline or progressive.
+fn jpeg(img: &RgbImage, progressive: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, 85);
+    enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
+    enc.set_progressive(progressive);
+    enc.encode(
+        img.as_raw(),
+        img.width() as u16,
+        img.height() as u16,
+        jpeg_encoder::ColorType::Rgb,
+    )
+    .expect("JPEG encodes");
+    out
+}
+
 /// The picture encoded in `format`, in memory. JPEG: quality 85, 4:2:0, as cameras
 /// write; WebP: lossless (all the `image` crate encodes); GIF: NeuQuant at speed 30;
 /// PNG, BMP, TIFF: the `image` crate's defaults.
@@ -79,17 +95,7 @@ fn encode(img: &RgbImage, format: MediaFormat) -> Vec<u8> {
     let (w, h) = img.dimensions();
     let mut out = Vec::new();
     match format {
-        MediaFormat::Jpeg => {
-            let mut enc = jpeg_encoder::Encoder::new(&mut out, 85);
-            enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
-            enc.encode(
-                img.as_raw(),
-                w as u16,
-                h as u16,
-                jpeg_encoder::ColorType::Rgb,
-            )
-            .expect("JPEG encodes");
-        }
+        MediaFormat::Jpeg => out = jpeg(img, false),
         MediaFormat::Gif => {
             image::codecs::gif::GifEncoder::new_with_speed(&mut out, 30)
                 .encode(img.as_raw(), w, h, image::ExtendedColorType::Rgb8)
@@ -106,19 +112,22 @@ fn encode(img: &RgbImage, format: MediaFormat) -> Vec<u8> {
     out
 }
 
+/// Every format phscan decodes.
+const FORMATS: [MediaFormat; 6] = [
+    MediaFormat::Jpeg,
+    MediaFormat::Png,
+    MediaFormat::Gif,
+    MediaFormat::Webp,
+    MediaFormat::Bmp,
+    MediaFormat::Tiff,
+];
+
 fn bench_sniff(c: &mut Criterion) {
     let img = picture(64, 64);
-    let mut heads: Vec<Vec<u8>> = [
-        MediaFormat::Jpeg,
-        MediaFormat::Png,
-        MediaFormat::Gif,
-        MediaFormat::Webp,
-        MediaFormat::Bmp,
-        MediaFormat::Tiff,
-    ]
-    .into_iter()
-    .map(|f| encode(&img, f)[..SNIFF_LEN].to_vec())
-    .collect();
+    let mut heads: Vec<Vec<u8>> = FORMATS
+        .into_iter()
+        .map(|f| encode(&img, f)[..SNIFF_LEN].to_vec())
+        .collect();
     heads.push(b"BM is how this text file starts, and it is not a bitmap".to_vec());
     heads.push(not_media(SNIFF_LEN));
     let mut g = short(c, "sniff");
@@ -186,14 +195,7 @@ fn bench_decode(c: &mut Criterion) {
         .collect();
     let mut g = short(c, "decode");
     g.sampling_mode(criterion::SamplingMode::Flat);
-    for format in [
-        MediaFormat::Jpeg,
-        MediaFormat::Png,
-        MediaFormat::Gif,
-        MediaFormat::Webp,
-        MediaFormat::Bmp,
-        MediaFormat::Tiff,
-    ] {
+    for format in FORMATS {
         for ((w, h), img) in &pictures {
             let big = (*w, *h) == MP12;
             if big && !matches!(format, MediaFormat::Jpeg | MediaFormat::Png) {
@@ -243,66 +245,91 @@ fn jpeg_decoder_scaled(bytes: &[u8], den: u32) -> (u16, u16) {
     got
 }
 
-/// JPEG decoders side by side on the same files, in the same run: libjpeg-turbo
-/// (phscan's `decode` and `decode_reduced`) against the `image` crate's zune-jpeg (the
-/// previous full decode, still the fallback) and `jpeg-decoder`'s DCT scaling (the
-/// previous `--pdq-mode fast` path); baseline and progressive, 1 MP and 12 MP.
+/// How [`bench_decoders`] makes a kind of file from a picture.
+type Encoder<'a> = &'a dyn Fn(&RgbImage) -> Vec<u8>;
+
+/// What [`bench_decoders`] times beside the full decoders, on each file: given the
+/// group, the file, the id to name its benchmarks by and the picture's size.
+type MoreDecoders<'a> = &'a dyn Fn(&mut Group, &[u8], &str, (u32, u32));
+
+/// Decoders of one format side by side on the same files, in the same run, as the
+/// group `name`: a 1 MP and a 12 MP picture, each encoded as each kind of `files` (the
+/// kind and its encoder); on each file, phscan's [`decode`] and the `image` crate's
+/// [`decode_with_image`], timed as `{full[0]}/{kind}/{w}x{h}` and
+/// `{full[1]}/{kind}/{w}x{h}` (they must agree on the pixel layout and size), then the
+/// format's other decoders: `more(group, file, "{kind}/{w}x{h}", (w, h))` checks and
+/// times them.
+fn bench_decoders(
+    c: &mut Criterion,
+    name: &str,
+    fmt: MediaFormat,
+    files: [(&str, Encoder); 2],
+    full: [&str; 2],
+    more: MoreDecoders,
+) {
+    let limits = Limits::default();
+    let mut g = short(c, name);
+    g.sampling_mode(criterion::SamplingMode::Flat);
+    for (w, h) in [MP1, MP12] {
+        let img = picture(w, h);
+        for (kind, encode) in files {
+            let bytes = encode(&img);
+            g.throughput(Throughput::Elements(u64::from(w * h)));
+            let ours = decode(&bytes, fmt, &limits).expect("decodes");
+            let theirs = decode_with_image(&bytes, fmt, &limits).expect("decodes");
+            assert_eq!(ours.color(), theirs.color());
+            assert_eq!(
+                (ours.width(), ours.height()),
+                (theirs.width(), theirs.height())
+            );
+            let id = format!("{kind}/{w}x{h}");
+            g.bench_function(format!("{}/{id}", full[0]), |b| {
+                b.iter(|| decode(black_box(&bytes), fmt, &limits).map(|i| i.width()))
+            });
+            g.bench_function(format!("{}/{id}", full[1]), |b| {
+                b.iter(|| decode_with_image(black_box(&bytes), fmt, &limits).map(|i| i.width()))
+            });
+            more(&mut g, &bytes, &id, (w, h));
+        }
+    }
+    g.finish();
+}
+
+/// JPEG decoders side by side: libjpeg-turbo (phscan's `decode` and `decode_reduced`)
+/// against the `image` crate's zune-jpeg (the previous full decode, still the
+/// fallback) and `jpeg-decoder`'s DCT scaling (the previous `--pdq-mode fast` path);
+/// baseline and progressive, 1 MP and 12 MP.
 fn bench_jpeg_decoders(c: &mut Criterion) {
     let limits = Limits::default();
     let one = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
         .expect("a one-thread pool");
-    let mut g = short(c, "jpeg_decoders");
-    g.sampling_mode(criterion::SamplingMode::Flat);
-    for (w, h) in [MP1, MP12] {
-        let img = picture(w, h);
-        for progressive in [false, true] {
-            let mut bytes = Vec::new();
-            let mut enc = jpeg_encoder::Encoder::new(&mut bytes, 85);
-            enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
-            enc.set_progressive(progressive);
-            enc.encode(
-                img.as_raw(),
-                w as u16,
-                h as u16,
-                jpeg_encoder::ColorType::Rgb,
-            )
-            .expect("JPEG encodes");
-            let kind = if progressive {
-                "progressive"
-            } else {
-                "baseline"
-            };
-            let fmt = MediaFormat::Jpeg;
-            g.throughput(Throughput::Elements(u64::from(w * h)));
-            let turbo = decode(&bytes, fmt, &limits).expect("decodes");
-            let zune = decode_with_image(&bytes, fmt, &limits).expect("decodes");
-            assert_eq!(
-                (turbo.width(), turbo.height()),
-                (zune.width(), zune.height())
-            );
-            g.bench_function(format!("full_turbo/{kind}/{w}x{h}"), |b| {
-                b.iter(|| decode(black_box(&bytes), fmt, &limits).map(|i| i.width()))
-            });
-            g.bench_function(format!("full_zune/{kind}/{w}x{h}"), |b| {
-                b.iter(|| decode_with_image(black_box(&bytes), fmt, &limits).map(|i| i.width()))
-            });
+    let fmt = MediaFormat::Jpeg;
+    bench_decoders(
+        c,
+        "jpeg_decoders",
+        fmt,
+        [
+            ("baseline", &|img| jpeg(img, false)),
+            ("progressive", &|img| jpeg(img, true)),
+        ],
+        ["full_turbo", "full_zune"],
+        &|g, bytes, id, (w, h)| {
             let min = FAST_MIN_SHORT_SIDE as u32;
             let den = phscan::decode::jpeg_scale_denominator(w, h, min);
-            let r = decode_reduced(&bytes, fmt, &limits, min).expect("decodes");
+            let r = decode_reduced(bytes, fmt, &limits, min).expect("decodes");
             assert_eq!(r.image.width(), w.div_ceil(den), "1/{den}");
-            g.bench_function(format!("scaled_turbo/{kind}/{w}x{h}"), |b| {
+            g.bench_function(format!("scaled_turbo/{id}"), |b| {
                 b.iter(|| {
-                    decode_reduced(black_box(&bytes), fmt, &limits, min).map(|d| d.image.width())
+                    decode_reduced(black_box(bytes), fmt, &limits, min).map(|d| d.image.width())
                 })
             });
-            g.bench_function(format!("scaled_jpeg_decoder/{kind}/{w}x{h}"), |b| {
-                one.install(|| b.iter(|| jpeg_decoder_scaled(black_box(&bytes), den)))
+            g.bench_function(format!("scaled_jpeg_decoder/{id}"), |b| {
+                one.install(|| b.iter(|| jpeg_decoder_scaled(black_box(bytes), den)))
             });
-        }
-    }
-    g.finish();
+        },
+    );
 }
 
 /// Lossy WebP at quality 80 by libwebp's encoder (the `image` crate encodes only
@@ -321,55 +348,40 @@ fn webp_lossy(img: &RgbImage) -> Vec<u8> {
     }
 }
 
-/// WebP decoders side by side on the same files, in the same run: libwebp (phscan's
-/// `decode`) against the `image` crate's image-webp (the previous decoder, still the
-/// fallback and the animation decoder), lossy and lossless, 1 MP and 12 MP; and
-/// libwebp's scaled output (its area-averaging resampler, to the reduction
-/// `--pdq-mode fast` would make), which phscan does not use: see the README.
+/// WebP decoders side by side: libwebp (phscan's `decode`) against the `image` crate's
+/// image-webp (the previous decoder, still the fallback and the animation decoder),
+/// lossy and lossless, 1 MP and 12 MP; and libwebp's scaled output (its
+/// area-averaging resampler, to the reduction `--pdq-mode fast` would make), which
+/// phscan does not use: see the README.
 fn bench_webp_decoders(c: &mut Criterion) {
-    use phscan::decode::webp::{self, Size, Webp};
+    use phscan::decode::webp::{self, Size};
+    use phscan::decode::Native;
     let limits = Limits::default();
-    let mut g = short(c, "webp_decoders");
-    g.sampling_mode(criterion::SamplingMode::Flat);
-    for (w, h) in [MP1, MP12] {
-        let img = picture(w, h);
-        for kind in ["lossy", "lossless"] {
-            let bytes = if kind == "lossy" {
-                webp_lossy(&img)
-            } else {
-                encode(&img, MediaFormat::Webp)
-            };
-            let fmt = MediaFormat::Webp;
-            g.throughput(Throughput::Elements(u64::from(w * h)));
-            let ours = decode(&bytes, fmt, &limits).expect("decodes");
-            let theirs = decode_with_image(&bytes, fmt, &limits).expect("decodes");
-            assert_eq!(ours.color(), theirs.color());
-            assert_eq!(
-                (ours.width(), ours.height()),
-                (theirs.width(), theirs.height())
-            );
-            g.bench_function(format!("full_libwebp/{kind}/{w}x{h}"), |b| {
-                b.iter(|| decode(black_box(&bytes), fmt, &limits).map(|i| i.width()))
-            });
-            g.bench_function(format!("full_image_webp/{kind}/{w}x{h}"), |b| {
-                b.iter(|| decode_with_image(black_box(&bytes), fmt, &limits).map(|i| i.width()))
-            });
+    bench_decoders(
+        c,
+        "webp_decoders",
+        MediaFormat::Webp,
+        [
+            ("lossy", &webp_lossy),
+            ("lossless", &|img| encode(img, MediaFormat::Webp)),
+        ],
+        ["full_libwebp", "full_image_webp"],
+        &|g, bytes, id, (w, h)| {
             // The integer factor fast mode's box reduction uses: short side >= 512.
             let k = (w.min(h) / FAST_MIN_SHORT_SIDE as u32).max(1);
             let size = Size::Scaled(w / k, h / k);
             assert!(matches!(
-                webp::decode(&bytes, &limits, size),
-                Ok(Webp::Decoded { .. })
+                webp::decode(bytes, &limits, size),
+                Ok(Native::Decoded(_))
             ));
-            g.bench_function(format!("scaled_libwebp/{kind}/{w}x{h}/k{k}"), |b| {
-                b.iter(|| match webp::decode(black_box(&bytes), &limits, size) {
-                    Ok(Webp::Decoded { image, .. }) => image.width(),
+            g.bench_function(format!("scaled_libwebp/{id}/k{k}"), |b| {
+                b.iter(|| match webp::decode(black_box(bytes), &limits, size) {
+                    Ok(Native::Decoded(d)) => d.image.width(),
                     _ => 0,
                 })
             });
-        }
-    }
-    g.finish();
+        },
+    );
 }
 
 /// PDQ and the 64-bit hashes as a scan computes them from a decoded RGB image, through

@@ -42,6 +42,31 @@ impl std::fmt::Display for DecodeError {
     }
 }
 
+/// `--max-pixels`, checked on the dimensions a file's header announces, before any
+/// pixel buffer is allocated.
+fn check_pixels(width: u32, height: u32, limits: &Limits) -> Result<(), DecodeError> {
+    if width as u64 * height as u64 > limits.max_pixels {
+        return Err(DecodeError::TooManyPixels {
+            width,
+            height,
+            max: limits.max_pixels,
+        });
+    }
+    Ok(())
+}
+
+/// `--max-alloc`, checked on the `len` bytes of a decoder's output buffer before it is
+/// allocated.
+fn check_alloc(len: u64, limits: &Limits) -> Result<(), DecodeError> {
+    if len > limits.max_alloc {
+        return Err(DecodeError::Invalid(format!(
+            "the decoded image would take {len} bytes, over the limit of {} (--max-alloc)",
+            limits.max_alloc
+        )));
+    }
+    Ok(())
+}
+
 /// Reads only the header: the dimensions, or an error.
 fn decoder<'a>(
     bytes: &'a [u8],
@@ -56,13 +81,7 @@ fn decoder<'a>(
         .into_decoder()
         .map_err(|e| DecodeError::Invalid(e.to_string().trim().to_string()))?;
     let (width, height) = dec.dimensions();
-    if width as u64 * height as u64 > limits.max_pixels {
-        return Err(DecodeError::TooManyPixels {
-            width,
-            height,
-            max: limits.max_pixels,
-        });
-    }
+    check_pixels(width, height, limits)?;
     if width == 0 || height == 0 {
         return Err(DecodeError::Invalid(format!(
             "image has no pixels ({width}x{height})"
@@ -80,22 +99,13 @@ pub fn decode(
     format: MediaFormat,
     limits: &Limits,
 ) -> Result<DynamicImage, DecodeError> {
-    match format {
-        MediaFormat::Jpeg => {
-            if let turbo::Turbo::Decoded { image, .. } =
-                turbo::decode(bytes, limits, turbo::Size::Full)?
-            {
-                return Ok(image);
-            }
-        }
-        MediaFormat::Webp => {
-            if let webp::Webp::Decoded { image, .. } =
-                webp::decode(bytes, limits, webp::Size::Full)?
-            {
-                return Ok(image);
-            }
-        }
-        _ => {}
+    let native = match format {
+        MediaFormat::Jpeg => turbo::decode(bytes, limits, turbo::Size::Full)?,
+        MediaFormat::Webp => webp::decode(bytes, limits, webp::Size::Full)?,
+        _ => Native::Fallback,
+    };
+    if let Native::Decoded(d) = native {
+        return Ok(d.image);
     }
     decode_with_image(bytes, format, limits)
 }
@@ -172,6 +182,32 @@ impl Decoded {
     }
 }
 
+/// The outcome of a decoder in C ([`turbo::decode`], [`webp::decode`]) that leaves some
+/// files to the `image` crate.
+pub enum Native {
+    /// Decoded: the image (possibly scaled) and the file's true dimensions.
+    Decoded(Decoded),
+    /// Not for this decoder (see its module's documentation): the caller decodes the
+    /// file with the `image` crate.
+    Fallback,
+}
+
+impl Native {
+    /// The decoder's output as an image of the file's `width` x `height`: `Decoded`,
+    /// or `Fallback` when the pixels did not make an image (`None`: a buffer of the
+    /// wrong length, which a decoder that wrote what it was asked for never gives).
+    fn from_output(image: Option<DynamicImage>, width: u32, height: u32) -> Native {
+        match image {
+            Some(image) => Native::Decoded(Decoded {
+                image,
+                width,
+                height,
+            }),
+            None => Native::Fallback,
+        }
+    }
+}
+
 /// The largest JPEG DCT scaling denominator (1, 2, 4 or 8) that keeps the short side
 /// of a `width` x `height` image at least `min_short` (a scaled side is the full
 /// side divided by the denominator, rounded up).
@@ -203,17 +239,9 @@ pub fn decode_reduced(
     min_short: u32,
 ) -> Result<Decoded, DecodeError> {
     if format == MediaFormat::Jpeg {
-        if let turbo::Turbo::Decoded {
-            image,
-            width,
-            height,
-        } = turbo::decode(bytes, limits, turbo::Size::MinShort(min_short))?
+        if let Native::Decoded(d) = turbo::decode(bytes, limits, turbo::Size::MinShort(min_short))?
         {
-            return Ok(Decoded {
-                image,
-                width,
-                height,
-            });
+            return Ok(d);
         }
         return decode_with_image(bytes, format, limits).map(Decoded::from);
     }

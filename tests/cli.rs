@@ -3,15 +3,13 @@
 //! Tests never write image data: where a test needs a file under another name (a
 //! non-UTF-8 name, a name with a newline) it makes a hard link to a committed fixture.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use common::{assert_accounted, file_name, json_lines, link, phscan, phscan_cmd, root, tempdir};
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn fixtures() -> PathBuf {
     root().join("tests/fixtures")
@@ -21,25 +19,18 @@ fn fixture_set() -> PathBuf {
     root().join("hashsets/fixtures.jsonl")
 }
 
-fn phscan() -> Command {
-    let mut c = Command::cargo_bin("phscan").unwrap();
-    c.current_dir(root());
-    c
-}
+/// The PDQ-only hash set of the fixtures: a file that is not an image is only sniffed.
+const PDQ_SET: &str = "hashsets/fixtures.pdq.csv";
 
 /// Runs phscan with the arguments after the subcommand; returns (exit code, records).
 fn run(sub: &str, args: &[&str]) -> (i32, Vec<Value>) {
-    let mut c = Command::cargo_bin("phscan").unwrap();
-    c.current_dir(root())
+    let out = phscan()
         .arg(sub)
         .arg("--progress=never")
-        .args(args);
-    let out = c.output().unwrap();
-    let text = String::from_utf8(out.stdout).expect("report is UTF-8");
-    let records = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect::<Vec<Value>>();
+        .args(args)
+        .output()
+        .unwrap();
+    let records = json_lines(&out.stdout);
     for r in &records {
         check_schema(r);
     }
@@ -54,11 +45,37 @@ fn run(sub: &str, args: &[&str]) -> (i32, Vec<Value>) {
     (out.status.code().expect("exit code"), records)
 }
 
-fn scan(args: &[&str]) -> (i32, Vec<Value>) {
-    let set = fixture_set();
+/// Runs `phscan scan` against the hash set `set` (relative to the checkout, or absolute).
+fn scan_with(set: impl AsRef<Path>, args: &[&str]) -> (i32, Vec<Value>) {
+    let set = root().join(set);
     let mut a = vec!["--hashset", set.to_str().unwrap()];
     a.extend_from_slice(args);
     run("scan", &a)
+}
+
+/// Runs `phscan scan` against hashsets/fixtures.jsonl.
+fn scan(args: &[&str]) -> (i32, Vec<Value>) {
+    scan_with(fixture_set(), args)
+}
+
+/// Runs `phscan hash` with `args`, writing the hash set to `out`; it must succeed.
+fn hash_into(out: &Path, args: &[&str]) {
+    let mut a = vec!["hash", "--progress=never", "-o", out.to_str().unwrap()];
+    a.extend_from_slice(args);
+    let o = phscan_cmd(&a);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A file named `name` holding `text`, in a fresh directory.
+fn temp_file(name: &str, text: &str) -> PathBuf {
+    let path = tempdir().join(name);
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
 fn of_type<'a>(records: &'a [Value], t: &str) -> Vec<&'a Value> {
@@ -69,12 +86,37 @@ fn summary(records: &[Value]) -> &Value {
     records.last().unwrap()
 }
 
-fn file_name(r: &Value) -> String {
-    Path::new(r["path"].as_str().unwrap())
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned()
+/// The one error record of a report, which must be `stage`'s, for the file `name`.
+fn the_error<'a>(records: &'a [Value], name: &str, stage: &str) -> &'a Value {
+    let errors = of_type(records, "error");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(file_name(errors[0]), name);
+    assert_eq!(errors[0]["stage"], stage);
+    errors[0]
+}
+
+/// The first hit of a match of a fixture (`k03-greyscale.png`, …): its original's
+/// entry (`k03.` …), within PDQ's threshold.
+fn first_hit_is_its_original(r: &Value) -> &Value {
+    let name = file_name(r);
+    let hit = &r["hits"][0];
+    let want_id = format!("{}.", &name[..3]);
+    assert!(
+        hit["id"].as_str().unwrap().starts_with(&want_id),
+        "{name} matched {hit}"
+    );
+    assert!(hit["distance"].as_u64().unwrap() <= 31, "{name}: {hit}");
+    hit
+}
+
+/// A report without what changes from run to run: the start time, the thread count,
+/// the elapsed time.
+fn without_run_details(mut records: Vec<Value>) -> Vec<Value> {
+    records[0]["started_at"] = Value::Null;
+    records[0]["config"]["threads"] = Value::Null;
+    let last = records.len() - 1;
+    records[last]["elapsed_seconds"] = Value::Null;
+    records
 }
 
 fn is_hex(v: &Value, len: usize) -> bool {
@@ -176,19 +218,7 @@ fn check_schema(r: &Value) {
         }
         "skipped" => assert!(r["path"].is_string() && r["reason"].is_string(), "{r}"),
         "summary" => {
-            let n = |k: &str| r[k].as_u64().unwrap_or_else(|| panic!("summary.{k}: {r}"));
-            let sum = |k: &str| {
-                r[k].as_object()
-                    .unwrap()
-                    .values()
-                    .map(|v| v.as_u64().unwrap())
-                    .sum::<u64>()
-            };
-            assert_eq!(
-                n("files_seen"),
-                n("matched") + n("clean") + sum("skipped") + sum("failed"),
-                "accounting: every file is matched, clean, skipped or failed: {r}"
-            );
+            assert_accounted(r);
             assert!(r["elapsed_seconds"].is_number());
             assert!(r["interrupted"].is_boolean());
             assert!(r["exit_code"].is_i64());
@@ -234,17 +264,9 @@ fn finds_known_images_and_their_edits_and_nothing_else() {
     assert_eq!(matched, expected);
     // Each match names the right entry.
     for r in of_type(&recs, "match") {
-        let name = file_name(r);
-        let want_id = format!("{}.", &name[..3]);
-        let hit = &r["hits"][0];
+        let hit = first_hit_is_its_original(r);
         assert_eq!(hit["hashset"], fixture_set().to_str().unwrap());
-        assert!(
-            hit["id"].as_str().unwrap().starts_with(&want_id),
-            "{name} matched {}",
-            hit["id"]
-        );
         assert_eq!(hit["label"], "fixture");
-        assert!(hit["distance"].as_u64().unwrap() <= 31);
     }
     // The mirrored and rotated copies match through a dihedral variant.
     let transform_of = |n: &str| {
@@ -268,15 +290,12 @@ fn finds_known_images_and_their_edits_and_nothing_else() {
 fn fast_pdq_mode_finds_every_fixture_variant() {
     // The PDQ-only list: fast mode then takes a JPEG's DCT-scaled decode
     // (k06-upscaled.jpg, 1200x1200, is decoded at 600x600).
-    let set = root().join("hashsets/fixtures.pdq.csv");
-    let (code, recs) = run(
-        "scan",
+    let (code, recs) = scan_with(
+        PDQ_SET,
         &[
             "--pdq-mode",
             "fast",
             "--list-clean",
-            "--hashset",
-            set.to_str().unwrap(),
             "tests/fixtures/known",
             "tests/fixtures/variants",
             "tests/fixtures/unrelated",
@@ -294,14 +313,7 @@ fn fast_pdq_mode_finds_every_fixture_variant() {
     assert_eq!(expected.len(), 17);
     assert_eq!(matched, expected);
     for r in &matches {
-        let name = file_name(r);
-        let hit = &r["hits"][0];
-        let want_id = format!("{}.", &name[..3]);
-        assert!(
-            hit["id"].as_str().unwrap().starts_with(&want_id),
-            "{name}: {hit}"
-        );
-        assert!(hit["distance"].as_u64().unwrap() <= 31, "{name}: {hit}");
+        first_hit_is_its_original(r);
         assert_eq!(r["pdq_mode"], "fast");
     }
     let upscaled = matches
@@ -380,22 +392,13 @@ fn clean_scan_exits_zero() {
 #[test]
 fn odd_files_are_each_accounted_for() {
     // A PDQ-only set: files that are not images are skipped after sniffing.
-    let (code, recs) = run(
-        "scan",
-        &[
-            "--hashset",
-            "hashsets/fixtures.pdq.csv",
-            "--list-skipped",
-            "--list-clean",
-            "tests/fixtures/odd",
-        ],
+    let (code, recs) = scan_with(
+        PDQ_SET,
+        &["--list-skipped", "--list-clean", "tests/fixtures/odd"],
     );
     assert_eq!(code, 2, "a file failed to decode and nothing matched");
-    let errors = of_type(&recs, "error");
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(file_name(errors[0]), "truncated.jpg");
-    assert_eq!(errors[0]["stage"], "decode");
-    assert_eq!(errors[0]["format"], "jpeg");
+    let error = the_error(&recs, "truncated.jpg", "decode");
+    assert_eq!(error["format"], "jpeg");
     let skipped: BTreeSet<String> = of_type(&recs, "skipped")
         .iter()
         .map(|r| file_name(r))
@@ -461,13 +464,10 @@ fn exact_lists_digest_every_file() {
 
 #[test]
 fn a_bad_hashset_stops_the_scan_before_it_starts() {
-    let dir = tempdir();
-    let set = dir.join("bad.txt");
-    std::fs::write(
-        &set,
+    let set = temp_file(
+        "bad.txt",
         "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22,ok\nnot a hash\n",
-    )
-    .unwrap();
+    );
     let out = phscan_cmd(&[
         "scan",
         "--hashset",
@@ -504,34 +504,11 @@ fn usage_errors_exit_two() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-fn phscan_cmd(args: &[&str]) -> std::process::Output {
-    Command::cargo_bin("phscan")
-        .unwrap()
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// A fresh directory under cargo's target dir (same file system as the checkout, so
-/// hard links to fixtures work).
-fn tempdir() -> PathBuf {
-    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    std::fs::create_dir_all(&base).unwrap();
-    tempfile::Builder::new()
-        .prefix("phscan-test-")
-        .tempdir_in(base)
-        .unwrap()
-        .keep()
-}
-
 /// Links `fixture` (relative to tests/fixtures) into `dir` under `name`, without copying data.
 #[cfg(unix)]
 fn link_fixture(fixture: &str, dir: &Path, name: &std::ffi::OsStr) -> PathBuf {
     let dst = dir.join(name);
-    std::fs::hard_link(fixtures().join(fixture), &dst).unwrap_or_else(|e| {
-        panic!("cannot hard-link fixture {fixture} into {}: {e} (the target directory must be on the checkout's file system)", dir.display())
-    });
+    link(&format!("tests/fixtures/{fixture}"), &dst);
     dst
 }
 
@@ -615,11 +592,7 @@ fn files_from_with_nul_separators_and_stdin() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    let recs: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let recs = json_lines(&out.stdout);
     let s = summary(&recs);
     assert_eq!(s["clean"], 1);
     assert_eq!(s["skipped"]["directory-in-list"], 1);
@@ -627,33 +600,21 @@ fn files_from_with_nul_separators_and_stdin() {
 
 #[test]
 fn hash_output_is_a_hash_set() {
-    let dir = tempdir();
-    let set = dir.join("set.jsonl");
-    let out = phscan_cmd(&[
-        "hash",
-        "--progress=never",
-        "--label",
-        "round-trip",
-        "--id",
-        "name",
-        "-o",
-        set.to_str().unwrap(),
-        "tests/fixtures/known",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let set = tempdir().join("set.jsonl");
+    hash_into(
+        &set,
+        &[
+            "--label",
+            "round-trip",
+            "--id",
+            "name",
+            "tests/fixtures/known",
+        ],
     );
-    let text = std::fs::read_to_string(&set).unwrap();
-    let hashes: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|r| r["type"] == "hash")
-        .collect();
+    let records = json_lines(&std::fs::read(&set).unwrap());
+    let hashes = of_type(&records, "hash");
     assert_eq!(hashes.len(), 6);
-    for h in &hashes {
+    for h in hashes {
         check_schema(h);
         for k in ["pdq", "md5", "sha1", "sha256"] {
             assert!(
@@ -662,27 +623,13 @@ fn hash_output_is_a_hash_set() {
             );
         }
     }
-    let (code, recs) = run(
-        "scan",
-        &[
-            "--hashset",
-            set.to_str().unwrap(),
-            "tests/fixtures/variants",
-        ],
-    );
+    let (code, recs) = scan_with(&set, &["tests/fixtures/variants"]);
     assert_eq!(code, 1);
     let m = of_type(&recs, "match");
     assert_eq!(m.len(), 11, "every variant is found");
     assert!(m.iter().all(|r| r["hits"][0]["label"] == "round-trip"));
     // Exact copies match by every algorithm in the set.
-    let (_, recs) = run(
-        "scan",
-        &[
-            "--hashset",
-            set.to_str().unwrap(),
-            "tests/fixtures/known/k01.png",
-        ],
-    );
+    let (_, recs) = scan_with(&set, &["tests/fixtures/known/k01.png"]);
     let algs: BTreeSet<&str> = of_type(&recs, "match")[0]["hits"]
         .as_array()
         .unwrap()
@@ -708,18 +655,9 @@ fn shipped_fixture_sets_are_what_phscan_hash_produces() {
         "tests/fixtures/known",
     ]);
     assert_eq!(out.status.code(), Some(0));
-    let fresh: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|r| r["type"] == "hash")
-        .collect();
-    let shipped: Vec<Value> = std::fs::read_to_string(fixture_set())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|r| r["type"] == "hash")
-        .collect();
+    let fresh = json_lines(&out.stdout);
+    let shipped = json_lines(&std::fs::read(fixture_set()).unwrap());
+    let (fresh, shipped) = (of_type(&fresh, "hash"), of_type(&shipped, "hash"));
     assert_eq!(fresh.len(), 6);
     assert_eq!(
         fresh, shipped,
@@ -751,27 +689,9 @@ fn every_algorithm_matches_its_own_copy() {
         "sha1",
         "sha256",
     ] {
-        let dir = tempdir();
-        let set = dir.join("set.jsonl");
-        let out = phscan_cmd(&[
-            "hash",
-            "--progress=never",
-            "--algorithms",
-            alg,
-            "-o",
-            set.to_str().unwrap(),
-            "tests/fixtures/known/k02.jpg",
-        ]);
-        assert_eq!(out.status.code(), Some(0));
-        let (code, recs) = run(
-            "scan",
-            &[
-                "--hashset",
-                set.to_str().unwrap(),
-                "tests/fixtures/known",
-                "tests/fixtures/unrelated",
-            ],
-        );
+        let set = tempdir().join("set.jsonl");
+        hash_into(&set, &["--algorithms", alg, "tests/fixtures/known/k02.jpg"]);
+        let (code, recs) = scan_with(&set, &["tests/fixtures/known", "tests/fixtures/unrelated"]);
         assert_eq!(code, 1, "{alg}");
         let m = of_type(&recs, "match");
         assert_eq!(m.len(), 1, "{alg}: only k02 matches its own hash: {m:?}");
@@ -783,15 +703,7 @@ fn every_algorithm_matches_its_own_copy() {
 
 #[test]
 fn te_text_hashset_matches_like_jsonl() {
-    let set = root().join("hashsets/fixtures.pdq.csv");
-    let (code, recs) = run(
-        "scan",
-        &[
-            "--hashset",
-            set.to_str().unwrap(),
-            "tests/fixtures/variants",
-        ],
-    );
+    let (code, recs) = scan_with(PDQ_SET, &["tests/fixtures/variants"]);
     assert_eq!(code, 1);
     assert_eq!(of_type(&recs, "match").len(), 11);
     assert_eq!(recs[0]["hashsets"][0]["format"], "te-text");
@@ -822,16 +734,9 @@ fn json_document_format() {
 
 #[test]
 fn output_does_not_depend_on_thread_count() {
-    let strip = |mut recs: Vec<Value>| {
-        recs[0]["started_at"] = Value::Null;
-        recs[0]["config"]["threads"] = Value::Null;
-        let last = recs.len() - 1;
-        recs[last]["elapsed_seconds"] = Value::Null;
-        recs
-    };
     let args = ["--list-clean", "--list-skipped", "tests/fixtures"];
-    let one = strip(scan(&[&["-j", "1"][..], &args[..]].concat()).1);
-    let four = strip(scan(&[&["-j", "4"][..], &args[..]].concat()).1);
+    let one = without_run_details(scan(&[&["-j", "1"][..], &args[..]].concat()).1);
+    let four = without_run_details(scan(&[&["-j", "4"][..], &args[..]].concat()).1);
     assert_eq!(one, four);
     assert_eq!(one.len(), 29, "begin, 27 files, summary");
 }
@@ -859,20 +764,12 @@ fn many_small_files_are_each_reported_in_order() {
             want.push(path.to_str().unwrap().to_string());
         }
     }
-    let strip = |mut recs: Vec<Value>| {
-        recs[0]["started_at"] = Value::Null;
-        recs[0]["config"]["threads"] = Value::Null;
-        let last = recs.len() - 1;
-        recs[last]["elapsed_seconds"] = Value::Null;
-        recs
-    };
     // The PDQ-only set: a file that is not an image is only sniffed, and skipped.
-    let set = ["--hashset", "hashsets/fixtures.pdq.csv", "--list-skipped"];
     let d = dir.to_str().unwrap();
-    let (code, one) = run("scan", &[&set[..], &["-j", "1", d]].concat());
+    let (code, one) = scan_with(PDQ_SET, &["--list-skipped", "-j", "1", d]);
     assert_eq!(code, 1);
-    let (_, two) = run("scan", &[&set[..], &["-j", "2", d]].concat());
-    let (one, two) = (strip(one), strip(two));
+    let (_, two) = scan_with(PDQ_SET, &["--list-skipped", "-j", "2", d]);
+    let (one, two) = (without_run_details(one), without_run_details(two));
     assert_eq!(one, two);
     let paths: Vec<String> = one[1..one.len() - 1]
         .iter()
@@ -987,20 +884,18 @@ fn every_hashset_format_round_trips_through_a_scan() {
     for (fmt, algs, ids, labels) in formats {
         // Formats that hold only some algorithms get a set of those only.
         let src = dir.join(format!("src-{fmt}.jsonl"));
-        let out = phscan_cmd(&[
-            "hash",
-            "--progress=never",
-            "--algorithms",
-            algs,
-            "--id",
-            "seq",
-            "--label",
-            "7",
-            "-o",
-            src.to_str().unwrap(),
-            "tests/fixtures/known",
-        ]);
-        assert_eq!(out.status.code(), Some(0));
+        hash_into(
+            &src,
+            &[
+                "--algorithms",
+                algs,
+                "--id",
+                "seq",
+                "--label",
+                "7",
+                "tests/fixtures/known",
+            ],
+        );
         let set = dir.join(format!("set.{fmt}"));
         let out = phscan_cmd(&[
             "hashset",
@@ -1017,12 +912,12 @@ fn every_hashset_format_round_trips_through_a_scan() {
             "{fmt}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let mut args = vec!["--hashset", set.to_str().unwrap()];
+        let mut args = vec![];
         if fmt == "plain" {
             args.extend(["--hashset-algorithm", "pdq"]);
         }
         args.extend(["tests/fixtures/variants", "tests/fixtures/known/k03.png"]);
-        let (code, recs) = run("scan", &args);
+        let (code, recs) = scan_with(&set, &args);
         assert_eq!(code, 1, "{fmt}");
         assert_eq!(recs[0]["hashsets"][0]["format"], fmt);
         let m = of_type(&recs, "match");
@@ -1046,27 +941,17 @@ fn every_hashset_format_round_trips_through_a_scan() {
         }
     }
     // A plain list of 64-digit hashes is refused without --hashset-algorithm.
-    let (code, recs) = run(
-        "scan",
-        &[
-            "--hashset",
-            dir.join("set.plain").to_str().unwrap(),
-            "tests/fixtures/known",
-        ],
-    );
+    let (code, recs) = scan_with(dir.join("set.plain"), &["tests/fixtures/known"]);
     assert_eq!(code, 2);
     assert!(recs.is_empty());
 }
 
 #[test]
 fn hashset_check_and_info() {
-    let dir = tempdir();
-    let bad = dir.join("bad.csv");
-    std::fs::write(
-        &bad,
+    let bad = temp_file(
+        "bad.csv",
         "zz,a\nf8f8,b\nf8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22,ok\n",
-    )
-    .unwrap();
+    );
     let out = phscan_cmd(&[
         "hashset",
         "check",
@@ -1192,9 +1077,7 @@ fn a_non_utf8_hashset_path_is_reported_exactly() {
     let dir = tempdir();
     let set = dir.join(OsStr::from_bytes(b"set-\xff.csv"));
     std::fs::copy(root().join("hashsets/fixtures.pdq.csv"), &set).unwrap();
-    let out = Command::cargo_bin("phscan")
-        .unwrap()
-        .current_dir(root())
+    let out = phscan()
         .args([
             "scan",
             "--progress=never",
@@ -1218,6 +1101,27 @@ fn a_non_utf8_hashset_path_is_reported_exactly() {
     assert!(info["path_bytes"].is_string(), "{info}");
 }
 
+/// The 49-megapixel PNG whose every 64-bit hash takes seconds of CPU.
+#[cfg(unix)]
+const BOMB: &str = "tests/fixtures-hostile/bomb-7000x7000.png";
+
+/// Scans `dir` with `threads` threads, every perceptual hash, and a time budget of 3 s
+/// a file.
+#[cfg(unix)]
+fn scan_on_a_budget(dir: &Path, threads: &str, more: &[&str]) -> (i32, Vec<Value>) {
+    let mut args = vec![
+        dir.to_str().unwrap(),
+        "-j",
+        threads,
+        "--algorithms",
+        "pdq,ahash,dhash,phash,blockhash",
+        "--max-file-time",
+        "3",
+    ];
+    args.extend_from_slice(more);
+    scan(&args)
+}
+
 /// A file over the per-file time budget is reported (stage `timeout`) with its size and
 /// format, its worker is replaced, and every other file is still scanned, with one
 /// thread as with two. The slow file is real work, not a test hook: the 49-megapixel
@@ -1228,11 +1132,7 @@ fn a_non_utf8_hashset_path_is_reported_exactly() {
 #[test]
 fn a_file_over_the_time_budget_is_reported_and_the_scan_goes_on() {
     let dir = tempdir();
-    std::fs::hard_link(
-        root().join("tests/fixtures-hostile/bomb-7000x7000.png"),
-        dir.join("a-bomb.png"),
-    )
-    .unwrap();
+    link(BOMB, &dir.join("a-bomb.png"));
     let known: Vec<String> = std::fs::read_dir(fixtures().join("known"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -1242,21 +1142,9 @@ fn a_file_over_the_time_budget_is_reported_and_the_scan_goes_on() {
         link_fixture(&format!("known/{k}"), &dir, k.as_ref());
     }
     for threads in ["1", "2"] {
-        let (code, records) = scan(&[
-            dir.to_str().unwrap(),
-            "-j",
-            threads,
-            "--algorithms",
-            "pdq,ahash,dhash,phash,blockhash",
-            "--max-file-time",
-            "3",
-        ]);
+        let (code, records) = scan_on_a_budget(&dir, threads, &[]);
         assert_eq!(code, 1, "the known images still match (-j{threads})");
-        let errors = of_type(&records, "error");
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        let e = errors[0];
-        assert_eq!(file_name(e), "a-bomb.png");
-        assert_eq!(e["stage"], "timeout");
+        let e = the_error(&records, "a-bomb.png", "timeout");
         assert_eq!(e["format"], "png");
         assert_eq!(e["size"], 47678);
         assert!(
@@ -1355,11 +1243,7 @@ fn a_file_over_the_time_budget_inside_a_batch_leaves_the_rest_to_others() {
         want.push(p);
     }
     let bomb = dir.join("b-bomb.png");
-    std::fs::hard_link(
-        root().join("tests/fixtures-hostile/bomb-7000x7000.png"),
-        &bomb,
-    )
-    .unwrap();
+    link(BOMB, &bomb);
     want.push(bomb);
     want.push(link_fixture("known/k01.png", &dir, "c-k01.png".as_ref()));
     for i in 0..300 {
@@ -1372,26 +1256,14 @@ fn a_file_over_the_time_budget_inside_a_batch_leaves_the_rest_to_others() {
         .map(|p| p.to_str().unwrap().to_string())
         .collect();
     for threads in ["1", "2"] {
-        let (code, records) = scan(&[
-            dir.to_str().unwrap(),
-            "-j",
-            threads,
-            "--list-clean",
-            "--algorithms",
-            "pdq,ahash,dhash,phash,blockhash",
-            "--max-file-time",
-            "3",
-        ]);
+        let (code, records) = scan_on_a_budget(&dir, threads, &["--list-clean"]);
         assert_eq!(code, 1, "-j{threads}");
         let paths: Vec<String> = records[1..records.len() - 1]
             .iter()
             .map(|r| r["path"].as_str().unwrap().to_string())
             .collect();
         assert_eq!(paths, want, "-j{threads}");
-        let errors = of_type(&records, "error");
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        assert_eq!(file_name(errors[0]), "b-bomb.png");
-        assert_eq!(errors[0]["stage"], "timeout");
+        the_error(&records, "b-bomb.png", "timeout");
         let s = summary(&records);
         assert_eq!(s["files_seen"], 902);
         assert_eq!(s["matched"], 1, "{s}");

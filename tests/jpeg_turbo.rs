@@ -5,34 +5,26 @@
 //! Images are committed fixtures or synthetic ones encoded in memory (`jpeg-encoder`
 //! writes greyscale, CMYK, YCCK and progressive JPEGs); nothing is written to disk.
 
+mod common;
+
+use common::{
+    assert_over_max_alloc, assert_same_outcome, assert_too_many_pixels, decoded, diff, full_image,
+    waves,
+};
 use image::DynamicImage;
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 use phscan::config::Limits;
-use phscan::decode::turbo::{self, Size, Turbo};
-use phscan::decode::{decode, decode_reduced, decode_with_image, DecodeError};
+use phscan::decode::turbo::{self, Size};
+use phscan::decode::{decode, decode_reduced, decode_with_image, DecodeError, Native};
 use phscan::sniff::MediaFormat;
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/tests/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
-/// Smooth waves with a few hard edges; channel c of pixel (x, y).
+/// Smooth waves with a few hard edges, in every channel.
 fn synth(w: u32, h: u32, channels: usize) -> Vec<u8> {
-    let mut px = Vec::with_capacity(w as usize * h as usize * channels);
-    for y in 0..h {
-        for x in 0..w {
-            let (u, v) = (x as f32 / w as f32, y as f32 / h as f32);
-            for c in 0..channels {
-                let phase = c as f32 * 1.1;
-                let mut s = 0.5 + 0.3 * (8.0 * u + phase).sin() * (6.0 * v - phase).cos();
-                if (0.3..0.5).contains(&u) && (0.5..0.7).contains(&v) {
-                    s = 0.85 - 0.15 * c as f32;
-                }
-                px.push((s.clamp(0.0, 1.0) * 255.0) as u8);
-            }
-        }
-    }
-    px
+    common::synth(w, h, channels, waves)
 }
 
 fn encode(w: u32, h: u32, color: ColorType, channels: usize, progressive: bool) -> Vec<u8> {
@@ -50,34 +42,9 @@ fn encode(w: u32, h: u32, color: ColorType, channels: usize, progressive: bool) 
     out
 }
 
-/// Mean and largest absolute difference per sample between two images of one size.
-fn diff(a: &DynamicImage, b: &DynamicImage) -> (f64, u8) {
-    assert_eq!(a.color(), b.color(), "same pixel layout");
-    assert_eq!((a.width(), a.height()), (b.width(), b.height()));
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut sum = 0u64;
-    let mut max = 0u8;
-    for (x, y) in a.iter().zip(b) {
-        let d = x.abs_diff(*y);
-        sum += u64::from(d);
-        max = max.max(d);
-    }
-    (sum as f64 / a.len() as f64, max)
-}
-
 fn turbo_full(bytes: &[u8], limits: &Limits) -> DynamicImage {
-    match turbo::decode(bytes, limits, Size::Full) {
-        Ok(Turbo::Decoded {
-            image,
-            width,
-            height,
-        }) => {
-            assert_eq!((image.width(), image.height()), (width, height));
-            image
-        }
-        Ok(Turbo::Fallback) => panic!("libjpeg-turbo left a clean JPEG to the other decoder"),
-        Err(e) => panic!("libjpeg-turbo failed: {e}"),
-    }
+    let r = turbo::decode(bytes, limits, Size::Full);
+    full_image(r, "libjpeg-turbo", "a clean JPEG")
 }
 
 #[test]
@@ -107,7 +74,8 @@ fn every_pixel_format_agrees_with_zune_jpeg() {
             grey,
             "{what}: greyscale stays one channel, as the `image` crate gives it"
         );
-        let (mean, max) = diff(&ours, &zune);
+        // JPEG has no alpha: every sample counts as colour.
+        let ((mean, max), _) = diff(&ours, &zune);
         eprintln!("{what}: mean |diff| {mean:.3}, max {max}");
         assert!(mean < 1.0, "{what}: mean difference {mean:.3} to zune-jpeg");
         assert!(max <= 24, "{what}: largest difference {max} to zune-jpeg");
@@ -121,24 +89,12 @@ fn scaled_decodes_have_the_scaled_size_and_the_true_one() {
     let limits = Limits::default();
     let bytes = encode(2100, 1100, ColorType::Rgb, 3, false);
     // Short side 1100: 1/2 keeps 550 >= 512, 1/4 would give 275.
-    match turbo::decode(&bytes, &limits, Size::MinShort(512)).unwrap() {
-        Turbo::Decoded {
-            image,
-            width,
-            height,
-        } => {
-            assert_eq!((width, height), (2100, 1100));
-            assert_eq!((image.width(), image.height()), (1050, 550));
-        }
-        Turbo::Fallback => panic!("fell back"),
-    }
+    let d = decoded(turbo::decode(&bytes, &limits, Size::MinShort(512)).unwrap());
+    assert_eq!((d.width, d.height), (2100, 1100));
+    assert_eq!((d.image.width(), d.image.height()), (1050, 550));
     // At 1/8 the sides round up, as libjpeg-turbo's TJSCALED does: 2100/8 -> 263.
-    match turbo::decode(&bytes, &limits, Size::MinShort(100)).unwrap() {
-        Turbo::Decoded { image, .. } => {
-            assert_eq!((image.width(), image.height()), (263, 138))
-        }
-        Turbo::Fallback => panic!("fell back"),
-    }
+    let d = decoded(turbo::decode(&bytes, &limits, Size::MinShort(100)).unwrap());
+    assert_eq!((d.image.width(), d.image.height()), (263, 138));
 }
 
 #[test]
@@ -157,17 +113,13 @@ fn damaged_files_are_decoded_or_refused_as_zune_jpeg_does() {
             "{name}: {:?}",
             ours.as_ref().map(|i| (i.width(), i.height()))
         );
-        match (ours, zune) {
-            (Ok(a), Ok(b)) => assert_eq!(a, b, "{name}: zune-jpeg's pixels"),
-            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{name}"),
-            (a, b) => panic!("{name}: ours {:?}, zune-jpeg {:?}", a.is_ok(), b.is_ok()),
-        }
+        assert_same_outcome(ours, zune, name);
     }
     // The mid-scan truncation is a warning for libjpeg-turbo, not a clean decode.
     let bytes = fixture("fixtures-hostile/truncated-mid-scan.jpg");
     assert!(matches!(
         turbo::decode(&bytes, &limits, Size::Full),
-        Ok(Turbo::Fallback)
+        Ok(Native::Fallback)
     ));
 }
 
@@ -181,13 +133,13 @@ fn too_many_scans_is_an_error_not_a_fallback() {
             assert!(m.contains("more than 2 scans"), "{m}")
         }
         Err(e) => panic!("wrong error: {e}"),
-        Ok(Turbo::Fallback) => panic!("a scan bomb was handed to the other decoder"),
-        Ok(Turbo::Decoded { .. }) => panic!("decoded past the scan limit"),
+        Ok(Native::Fallback) => panic!("a scan bomb was handed to the other decoder"),
+        Ok(Native::Decoded(_)) => panic!("decoded past the scan limit"),
     }
     // With the real limit it decodes.
     assert!(matches!(
         turbo::decode(&bytes, &limits, Size::Full),
-        Ok(Turbo::Decoded { .. })
+        Ok(Native::Decoded(_))
     ));
 }
 
@@ -199,15 +151,7 @@ fn the_output_buffer_is_bounded_by_max_alloc() {
         max_alloc: 1_000_000,
         ..Limits::default()
     };
-    match decode(&bytes, MediaFormat::Jpeg, &limits) {
-        Err(DecodeError::Invalid(m)) => {
-            assert!(
-                m.contains("2400000 bytes") && m.contains("--max-alloc"),
-                "{m}"
-            )
-        }
-        other => panic!("not refused: {:?}", other.map(|i| i.width())),
-    }
+    assert_over_max_alloc(decode(&bytes, MediaFormat::Jpeg, &limits), 2_400_000);
     // The scaled decode's buffer fits.
     let d = decode_reduced(&bytes, MediaFormat::Jpeg, &limits, 400).unwrap();
     assert_eq!((d.image.width(), d.image.height()), (500, 400));
@@ -221,13 +165,8 @@ fn the_pixel_limit_is_checked_from_the_header() {
         ..Limits::default()
     };
     for size in [Size::Full, Size::MinShort(100)] {
-        match turbo::decode(&bytes, &limits, size) {
-            Err(DecodeError::TooManyPixels { width, height, .. }) => {
-                assert_eq!((width, height), (1000, 800))
-            }
-            Err(e) => panic!("wrong error: {e}"),
-            Ok(_) => panic!("decoded over the pixel limit ({size:?})"),
-        }
+        let r = turbo::decode(&bytes, &limits, size);
+        assert_too_many_pixels(r, (1000, 800), &format!("{size:?}"));
     }
 }
 

@@ -5,28 +5,16 @@
 //! view over `METADATA`), holding the digests of some committed fixtures among
 //! unrelated rows, and scans the fixtures against them. No image data is written.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use common::{assert_accounted, file_name, json_lines, phscan_cmd, root, tempdir};
 use rusqlite::Connection;
 use serde_json::Value;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn tempdir() -> PathBuf {
-    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    std::fs::create_dir_all(&base).unwrap();
-    tempfile::Builder::new()
-        .prefix("phscan-known-")
-        .tempdir_in(base)
-        .unwrap()
-        .keep()
-}
 
 /// MD5, SHA-1, SHA-256 of a committed fixture, as NSRL writes them (upper-case hex).
 struct Digests {
@@ -100,41 +88,13 @@ fn minimal_db(path: &Path, listed: &[&Digests]) {
     }
 }
 
-fn phscan(args: &[&str]) -> std::process::Output {
-    Command::cargo_bin("phscan")
-        .unwrap()
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 /// Runs `phscan scan`; returns (exit code, records, standard error).
 fn scan(args: &[&str]) -> (i32, Vec<Value>, String) {
     let mut a = vec!["scan", "--progress=never"];
     a.extend_from_slice(args);
-    let out = phscan(&a);
-    let records: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let s = records.last().expect("a summary");
-    let sum = |k: &str| {
-        s[k].as_object()
-            .unwrap()
-            .values()
-            .map(|v| v.as_u64().unwrap())
-            .sum::<u64>()
-    };
-    assert_eq!(
-        s["files_seen"].as_u64().unwrap(),
-        s["matched"].as_u64().unwrap()
-            + s["clean"].as_u64().unwrap()
-            + sum("skipped")
-            + sum("failed"),
-        "accounting: {s}"
-    );
+    let out = phscan_cmd(&a);
+    let records = json_lines(&out.stdout);
+    assert_accounted(records.last().expect("a summary"));
     (
         out.status.code().unwrap(),
         records,
@@ -142,19 +102,11 @@ fn scan(args: &[&str]) -> (i32, Vec<Value>, String) {
     )
 }
 
-fn name(r: &Value) -> String {
-    Path::new(r["path"].as_str().unwrap())
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned()
-}
-
 /// File name -> record type, for every per-file record.
 fn outcomes(recs: &[Value]) -> BTreeMap<String, String> {
     recs.iter()
         .filter(|r| r.get("path").is_some())
-        .map(|r| (name(r), r["type"].as_str().unwrap().to_string()))
+        .map(|r| (file_name(r), r["type"].as_str().unwrap().to_string()))
         .collect()
 }
 
@@ -280,7 +232,7 @@ fn known_images_are_skipped_without_being_decoded() {
     assert_eq!(got, want);
     let skipped = |n: &str| {
         recs.iter()
-            .find(|r| r["type"] == "skipped" && name(r) == n)
+            .find(|r| r["type"] == "skipped" && file_name(r) == n)
             .unwrap()
     };
     for (file, list, alg, d) in [
@@ -470,7 +422,7 @@ fn a_known_list_that_cannot_be_used_stops_the_scan_before_it_starts() {
         (&dir, "not a regular file"),
     ];
     for (db, reason) in cases {
-        let out = phscan(&[
+        let out = phscan_cmd(&[
             "scan",
             "--hashset",
             "hashsets/fixtures.pdq.csv",
@@ -491,7 +443,7 @@ fn a_known_list_that_cannot_be_used_stops_the_scan_before_it_starts() {
         );
     }
     // `hash` has no --known.
-    let out = phscan(&[
+    let out = phscan_cmd(&[
         "hash",
         "--known",
         text.to_str().unwrap(),

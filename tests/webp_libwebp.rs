@@ -7,35 +7,30 @@
 //! libwebp's own encoder through `libwebp-sys` (lossless with all its tools, lossy,
 //! lossy with an alpha plane); nothing is written to disk.
 
+mod common;
+
+use common::{
+    assert_over_max_alloc, assert_same_outcome, assert_too_many_pixels, decoded, diff, full_image,
+    waves,
+};
 use image::codecs::webp::WebPEncoder;
 use image::{DynamicImage, ExtendedColorType};
 use libwebp_sys as sys;
 use phscan::config::Limits;
-use phscan::decode::webp::{self, Size, Webp};
-use phscan::decode::{decode, decode_later_frames, decode_reduced, decode_with_image, DecodeError};
+use phscan::decode::webp::{self, Size};
+use phscan::decode::{
+    decode, decode_later_frames, decode_reduced, decode_with_image, DecodeError, Native,
+};
 use phscan::sniff::MediaFormat;
 
 /// Smooth waves with a few hard edges; channel c of pixel (x, y). With 4 channels the
 /// alpha runs from transparent (left) to opaque (right), with a fully transparent band.
 fn synth(w: u32, h: u32, channels: usize) -> Vec<u8> {
-    let mut px = Vec::with_capacity(w as usize * h as usize * channels);
-    for y in 0..h {
-        for x in 0..w {
-            let (u, v) = (x as f32 / w as f32, y as f32 / h as f32);
-            for c in 0..channels {
-                let phase = c as f32 * 1.1;
-                let mut s = 0.5 + 0.3 * (8.0 * u + phase).sin() * (6.0 * v - phase).cos();
-                if (0.3..0.5).contains(&u) && (0.5..0.7).contains(&v) {
-                    s = 0.85 - 0.15 * c as f32;
-                }
-                if c == 3 {
-                    s = if (0.1..0.2).contains(&u) { 0.0 } else { u };
-                }
-                px.push((s.clamp(0.0, 1.0) * 255.0) as u8);
-            }
-        }
-    }
-    px
+    common::synth(w, h, channels, |u, v, c| match c {
+        3 if (0.1..0.2).contains(&u) => 0.0,
+        3 => u,
+        _ => waves(u, v, c),
+    })
 }
 
 /// Lossless, by the `image` crate's encoder (a simple `VP8L` file).
@@ -109,40 +104,9 @@ fn image_chunks(file: &[u8]) -> &[u8] {
     &file[12..]
 }
 
-/// Mean and largest absolute difference per sample between two images of one size,
-/// over the colour channels and over alpha separately.
-fn diff(a: &DynamicImage, b: &DynamicImage) -> ((f64, u8), u8) {
-    assert_eq!(a.color(), b.color(), "same pixel layout");
-    assert_eq!((a.width(), a.height()), (b.width(), b.height()));
-    let n = a.color().channel_count() as usize;
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let (mut sum, mut count, mut max, mut max_alpha) = (0u64, 0u64, 0u8, 0u8);
-    for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        let d = x.abs_diff(*y);
-        if n == 4 && i % 4 == 3 {
-            max_alpha = max_alpha.max(d);
-        } else {
-            sum += u64::from(d);
-            count += 1;
-            max = max.max(d);
-        }
-    }
-    ((sum as f64 / count as f64, max), max_alpha)
-}
-
 fn libwebp_full(bytes: &[u8], limits: &Limits) -> DynamicImage {
-    match webp::decode(bytes, limits, Size::Full) {
-        Ok(Webp::Decoded {
-            image,
-            width,
-            height,
-        }) => {
-            assert_eq!((image.width(), image.height()), (width, height));
-            image
-        }
-        Ok(Webp::Fallback) => panic!("libwebp left a clean still WebP to the other decoder"),
-        Err(e) => panic!("libwebp failed: {e}"),
-    }
+    let r = webp::decode(bytes, limits, Size::Full);
+    full_image(r, "libwebp", "a clean still WebP")
 }
 
 #[test]
@@ -202,17 +166,9 @@ fn reduced_decoding_of_webp_is_the_full_decode() {
 fn scaled_output_has_the_asked_size_and_the_true_one() {
     let limits = Limits::default();
     let bytes = libwebp_encoded(1200, 900, 3, false);
-    match webp::decode(&bytes, &limits, Size::Scaled(600, 450)).unwrap() {
-        Webp::Decoded {
-            image,
-            width,
-            height,
-        } => {
-            assert_eq!((width, height), (1200, 900));
-            assert_eq!((image.width(), image.height()), (600, 450));
-        }
-        Webp::Fallback => panic!("fell back"),
-    }
+    let d = decoded(webp::decode(&bytes, &limits, Size::Scaled(600, 450)).unwrap());
+    assert_eq!((d.width, d.height), (1200, 900));
+    assert_eq!((d.image.width(), d.image.height()), (600, 450));
 }
 
 #[test]
@@ -249,7 +205,7 @@ fn animations_are_left_to_the_image_crate_and_their_frames_still_decoded() {
     let limits = Limits::default();
     assert!(matches!(
         webp::decode(&file, &limits, Size::Full),
-        Ok(Webp::Fallback)
+        Ok(Native::Fallback)
     ));
     let first = decode(&file, MediaFormat::Webp, &limits).unwrap();
     assert_eq!(
@@ -278,16 +234,15 @@ fn damaged_files_are_decoded_or_refused_as_image_webp_does() {
         for cut in [whole.len() / 2, whole.len() - 7, 40] {
             let bytes = &whole[..cut];
             assert!(
-                matches!(webp::decode(bytes, &limits, Size::Full), Ok(Webp::Fallback)),
+                matches!(
+                    webp::decode(bytes, &limits, Size::Full),
+                    Ok(Native::Fallback)
+                ),
                 "{what} cut at {cut}: libwebp decoded a truncated file"
             );
             let ours = decode(bytes, MediaFormat::Webp, &limits);
             let theirs = decode_with_image(bytes, MediaFormat::Webp, &limits);
-            match (ours, theirs) {
-                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
-                (Ok(a), Ok(b)) => assert_eq!(a, b, "{what} cut at {cut}"),
-                (a, b) => panic!("{what} cut at {cut}: {:?} vs {:?}", a.is_ok(), b.is_ok()),
-            }
+            assert_same_outcome(ours, theirs, &format!("{what} cut at {cut}"));
         }
     }
     // Garbage after a valid RIFF header is an error.
@@ -312,14 +267,7 @@ fn the_pixel_limit_is_checked_from_the_header() {
         ("VP8L", lossless, (16384, 16384)),
         ("VP8X", extended, (100_000, 10_000)),
     ] {
-        match webp::decode(&bytes, &limits, Size::Full) {
-            Err(DecodeError::TooManyPixels { width, height, .. }) => {
-                assert_eq!((width, height), dims, "{what}")
-            }
-            Err(e) => panic!("{what}: wrong error: {e}"),
-            Ok(Webp::Fallback) => panic!("{what}: left to the other decoder"),
-            Ok(Webp::Decoded { .. }) => panic!("{what}: decoded"),
-        }
+        assert_too_many_pixels(webp::decode(&bytes, &limits, Size::Full), dims, what);
     }
     // And on a real file, just over the limit.
     let bytes = libwebp_encoded(100, 80, 3, false);
@@ -347,13 +295,5 @@ fn the_output_buffer_is_bounded_by_max_alloc() {
     let rgb = lossless_image(600, 500, 3);
     assert!(libwebp_full(&rgb, &limits).width() == 600);
     let rgba = lossless_image(600, 500, 4);
-    match decode(&rgba, MediaFormat::Webp, &limits) {
-        Err(DecodeError::Invalid(m)) => {
-            assert!(
-                m.contains("1200000 bytes") && m.contains("--max-alloc"),
-                "{m}"
-            )
-        }
-        other => panic!("not refused: {:?}", other.map(|i| i.width())),
-    }
+    assert_over_max_alloc(decode(&rgba, MediaFormat::Webp, &limits), 1_200_000);
 }

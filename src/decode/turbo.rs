@@ -13,7 +13,7 @@
 //! reference does not.
 //!
 //! What is left to the `image` crate's decoder (zune-jpeg), by returning
-//! [`Turbo::Fallback`]:
+//! [`Native::Fallback`]:
 //! - a file whose header libjpeg-turbo cannot read (the other decoder then reports
 //!   its own error, as before);
 //! - sample precision other than 8 bits (12-bit, 16-bit lossless) and lossless JPEG,
@@ -33,25 +33,12 @@
 use image::{DynamicImage, GrayImage, RgbImage};
 use turbojpeg_sys as tj;
 
-use super::DecodeError;
+use super::{DecodeError, Native};
 use crate::config::Limits;
 
 /// Most progressive scans accepted: libjpeg-turbo's own suggested limit
 /// (`TJFLAG_LIMITSCANS` sets this value). Ordinary encoders write about 10.
 pub const SCAN_LIMIT: i32 = 500;
-
-/// The outcome of [`decode`].
-pub enum Turbo {
-    /// Decoded cleanly: the image (possibly scaled) and the file's true dimensions.
-    Decoded {
-        image: DynamicImage,
-        width: u32,
-        height: u32,
-    },
-    /// Not for libjpeg-turbo (see the module documentation): the caller decodes the
-    /// file with the `image` crate.
-    Fallback,
-}
 
 /// A TurboJPEG decompressor instance, destroyed on drop.
 struct Handle(tj::tjhandle);
@@ -111,7 +98,7 @@ pub enum Size {
 /// (a progressive JPEG's coefficients: up to 2 bytes per pixel and component) is
 /// limited to `--max-alloc` too (`TJPARAM_MAXMEMORY`; over it, the file falls back
 /// to the other decoder, whose own limit then applies).
-pub fn decode(bytes: &[u8], limits: &Limits, size: Size) -> Result<Turbo, DecodeError> {
+pub fn decode(bytes: &[u8], limits: &Limits, size: Size) -> Result<Native, DecodeError> {
     decode_with_scan_limit(bytes, limits, size, SCAN_LIMIT)
 }
 
@@ -121,42 +108,36 @@ pub fn decode_with_scan_limit(
     limits: &Limits,
     size: Size,
     scan_limit: i32,
-) -> Result<Turbo, DecodeError> {
+) -> Result<Native, DecodeError> {
     let Some(h) = Handle::new() else {
-        return Ok(Turbo::Fallback);
+        return Ok(Native::Fallback);
     };
     // SAFETY: a live handle; the buffer and its length describe `bytes`.
     let r = unsafe { tj::tj3DecompressHeader(h.0, bytes.as_ptr(), bytes.len() as _) };
     if r != 0 {
-        return Ok(Turbo::Fallback);
+        return Ok(Native::Fallback);
     }
     let (width, height) = (
         h.get(tj::TJPARAM_TJPARAM_JPEGWIDTH),
         h.get(tj::TJPARAM_TJPARAM_JPEGHEIGHT),
     );
     let (Ok(width), Ok(height)) = (u32::try_from(width), u32::try_from(height)) else {
-        return Ok(Turbo::Fallback);
+        return Ok(Native::Fallback);
     };
-    if width as u64 * height as u64 > limits.max_pixels {
-        return Err(DecodeError::TooManyPixels {
-            width,
-            height,
-            max: limits.max_pixels,
-        });
-    }
+    super::check_pixels(width, height, limits)?;
     if width == 0
         || height == 0
         || h.get(tj::TJPARAM_TJPARAM_PRECISION) != 8
         || h.get(tj::TJPARAM_TJPARAM_LOSSLESS) != 0
     {
-        return Ok(Turbo::Fallback);
+        return Ok(Native::Fallback);
     }
     let colorspace = h.get(tj::TJPARAM_TJPARAM_COLORSPACE);
     let (format, channels) = match u32::try_from(colorspace).unwrap_or(u32::MAX) {
         tj::TJCS_TJCS_GRAY => (tj::TJPF_TJPF_GRAY, 1),
         tj::TJCS_TJCS_YCbCr | tj::TJCS_TJCS_RGB => (tj::TJPF_TJPF_RGB, 3),
         tj::TJCS_TJCS_CMYK | tj::TJCS_TJCS_YCCK => (tj::TJPF_TJPF_CMYK, 4),
-        _ => return Ok(Turbo::Fallback),
+        _ => return Ok(Native::Fallback),
     };
     let den = match size {
         Size::Full => 1,
@@ -169,23 +150,18 @@ pub fn decode_with_scan_limit(
         };
         // SAFETY: a live handle; 1/2, 1/4 and 1/8 are supported factors.
         if unsafe { tj::tj3SetScalingFactor(h.0, factor) } != 0 {
-            return Ok(Turbo::Fallback);
+            return Ok(Native::Fallback);
         }
     }
     // The scaled size, as TJSCALED computes it (rounded up).
     let (w, h_out) = (width.div_ceil(den), height.div_ceil(den));
     let len = w as u64 * h_out as u64 * channels;
-    if len > limits.max_alloc {
-        return Err(DecodeError::Invalid(format!(
-            "the decoded image would take {len} bytes, over the limit of {} (--max-alloc)",
-            limits.max_alloc
-        )));
-    }
+    super::check_alloc(len, limits)?;
     let max_mib = limits.max_alloc.div_ceil(1 << 20).clamp(1, i32::MAX as u64);
     if !h.set(tj::TJPARAM_TJPARAM_MAXMEMORY, max_mib as libc::c_int)
         || !h.set(tj::TJPARAM_TJPARAM_SCANLIMIT, scan_limit)
     {
-        return Ok(Turbo::Fallback);
+        return Ok(Native::Fallback);
     }
     // Not zeroed: a large zeroed buffer costs a memset (glibc serves it from the heap
     // once big blocks have been freed), and libjpeg-turbo writes every sample.
@@ -209,7 +185,7 @@ pub fn decode_with_scan_limit(
         if !warning && msg.starts_with("Progressive JPEG image has more than") {
             return Err(DecodeError::Invalid(format!("libjpeg-turbo: {msg}")));
         }
-        return Ok(Turbo::Fallback);
+        return Ok(Native::Fallback);
     }
     // SAFETY: tj3Decompress8 succeeded, so all `len` bytes were written (above).
     unsafe { pixels.set_len(len as usize) };
@@ -221,14 +197,7 @@ pub fn decode_with_scan_limit(
             RgbImage::from_raw(w, h_out, pixels).map(DynamicImage::ImageRgb8)
         }
     };
-    Ok(match image {
-        Some(image) => Turbo::Decoded {
-            image,
-            width,
-            height,
-        },
-        None => Turbo::Fallback,
-    })
+    Ok(Native::from_output(image, width, height))
 }
 
 /// libjpeg-turbo's CMYK output to RGB as the `image` crate's JPEG decoder (zune-jpeg)

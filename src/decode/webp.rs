@@ -11,7 +11,7 @@
 //! lossy file), else RGB. Alpha is not premultiplied. Lossless files decode to the
 //! same pixels in both decoders; lossy ones differ only by rounding (see the README).
 //!
-//! What is left to the `image` crate, by returning [`Webp::Fallback`]:
+//! What is left to the `image` crate, by returning [`Native::Fallback`]:
 //! - animated WebP (libwebp's still-image API refuses animations): its first frame
 //!   comes from image-webp as before, and so do the later frames
 //!   ([`super::decode_later_frames`]);
@@ -29,21 +29,8 @@
 use image::{DynamicImage, RgbImage, RgbaImage};
 use libwebp_sys as webp;
 
-use super::DecodeError;
+use super::{DecodeError, Native};
 use crate::config::Limits;
-
-/// The outcome of [`decode`].
-pub enum Webp {
-    /// Decoded: the image (possibly scaled) and the file's true dimensions.
-    Decoded {
-        image: DynamicImage,
-        width: u32,
-        height: u32,
-    },
-    /// Not for libwebp (see the module documentation): the caller decodes the file with
-    /// the `image` crate.
-    Fallback,
-}
 
 /// How large the output should be.
 #[derive(Clone, Copy, Debug)]
@@ -107,22 +94,16 @@ pub fn features(bytes: &[u8]) -> Result<(u32, u32, bool), &'static str> {
 /// `--max-pixels` from the header before anything is allocated (on the file's full
 /// dimensions, also when scaling), and the output buffer against `--max-alloc` before
 /// it is allocated.
-pub fn decode(bytes: &[u8], limits: &Limits, size: Size) -> Result<Webp, DecodeError> {
+pub fn decode(bytes: &[u8], limits: &Limits, size: Size) -> Result<Native, DecodeError> {
     let Ok((width, height, animated)) = features(bytes) else {
-        return Ok(Webp::Fallback);
+        return Ok(Native::Fallback);
     };
-    if width as u64 * height as u64 > limits.max_pixels {
-        return Err(DecodeError::TooManyPixels {
-            width,
-            height,
-            max: limits.max_pixels,
-        });
-    }
+    super::check_pixels(width, height, limits)?;
     if animated || width == 0 || height == 0 {
-        return Ok(Webp::Fallback);
+        return Ok(Native::Fallback);
     }
     let Some(alpha) = image_webp_has_alpha(bytes) else {
-        return Ok(Webp::Fallback);
+        return Ok(Native::Fallback);
     };
     let (w, h) = match size {
         Size::Full => (width, height),
@@ -130,14 +111,9 @@ pub fn decode(bytes: &[u8], limits: &Limits, size: Size) -> Result<Webp, DecodeE
     };
     let channels: u64 = if alpha { 4 } else { 3 };
     let len = w as u64 * h as u64 * channels;
-    if len > limits.max_alloc {
-        return Err(DecodeError::Invalid(format!(
-            "the decoded image would take {len} bytes, over the limit of {} (--max-alloc)",
-            limits.max_alloc
-        )));
-    }
+    super::check_alloc(len, limits)?;
     let Ok(mut config) = webp::WebPDecoderConfig::new() else {
-        return Ok(Webp::Fallback);
+        return Ok(Native::Fallback);
     };
     if let Size::Scaled(..) = size {
         config.options.use_scaling = 1;
@@ -167,7 +143,7 @@ pub fn decode(bytes: &[u8], limits: &Limits, size: Size) -> Result<Webp, DecodeE
     // returns).
     let s = unsafe { webp::WebPDecode(bytes.as_ptr(), bytes.len(), &mut config) };
     if s != webp::VP8StatusCode::VP8_STATUS_OK {
-        return Ok(Webp::Fallback);
+        return Ok(Native::Fallback);
     }
     // SAFETY: WebPDecode succeeded, so every row of the w x h output was written.
     unsafe { pixels.set_len(len as usize) };
@@ -176,12 +152,5 @@ pub fn decode(bytes: &[u8], limits: &Limits, size: Size) -> Result<Webp, DecodeE
     } else {
         RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8)
     };
-    Ok(match image {
-        Some(image) => Webp::Decoded {
-            image,
-            width,
-            height,
-        },
-        None => Webp::Fallback,
-    })
+    Ok(Native::from_output(image, width, height))
 }
