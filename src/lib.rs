@@ -26,6 +26,8 @@ pub mod matching;
 pub mod report;
 pub mod scan;
 pub mod sniff;
+#[cfg(test)]
+mod testrng;
 
 pub use config::Config;
 pub use scan::run;

@@ -536,8 +536,7 @@ pub fn luma_box_reduce<const C: usize>(
     );
     let (ow, oh) = ((width + ox).div_ceil(k), (height + oy).div_ceil(k));
     // Source range of output index `o` along a side of `n` with grid offset `a`.
-    let span = |o: usize, a: usize, n: usize| (o * k).saturating_sub(a)..((o + 1) * k - a).min(n);
-    let cols: Vec<std::ops::Range<usize>> = (0..ow).map(|x| span(x, ox, width)).collect();
+    let cols: Vec<std::ops::Range<usize>> = (0..ow).map(|x| block_span(x, k, ox, width)).collect();
     // Column sums of the current band of rows, per sample: the band's rows are
     // added element-wise (one widening add per byte, which vectorises), then each
     // block's columns are summed once per band. At most k·255 per entry.
@@ -550,17 +549,17 @@ pub fn luma_box_reduce<const C: usize>(
         // SAFETY: the CPU has just been found to support AVX2.
         unsafe {
             if k <= 257 {
-                box_reduce_avx2::<C, u16>(px, width, height, k, oy, (ow, oh), &cols, out);
+                box_reduce_avx2::<C, u16>(px, width, height, k, oy, oh, &cols, out);
             } else {
-                box_reduce_avx2::<C, u32>(px, width, height, k, oy, (ow, oh), &cols, out);
+                box_reduce_avx2::<C, u32>(px, width, height, k, oy, oh, &cols, out);
             }
         }
         return (ow, oh);
     }
     if k <= 257 {
-        box_reduce_body::<C, u16>(px, width, height, k, oy, (ow, oh), &cols, out);
+        box_reduce_body::<C, u16>(px, width, height, k, oy, oh, &cols, out);
     } else {
-        box_reduce_body::<C, u32>(px, width, height, k, oy, (ow, oh), &cols, out);
+        box_reduce_body::<C, u32>(px, width, height, k, oy, oh, &cols, out);
     }
     (ow, oh)
 }
@@ -575,11 +574,17 @@ unsafe fn box_reduce_avx2<const C: usize, S: BoxSum>(
     height: usize,
     k: usize,
     oy: usize,
-    size: (usize, usize),
+    oh: usize,
     cols: &[std::ops::Range<usize>],
     out: &mut Vec<f32>,
 ) {
-    box_reduce_body::<C, S>(px, width, height, k, oy, size, cols, out);
+    box_reduce_body::<C, S>(px, width, height, k, oy, oh, cols, out);
+}
+
+/// The source pixels of block `o` along a side of `n` cut into blocks of `k` whose
+/// grid starts `a` pixels before the side (the first and last blocks clipped).
+fn block_span(o: usize, k: usize, a: usize, n: usize) -> std::ops::Range<usize> {
+    (o * k).saturating_sub(a)..((o + 1) * k - a).min(n)
 }
 
 /// A column-sum type for [`box_reduce_body`]: u16 holds a band of up to 257 rows of
@@ -596,14 +601,13 @@ fn box_reduce_body<const C: usize, S: BoxSum>(
     height: usize,
     k: usize,
     oy: usize,
-    (_, oh): (usize, usize),
+    oh: usize,
     cols: &[std::ops::Range<usize>],
     out: &mut Vec<f32>,
 ) {
-    let span = |o: usize, a: usize, n: usize| (o * k).saturating_sub(a)..((o + 1) * k - a).min(n);
     let mut colsum = vec![S::default(); width * C];
     for y in 0..oh {
-        let rows = span(y, oy, height);
+        let rows = block_span(y, k, oy, height);
         colsum.fill(S::default());
         for row in px[rows.start * width * C..rows.end * width * C].chunks_exact(width * C) {
             for (s, &p) in colsum.iter_mut().zip(row) {
@@ -707,26 +711,14 @@ pub fn squash_nn_512_rgb8(rgb: &[u8], width: usize, height: usize) -> Option<Vec
 mod tests {
     use super::*;
 
-    /// splitmix64: a small deterministic generator for test images.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        /// Luma as the RGB path would produce it from random pixels.
-        fn luma(&mut self, len: usize) -> Vec<f32> {
-            let rgb: Vec<u8> = (0..3 * len).map(|_| self.next() as u8).collect();
-            let mut out = Vec::new();
-            luma_from_rgb8(&rgb, len, 1, &mut out);
-            out
-        }
+    use crate::testrng::Rng;
+
+    /// Luma as the RGB path would produce it from random pixels.
+    fn random_luma(r: &mut Rng, len: usize) -> Vec<f32> {
+        let rgb: Vec<u8> = (0..3 * len).map(|_| r.next() as u8).collect();
+        let mut out = Vec::new();
+        luma_from_rgb8(&rgb, len, 1, &mut out);
+        out
     }
 
     fn transpose(luma: &[f32], width: usize, height: usize) -> Vec<f32> {
@@ -868,7 +860,7 @@ mod tests {
             );
         }
         // 5x5 is the smallest hashable size.
-        let luma = Rng(5).luma(25);
+        let luma = random_luma(&mut Rng(5), 25);
         let out = hasher.hash_luma(&luma, 5, 5);
         assert_eq!(out, oracle_hash(&luma, 5, 5, false));
         assert_ne!(out.hash, PdqHash::default());
@@ -906,7 +898,7 @@ mod tests {
         }
         let mut out = Box::new([0.0f32; SIDE * SIDE]);
         for (w, h) in sizes {
-            let luma = rng.luma(w * h);
+            let luma = random_luma(&mut rng, w * h);
             let want = oracle::downscale(&luma, w, h);
             down.run(&luma, w, h, &mut out);
             assert!(same_bits(&out[..], &want[..]), "{w}x{h}");
@@ -922,7 +914,7 @@ mod tests {
         let mut rng = Rng(7);
         let mut fast = [[0.0f32; KEEP]; KEEP];
         for _ in 0..20 {
-            let a: Box<Image64> = Box::new(rng.luma(SIDE * SIDE).try_into().unwrap());
+            let a: Box<Image64> = Box::new(random_luma(&mut rng, SIDE * SIDE).try_into().unwrap());
             dct::dct_64_to_16(&a, &mut fast);
             let slow = oracle::dct(&a);
             assert!(same_bits(fast.as_flattened(), slow.as_flattened()));
@@ -946,7 +938,7 @@ mod tests {
         let mut rng = Rng(64);
         let mut hasher = PdqHasher::new();
         for _ in 0..10 {
-            let luma = rng.luma(64 * 64);
+            let luma = random_luma(&mut rng, 64 * 64);
             let plain = hasher.hash_luma(&luma, 64, 64);
             assert_eq!(plain, oracle_hash(&luma, 64, 64, true));
             let (q, dih) = hasher.hash_luma_dihedral(&luma, 64, 64);
@@ -999,7 +991,7 @@ mod tests {
 
     #[test]
     fn hashers_agree_across_threads() {
-        let luma = Rng(3).luma(333 * 222);
+        let luma = random_luma(&mut Rng(3), 333 * 222);
         let run = || {
             let luma = luma.clone();
             std::thread::spawn(move || {
@@ -1104,10 +1096,8 @@ mod tests {
         let mut r = Rng(5);
         let (w, h, k, ox, oy): (usize, usize, usize, usize, usize) = (203, 71, 9, 4, 7);
         let px: Vec<u8> = (0..4 * w * h).map(|_| r.next() as u8).collect();
-        let span =
-            |o: usize, a: usize, n: usize| (o * k).saturating_sub(a)..((o + 1) * k - a).min(n);
         let size = ((w + ox).div_ceil(k), (h + oy).div_ceil(k));
-        let cols: Vec<_> = (0..size.0).map(|x| span(x, ox, w)).collect();
+        let cols: Vec<_> = (0..size.0).map(|x| block_span(x, k, ox, w)).collect();
         fn run<const C: usize>(
             px: &[u8],
             (w, h, k, ox, oy): (usize, usize, usize, usize, usize),
@@ -1116,8 +1106,8 @@ mod tests {
         ) {
             let px = &px[..C * w * h];
             let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
-            box_reduce_body::<C, u16>(px, w, h, k, oy, size, cols, &mut a);
-            box_reduce_body::<C, u32>(px, w, h, k, oy, size, cols, &mut b);
+            box_reduce_body::<C, u16>(px, w, h, k, oy, size.1, cols, &mut a);
+            box_reduce_body::<C, u32>(px, w, h, k, oy, size.1, cols, &mut b);
             assert_eq!(luma_box_reduce::<C>(px, w, h, k, (ox, oy), &mut c), size);
             assert_eq!(a.len(), size.0 * size.1);
             let same =
@@ -1238,7 +1228,7 @@ mod tests {
         let (mut exact, mut total, mut worst) = (0, 0, 0);
         for (w, h) in sizes {
             for _ in 0..20 {
-                let luma = rng.luma(w * h);
+                let luma = random_luma(&mut rng, w * h);
                 let (q, dih) = hasher.hash_luma_dihedral(&luma, w, h);
                 let (qt, t) = hasher.hash_luma_dihedral(&transpose(&luma, w, h), h, w);
                 let d = t[0].distance(&dih[Dihedral::FlipP as usize]);

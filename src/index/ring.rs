@@ -836,18 +836,7 @@ fn fingerprint2_at<H: Bits>(h: &H, off: u32, bits: u32) -> u32 {
 mod tests {
     use super::*;
 
-    /// splitmix64.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-    }
+    use crate::testrng::Rng;
 
     /// Random hashes with, for each query, planted neighbours at distances 0..=40,
     /// and a few exact duplicates (crowding some buckets).
