@@ -148,6 +148,52 @@ fn run<Q>(
     (out, time)
 }
 
+/// Cache lines touched by the traces.
+fn trace_lines(traces: &[Vec<(usize, u32)>]) -> u64 {
+    let lines = |&(a, n): &(usize, u32)| ((a + n as usize).div_ceil(64) - a / 64) as u64;
+    traces.iter().flatten().map(lines).sum()
+}
+
+/// Reads every byte of each trace in order, prefetching the lines of the run
+/// [`REPLAY_AHEAD`] runs ahead (as the query pipeline does), with no other work;
+/// returns a checksum.
+fn replay(traces: &[Vec<(usize, u32)>]) -> u64 {
+    const REPLAY_AHEAD: usize = 16;
+    let mut sum = 0u64;
+    for t in traces {
+        for (i, &(a, n)) in t.iter().enumerate() {
+            if let Some(&(b, m)) = t.get(i + REPLAY_AHEAD) {
+                for line in (b & !63..b + m as usize).step_by(64) {
+                    prefetch(line);
+                }
+            }
+            let n = n as usize;
+            // SAFETY: each (address, bytes) of a trace lies inside the index, which is
+            // alive and not written while the benchmark runs.
+            unsafe {
+                for w in 0..n / 8 {
+                    sum = sum.wrapping_add(std::ptr::read_unaligned((a + 8 * w) as *const u64));
+                }
+                for h in (n / 8 * 4..n / 2).map(|h| a + 2 * h) {
+                    sum = sum.wrapping_add(u64::from(std::ptr::read_unaligned(h as *const u16)));
+                }
+            }
+        }
+    }
+    std::hint::black_box(sum)
+}
+
+#[inline(always)]
+fn prefetch(addr: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; it never faults.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(addr as *const i8)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = addr;
+}
+
 struct Planted {
     entry: u32,
     dist: u32,
@@ -384,9 +430,34 @@ fn pdq(n: usize, n_lin: usize) -> bool {
     // The machine is shared and noisy: the layouts are timed again in interleaved
     // rounds (each round runs every layout once over all queries), and compared by
     // the median of the per-round ratios.
+    // The memory floor: each round also reads, without any computation, exactly the
+    // lines the default layout's single queries read (their traces, prefetched the
+    // same distance ahead), so the rounds show how close a query is to the cost of
+    // merely fetching its data on this machine.
     let rounds = env_usize("PHSCAN_INDEX_ROUNDS", 5);
-    if indexes.len() > 1 && rounds > 0 {
+    let default = indexes.last().filter(|i| i.layout() == PdqLayout::Ring);
+    let traces: Vec<Vec<(usize, u32)>> = default.map_or_else(Vec::new, |index| {
+        singles
+            .iter()
+            .map(|q| {
+                let mut t = Vec::new();
+                index.memory_trace(&q[0], PDQ_D, &mut t);
+                t
+            })
+            .collect()
+    });
+    if !traces.is_empty() {
+        let lines = trace_lines(&traces);
+        let runs: usize = traces.iter().map(Vec::len).sum();
+        println!(
+            "  memory a single query reads (default layout, mean of {QUERIES}): {:.0} cache lines in {:.0} runs",
+            lines as f64 / QUERIES as f64,
+            runs as f64 / QUERIES as f64
+        );
+    }
+    if !indexes.is_empty() && rounds > 0 {
         let mut times = vec![[Vec::new(), Vec::new()]; indexes.len()];
+        let mut floor = Vec::new();
         for _ in 0..rounds {
             for (index, t) in indexes.iter().zip(&mut times) {
                 for (set, t) in [&singles, &batches].into_iter().zip(t.iter_mut()) {
@@ -396,12 +467,26 @@ fn pdq(n: usize, n_lin: usize) -> bool {
                     t.push(time.cpu);
                 }
             }
+            if !traces.is_empty() {
+                let (_, time) = timed(|| replay(&traces));
+                floor.push(time.cpu);
+            }
         }
         let median = |mut v: Vec<f64>| {
             v.sort_by(f64::total_cmp);
             v[v.len() / 2]
         };
         println!("  interleaved rounds ({rounds}), medians by CPU time:");
+        if !floor.is_empty() {
+            let last = &times[indexes.len() - 1][0];
+            let ratio = median(last.iter().zip(&floor).map(|(a, b)| a / b).collect());
+            let lines = trace_lines(&traces);
+            println!(
+                "    memory floor: reading the single queries' lines alone {:.0}/s ({:.1} ns a line); a query takes {ratio:.2}x that",
+                QUERIES as f64 / median(floor.clone()),
+                1e9 * median(floor.clone()) / lines as f64
+            );
+        }
         let last = indexes.len() - 1;
         for (k, (layout, _)) in runs.iter().enumerate() {
             let mut line = format!("    {:<10}", format!("{layout:?}"));

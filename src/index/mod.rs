@@ -348,6 +348,25 @@ impl PdqIndex {
     pub fn slot_widths(&self) -> Vec<u32> {
         with_pdq!(self, e => e.slot_widths())
     }
+
+    /// For the benchmark: the memory a multi-index query reads, in order, as (address,
+    /// bytes from there), appended to `out`; `false` (and nothing appended) for
+    /// layouts without a trace (`Table`).
+    #[doc(hidden)]
+    pub fn memory_trace(
+        &self,
+        query: &[u64; 4],
+        max_distance: u32,
+        out: &mut Vec<(usize, u32)>,
+    ) -> bool {
+        match &self.inner {
+            Pdq::Ring(r) if r.has_fp2() => {
+                r.trace(query, max_distance, out);
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Index over 64-bit hashes (aHash, dHash, pHash, blockhash). Immutable once built;

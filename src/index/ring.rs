@@ -385,6 +385,55 @@ impl<H: Bits> Ring<H> {
         sc.ring = plan;
     }
 
+    /// The memory a multi-index query for `q` at threshold `d` reads, in the order the
+    /// search reads it, as (address, bytes from there): each probe's bucket (its lines
+    /// in use, whole) and spill, then the `ids` word of each fingerprint survivor, then
+    /// the hash of each entry that also passes the second fingerprint. The same tests
+    /// as [`Ring::search`], written plainly; for the benchmark's memory floor.
+    pub(crate) fn trace(&self, q: &H, d: u32, out: &mut Vec<(usize, u32)>) {
+        let radii = &self.radii[d.min(H::BITS) as usize];
+        let mut plan = Vec::new();
+        self.slot_queries(q, radii, &mut plan);
+        let id_mask = ((1u64 << self.id_bits) - 1) as u32;
+        let (mut ids, mut hashes) = (Vec::new(), Vec::new());
+        for (si, p) in plan.iter().enumerate() {
+            let Some(r) = p.radius else { continue };
+            let slot = &self.slots[si];
+            for_each_within(p.key, slot.width, r, &mut |v| {
+                let used = (v ^ p.key).count_ones();
+                let (count, first, held) = slot.bucket(v);
+                // Whole lines: buckets are line-aligned and a line of padding follows
+                // the last.
+                let bytes = (2 * (HEADER + held.len())).next_multiple_of(64) as u32;
+                out.push((slot.bucket_ptr(v) as usize, bytes));
+                let spilled = if count as usize > held.len() {
+                    let s = slot.spilled(v, count);
+                    out.push((s.as_ptr() as usize, 2 * s.len() as u32));
+                    s
+                } else {
+                    &[]
+                };
+                for (k, &f) in held.iter().chain(spilled).enumerate() {
+                    let used = used + u32::from(f ^ p.fp).count_ones();
+                    if used > p.budget {
+                        continue;
+                    }
+                    let at = (first as usize) + k;
+                    ids.push((slot.ids.as_ptr().wrapping_add(at) as usize, 4));
+                    let w = slot.ids[at];
+                    let g = ((u64::from(w) >> self.id_bits) as u32 ^ p.fp2).count_ones();
+                    if used + g <= p.budget3 {
+                        let e = (w & id_mask) as usize;
+                        let size = std::mem::size_of::<H>() as u32;
+                        hashes.push((self.hashes.as_ptr().wrapping_add(e) as usize, size));
+                    }
+                }
+            });
+        }
+        out.extend(ids);
+        out.extend(hashes);
+    }
+
     /// [`Ring::scan_probes`] with AVX2.
     ///
     /// # Safety
@@ -932,6 +981,62 @@ mod tests {
         let legacy = Ring::build(hashes.clone(), &widths, false);
         assert!(!legacy.has_fp2() && legacy.slots.iter().all(|s| s.fp2_bits == 0));
         assert_eq!(search(&legacy, &queries, 31), want[3]);
+    }
+
+    /// The benchmark's memory trace follows the search: one bucket run per probe,
+    /// spills where buckets overflow, an `ids` word per fingerprint survivor, and among
+    /// the hashes read every entry the search reports (and the hashes it reads are
+    /// exactly those passing the second fingerprint: a superset of the matches).
+    #[test]
+    fn memory_trace_covers_what_the_search_reads() {
+        use std::collections::BTreeSet;
+        let (hashes, queries) = data(20_000, 11);
+        let ring = Ring::build(hashes.clone(), &plan::widths(256, 16), true);
+        let in_range = |v: &[u8], a: usize| {
+            let r = v.as_ptr_range();
+            (r.start as usize..r.end as usize).contains(&a)
+        };
+        let bytes = |h: &[[u64; 4]]| unsafe {
+            std::slice::from_raw_parts(h.as_ptr().cast::<u8>(), std::mem::size_of_val(h))
+        };
+        let hash_bytes = bytes(&ring.hashes);
+        let (mut with_spill, mut matched) = (0, 0);
+        for (qi, q) in queries.iter().enumerate() {
+            let mut t = Vec::new();
+            ring.trace(q, 31, &mut t);
+            let probes = ring.slots.iter().map(|s| 1 + s.width as usize).sum::<usize>();
+            let buckets = t
+                .iter()
+                .filter(|&&(a, _)| {
+                    ring.slots.iter().any(|s| {
+                        let w = s.words.as_ptr_range();
+                        (w.start as usize..w.end as usize).contains(&a)
+                    })
+                })
+                .count();
+            assert_eq!(buckets, probes, "query {qi}: a bucket run per probe");
+            with_spill += t
+                .iter()
+                .filter(|&&(a, _)| ring.slots.iter().any(|s| in_range(bytes_u16(&s.spill), a)))
+                .count();
+            let read: BTreeSet<usize> = t
+                .iter()
+                .filter(|&&(a, n)| in_range(hash_bytes, a) && n == 32)
+                .map(|&(a, _)| (a - hash_bytes.as_ptr() as usize) / 32)
+                .collect();
+            let found = search(&ring, &[*q], 31);
+            matched += found.len();
+            for (_, e, _) in found {
+                assert!(read.contains(&(e as usize)), "query {qi}: match {e} not in the trace");
+            }
+        }
+        assert!(matched > 100, "planted matches: {matched}");
+        assert!(with_spill > 0, "some probes hit overfull buckets");
+    }
+
+    fn bytes_u16(v: &[u16]) -> &[u8] {
+        // SAFETY: any u16 slice is a valid byte slice of twice the length.
+        unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), 2 * v.len()) }
     }
 
     /// The entry numbers leave `32 - id_bits` bits, capped at [`FP2_BITS`] and the
