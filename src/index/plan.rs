@@ -17,9 +17,11 @@ pub(crate) struct Costs {
 /// read). Calibrated with `benches/index.rs` at 10M entries (about 80 us a query at
 /// d = 31: 272 probes, 41,500 fingerprints, 110 survivors) on the layout now kept as
 /// `PdqLayout::RingPlain`; the default layout (second fingerprints, wider scan kernel,
-/// L2 prefetch) is about 1.4 times faster there, so the model is conservative: it may
-/// pick the linear scan a little early at large thresholds. Only ratios between slot
-/// counts choose the layout, and those are unchanged.
+/// L2 prefetch) is 1.4 to 1.6 times faster there (46 to 49 us), so the model is
+/// conservative: it may pick the linear scan a little early at large thresholds (at
+/// 10M it still chooses the multi-index up to d = 64, where it is 3 to 4 times faster
+/// than linear at d = 63). Only ratios between slot counts choose the layout, and
+/// those are unchanged.
 pub(crate) const RING: Costs = Costs {
     probe: 100.0,
     candidate: 0.6,
