@@ -1004,7 +1004,11 @@ mod tests {
         for (qi, q) in queries.iter().enumerate() {
             let mut t = Vec::new();
             ring.trace(q, 31, &mut t);
-            let probes = ring.slots.iter().map(|s| 1 + s.width as usize).sum::<usize>();
+            let probes = ring
+                .slots
+                .iter()
+                .map(|s| 1 + s.width as usize)
+                .sum::<usize>();
             let buckets = t
                 .iter()
                 .filter(|&&(a, _)| {
@@ -1027,7 +1031,10 @@ mod tests {
             let found = search(&ring, &[*q], 31);
             matched += found.len();
             for (_, e, _) in found {
-                assert!(read.contains(&(e as usize)), "query {qi}: match {e} not in the trace");
+                assert!(
+                    read.contains(&(e as usize)),
+                    "query {qi}: match {e} not in the trace"
+                );
             }
         }
         assert!(matched > 100, "planted matches: {matched}");
