@@ -28,31 +28,9 @@ const QUERIES: usize = 1000;
 const PDQ_D: u32 = 31;
 const U64_D: u32 = 10;
 
-/// splitmix64: small, deterministic.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// `k` distinct bit positions below `bits`.
-    fn bits(&mut self, bits: u32, k: u32) -> Vec<u32> {
-        let mut set = BTreeSet::new();
-        while set.len() < k as usize {
-            set.insert((self.next() % u64::from(bits)) as u32);
-        }
-        set.into_iter().collect()
-    }
-}
+#[path = "../tests/common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)

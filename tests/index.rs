@@ -3,34 +3,9 @@
 
 use phscan::index::{PdqIndex, PdqLayout, Strategy, U64Index};
 
-/// splitmix64
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// `k` distinct bit positions below `bits`.
-    fn bits(&mut self, bits: u32, k: u32) -> Vec<u32> {
-        let mut v: Vec<u32> = Vec::new();
-        while v.len() < k as usize {
-            let b = (self.next() % u64::from(bits)) as u32;
-            if !v.contains(&b) {
-                v.push(b);
-            }
-        }
-        v
-    }
-}
+#[path = "common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 type Triple = (usize, u32, u32);
 

@@ -311,20 +311,9 @@ fn historical_2019_dihedrals_are_close() {
 // ---------------------------------------------------------------------------
 // Pixel transforms vs DCT-domain dihedrals, on synthetic images made here.
 
-/// splitmix64.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32
-    }
-}
+#[path = "common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 /// Grey-level image: a smooth two-axis gradient plus a few flat rectangles,
 /// with values in 0..=255 like real luma.
