@@ -424,8 +424,8 @@ fn pdq(n: usize, n_lin: usize) -> bool {
             })
             .collect()
     });
+    let lines = trace_lines(&traces);
     if !traces.is_empty() {
-        let lines = trace_lines(&traces);
         let runs: usize = traces.iter().map(Vec::len).sum();
         println!(
             "  memory a single query reads (default layout, mean of {QUERIES}): {:.0} cache lines in {:.0} runs",
@@ -456,9 +456,8 @@ fn pdq(n: usize, n_lin: usize) -> bool {
         };
         println!("  interleaved rounds ({rounds}), medians by CPU time:");
         if !floor.is_empty() {
-            let last = &times[indexes.len() - 1][0];
-            let ratio = median(last.iter().zip(&floor).map(|(a, b)| a / b).collect());
-            let lines = trace_lines(&traces);
+            let ring = &times[indexes.len() - 1][0];
+            let ratio = median(ring.iter().zip(&floor).map(|(a, b)| a / b).collect());
             println!(
                 "    memory floor: reading the single queries' lines alone {:.0}/s ({:.1} ns a line); a query takes {ratio:.2}x that",
                 QUERIES as f64 / median(floor.clone()),
