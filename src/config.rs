@@ -222,6 +222,15 @@ pub struct Limits {
     pub max_file_seconds: f64,
     /// Frames examined in an animated GIF, APNG or WebP (the first is always).
     pub max_frames: u32,
+    /// Open archives inside archives down to this many levels (a file on disk is
+    /// level 0, its members level 1).
+    pub max_archive_depth: u32,
+    /// Members examined under one file on disk, at every depth.
+    pub max_archive_members: u64,
+    /// Bytes read out of the archives under one file on disk, at every depth.
+    pub max_archive_bytes: u64,
+    /// The most a compressed stream or member may expand over its compressed size.
+    pub max_archive_ratio: u64,
 }
 
 impl Default for Limits {
@@ -232,6 +241,10 @@ impl Default for Limits {
             max_alloc: 512 * 1024 * 1024,
             max_file_seconds: 120.0,
             max_frames: 1,
+            max_archive_depth: 17,
+            max_archive_members: 100_000,
+            max_archive_bytes: 8 << 30,
+            max_archive_ratio: 1000,
         }
     }
 }
@@ -332,6 +345,8 @@ pub struct Config {
     pub algorithms: AlgorithmSet,
     pub pdq_mode: PdqMode,
     pub limits: Limits,
+    /// Look inside archives and compressed files (`--no-archives` turns it off).
+    pub archives: bool,
     pub threads: usize,
     pub output: OutputConfig,
 }

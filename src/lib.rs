@@ -9,6 +9,7 @@
 //! hashes against every list), [`report`] (JSON writers), and [`scan`], which runs the
 //! stages on a thread pool.
 
+pub mod archive;
 pub mod buffers;
 pub mod config;
 pub mod contain;

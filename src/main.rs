@@ -193,6 +193,26 @@ struct Common {
     /// file record tells how many it has and how many were examined.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_frames, value_parser = clap::value_parser!(u32).range(1..))]
     max_frames: u32,
+    /// Do not look inside archives and compressed files: treat them as other files
+    /// that are not images.
+    #[arg(long)]
+    no_archives: bool,
+    /// Open archives inside archives down to this many levels (a file on disk is level
+    /// 0, its members level 1); a deeper archive is reported (stage `limit`).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_archive_depth, value_parser = clap::value_parser!(u32).range(1..))]
+    max_archive_depth: u32,
+    /// Members examined under one file on disk, at every depth; past it the archive is
+    /// reported (stage `limit`) and the rest is not examined.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_archive_members)]
+    max_archive_members: u64,
+    /// Bytes read out of the archives under one file on disk (decompressed or stored),
+    /// at every depth; past it the archive is reported (stage `limit`).
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_archive_bytes)]
+    max_archive_bytes: u64,
+    /// The most a compressed stream or member may expand over its compressed size,
+    /// judged once it has produced 1 MiB; past it, it is reported (stage `limit`).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_archive_ratio, value_parser = clap::value_parser!(u64).range(1..))]
+    max_archive_ratio: u64,
 }
 
 fn parse_seconds(s: &str) -> Result<f64, String> {
@@ -260,7 +280,12 @@ impl Common {
                 max_alloc: self.max_alloc,
                 max_file_seconds: self.max_file_time,
                 max_frames: self.max_frames,
+                max_archive_depth: self.max_archive_depth,
+                max_archive_members: self.max_archive_members,
+                max_archive_bytes: self.max_archive_bytes,
+                max_archive_ratio: self.max_archive_ratio,
             },
+            archives: !self.no_archives,
             threads,
             output: OutputConfig {
                 format: match self.format {

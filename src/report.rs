@@ -12,7 +12,9 @@ use serde::{Serialize, Serializer};
 
 use crate::config::Algorithm;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: records about archive members carry `member` (and `member_bytes`); the summary
+/// counts `members_seen` and `archives`; archives have `member_count`.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A path as JSON can carry it: UTF-8 text, plus the exact bytes in base64 when the
 /// path is not valid UTF-8 (then `path` is a lossy rendering for humans).
@@ -57,6 +59,56 @@ impl EncodedPath {
     }
 }
 
+/// Where an item is: the file on disk (`path`), and for an archive member the chain
+/// of names inside it, outermost first (`member`), with the exact bytes of every
+/// name in base64 (`member_bytes`) when any of them is not UTF-8.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Location {
+    #[serde(flatten)]
+    pub path: EncodedPath,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member_bytes: Option<Vec<String>>,
+}
+
+impl Location {
+    /// A file on disk.
+    pub fn file(p: &Path) -> Self {
+        Location {
+            path: EncodedPath::new(p),
+            member: None,
+            member_bytes: None,
+        }
+    }
+
+    /// A member of the archive at `p`, by its chain of names (outermost first); the
+    /// file itself when the chain is empty.
+    pub fn member(p: &Path, chain: &[Vec<u8>]) -> Self {
+        let mut loc = Location::file(p);
+        if chain.is_empty() {
+            return loc;
+        }
+        loc.member = Some(
+            chain
+                .iter()
+                .map(|n| String::from_utf8_lossy(n).into_owned())
+                .collect(),
+        );
+        if chain.iter().any(|n| std::str::from_utf8(n).is_err()) {
+            use base64::Engine;
+            let b64 = &base64::engine::general_purpose::STANDARD;
+            loc.member_bytes = Some(chain.iter().map(|n| b64.encode(n)).collect());
+        }
+        loc
+    }
+
+    /// Inside an archive?
+    pub fn is_member(&self) -> bool {
+        self.member.is_some()
+    }
+}
+
 /// Computed hashes, serialised as an object keyed by algorithm name in a fixed order,
 /// with lowercase hex values.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -94,7 +146,7 @@ impl Serialize for HashMapHex {
 #[derive(Clone, Debug, Serialize)]
 pub struct FileInfo {
     #[serde(flatten)]
-    pub path: EncodedPath,
+    pub loc: Location,
     pub size: u64,
     pub format: Option<&'static str>,
     pub width: Option<u32>,
@@ -116,6 +168,9 @@ pub struct FileInfo {
     /// With `frames`: the error that ended decoding of the later frames early.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frame_error: Option<String>,
+    /// An archive: how many members were found directly in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member_count: Option<u64>,
 }
 
 /// One entry of a hash set that a file matched.
@@ -208,7 +263,13 @@ pub struct Begin {
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Summary {
+    /// Files found on disk (and named in lists).
     pub files_seen: u64,
+    /// Members found inside archives, at every depth. Every file and member is
+    /// counted once in `hashed` (`matched` + `clean`), `skipped` or `failed`.
+    pub members_seen: u64,
+    /// Archives opened (files and members).
+    pub archives: u64,
     pub media_files: u64,
     pub hashed: u64,
     pub matched: u64,
@@ -258,7 +319,7 @@ pub enum Record {
     },
     Skipped {
         #[serde(flatten)]
-        path: EncodedPath,
+        loc: Location,
         reason: &'static str,
         #[serde(skip_serializing_if = "Option::is_none")]
         size: Option<u64>,
@@ -268,7 +329,7 @@ pub enum Record {
     },
     Error {
         #[serde(flatten)]
-        path: EncodedPath,
+        loc: Location,
         stage: &'static str,
         message: String,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -409,9 +470,35 @@ mod tests {
     }
 
     #[test]
+    fn member_chain_carries_bytes_only_when_needed() {
+        let utf8 = Location::member(
+            Path::new("a.zip"),
+            &[b"in/c.zip".to_vec(), b"x.jpg".to_vec()],
+        );
+        assert_eq!(
+            utf8.member.as_deref(),
+            Some(&["in/c.zip".to_string(), "x.jpg".to_string()][..])
+        );
+        assert_eq!(utf8.member_bytes, None);
+        let raw = Location::member(
+            Path::new("a.zip"),
+            &[b"ok".to_vec(), b"caf\xe9.jpg".to_vec()],
+        );
+        assert_eq!(raw.member.as_ref().unwrap()[1], "caf\u{fffd}.jpg");
+        assert_eq!(
+            raw.member_bytes.as_ref().unwrap(),
+            &["b2s=", "Y2Fm6S5qcGc="]
+        );
+        let v = serde_json::to_value(&raw).unwrap();
+        assert_eq!(v["path"], "a.zip");
+        assert_eq!(v["member"][0], "ok");
+        assert!(Location::member(Path::new("f"), &[]).member.is_none());
+    }
+
+    #[test]
     fn jsonl_and_document_are_valid_json() {
         let rec = Record::Skipped {
-            path: EncodedPath::new(Path::new("x")),
+            loc: Location::file(Path::new("x")),
             reason: "not-media",
             size: Some(3),
             known: None,

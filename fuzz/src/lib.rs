@@ -11,7 +11,7 @@ use phscan::config::{Algorithm, AlgorithmSet, Limits, PdqMode};
 use phscan::hashing::digest::sha256;
 use phscan::hashing::FileHasher;
 use phscan::hashset::{self, Format, HashSet, LoadError, LoadOptions};
-use phscan::report::{EncodedPath, Record, ReportWriter};
+use phscan::report::{EncodedPath, Location, Record, ReportWriter};
 use phscan::scan::{hash_bytes, BytesHashed, HashPlan};
 use phscan::sniff::{sniff, SNIFF_LEN};
 
@@ -35,6 +35,7 @@ pub fn fuzz_limits(large: bool) -> Limits {
         max_alloc: 128 << 20,
         max_file_seconds: 0.0,
         max_frames: MAX_FRAMES,
+        ..Limits::default()
     }
 }
 
@@ -370,7 +371,11 @@ pub fn json_path(data: &[u8]) {
 
     let encoded = EncodedPath::new(Path::new(OsStr::from_bytes(data)));
     let rec = Record::Skipped {
-        path: encoded,
+        loc: Location {
+            path: encoded,
+            member: None,
+            member_bytes: None,
+        },
         reason: "not-media",
         size: Some(data.len() as u64),
         known: None,
