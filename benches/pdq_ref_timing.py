@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Times the reference PDQ (the pdqhash binding of Meta's C++ core) on RGB arrays of
-the sizes benches/pdq_kernel.rs uses, for the README's kernel comparison.
+the sizes benches/pdq_kernel.rs uses, for the kernel comparison in docs/benchmarks.md.
 
 Run with the peers' Python (../shared/reference/setup.sh DIR installs it):
     DIR/venv/bin/python benches/pdq_ref_timing.py

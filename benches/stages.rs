@@ -352,7 +352,7 @@ fn webp_lossy(img: &RgbImage) -> Vec<u8> {
 /// image-webp (the previous decoder, still the fallback and the animation decoder),
 /// lossy and lossless, 1 MP and 12 MP; and libwebp's scaled output (its
 /// area-averaging resampler, to the reduction `--pdq-mode fast` would make), which
-/// phscan does not use: see the README.
+/// phscan does not use: see docs/benchmarks.md, "WebP decoders".
 fn bench_webp_decoders(c: &mut Criterion) {
     use phscan::decode::webp::{self, Size};
     use phscan::decode::Native;

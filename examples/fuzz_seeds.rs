@@ -25,6 +25,8 @@ fn main() {
     eprintln!("hashset: {n} seeds");
     let n = json_path_seeds(root, &seeds.join("json_path"));
     eprintln!("json_path: {n} seeds");
+    let n = archive_walk_seeds(&seeds.join("archive_walk"));
+    eprintln!("archive_walk: {n} seeds");
 }
 
 fn fresh_dir(d: &Path) {
@@ -237,4 +239,111 @@ fn json_path_seeds(root: &Path, dir: &Path) -> usize {
         put(dir, &format!("path{i:03}"), p);
     }
     paths.len()
+}
+
+/// Small containers of every kind phscan opens, each holding a tiny PNG and a line
+/// of text, some nested.
+fn archive_walk_seeds(dir: &Path) -> usize {
+    fresh_dir(dir);
+    let all = archive_seeds();
+    for (name, bytes) in &all {
+        put(dir, name, bytes);
+    }
+    all.len()
+}
+
+/// The archive seeds, by name (also used for tests/fuzz-regressions/archive_walk/).
+pub fn archive_seeds() -> Vec<(String, Vec<u8>)> {
+    use std::io::Write;
+    let png = {
+        let img = ImageBuffer::from_fn(8, 8, |x, y| Luma([(x * 30 + y * 3) as u8]));
+        let mut out = Cursor::new(Vec::new());
+        DynamicImage::ImageLuma8(img)
+            .write_to(&mut out, ImageFormat::Png)
+            .expect("encode png");
+        out.into_inner()
+    };
+    let text = b"not an image\n".to_vec();
+    let members: Vec<(&str, &[u8])> = vec![("a.png", &png), ("dir/b.txt", &text)];
+
+    let zip = |method: zip::CompressionMethod, files: &[(&str, &[u8])]| {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default().compression_method(method);
+        for (name, data) in files {
+            w.start_file(*name, opts).expect("zip entry");
+            w.write_all(data).expect("zip data");
+        }
+        w.finish().expect("zip").into_inner()
+    };
+    let tar = |files: &[(&str, &[u8])]| {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, *data).expect("tar entry");
+        }
+        b.into_inner().expect("tar")
+    };
+    let gz = |data: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).expect("gzip");
+        e.finish().expect("gzip")
+    };
+    let bz = |data: &[u8]| {
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+        e.write_all(data).expect("bzip2");
+        e.finish().expect("bzip2")
+    };
+    let xz = |data: &[u8]| {
+        let mut e =
+            lzma_rust2::XzWriter::new(Vec::new(), lzma_rust2::XzOptions::default()).expect("xz");
+        e.write_all(data).expect("xz");
+        e.finish().expect("xz")
+    };
+    let zst = |data: &[u8]| zstd::stream::encode_all(data, 3).expect("zstd");
+    let sevenz = |files: &[(&str, &[u8])]| {
+        let mut w = sevenz_rust2::ArchiveWriter::new(Cursor::new(Vec::new())).expect("7z");
+        for (name, data) in files {
+            w.push_archive_entry(sevenz_rust2::ArchiveEntry::new_file(name), Some(*data))
+                .expect("7z entry");
+        }
+        w.finish().expect("7z").into_inner()
+    };
+
+    let plain_tar = tar(&members);
+    let mut out = vec![
+        (
+            "stored.zip".to_string(),
+            zip(zip::CompressionMethod::Stored, &members),
+        ),
+        (
+            "deflated.zip".into(),
+            zip(zip::CompressionMethod::Deflated, &members),
+        ),
+        (
+            "bzip2.zip".into(),
+            zip(zip::CompressionMethod::Bzip2, &members),
+        ),
+        (
+            "zstd.zip".into(),
+            zip(zip::CompressionMethod::Zstd, &members),
+        ),
+        ("plain.tar".into(), plain_tar.clone()),
+        ("t.tar.gz".into(), gz(&plain_tar)),
+        ("t.tar.bz2".into(), bz(&plain_tar)),
+        ("t.tar.xz".into(), xz(&plain_tar)),
+        ("t.tar.zst".into(), zst(&plain_tar)),
+        ("a.png.gz".into(), gz(&png)),
+        ("a.png.xz".into(), xz(&png)),
+        ("s.7z".into(), sevenz(&members)),
+    ];
+    let inner = gz(&plain_tar);
+    let nested = zip(
+        zip::CompressionMethod::Deflated,
+        &[("in/t.tar.gz", &inner), ("a.png", &png)],
+    );
+    out.push(("nested.zip".into(), nested));
+    out
 }

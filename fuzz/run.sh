@@ -4,7 +4,7 @@
 #
 #   fuzz/run.sh [TARGET] [SECONDS]
 #
-# TARGET is decode_hash, hashset, json_path, or all (the default: each in turn);
+# TARGET is decode_hash, hashset, json_path, archive_walk, or all (the default: each in turn);
 # SECONDS is how long to fuzz each target (default 600). One process, one job:
 # the fuzzer uses one core. Extra libFuzzer options go in FUZZ_ARGS (for example
 # FUZZ_ARGS="-max_len=65536", which replaces the default of 131072), extra cargo-fuzz options in FUZZ_CARGO_ARGS (for
@@ -25,14 +25,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all=(decode_hash hashset json_path)
+all=(decode_hash hashset json_path archive_walk)
 target=${1:-all}
 secs=${2:-600}
 case "$target" in
 all) targets=("${all[@]}") ;;
-decode_hash | hashset | json_path) targets=("$target") ;;
+decode_hash | hashset | json_path | archive_walk) targets=("$target") ;;
 *)
-    echo "usage: fuzz/run.sh [decode_hash|hashset|json_path|all] [SECONDS]" >&2
+    echo "usage: fuzz/run.sh [decode_hash|hashset|json_path|archive_walk|all] [SECONDS]" >&2
     exit 2
     ;;
 esac

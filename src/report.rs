@@ -1,6 +1,6 @@
 //! Report records and the writers that emit them (JSON Lines, or one JSON document).
 //!
-//! The schema is a contract, documented in the README. Bump [`SCHEMA_VERSION`] on any
+//! The schema is a contract, documented in docs/output.md. Bump [`SCHEMA_VERSION`] on any
 //! incompatible change.
 
 use std::collections::BTreeMap;

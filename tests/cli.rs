@@ -127,16 +127,38 @@ fn is_hex(v: &Value, len: usize) -> bool {
     })
 }
 
-/// The documented schema (README, "Output"): every record is checked against it.
+/// `path` (with `path_bytes` when not UTF-8), and for an archive member `member`,
+/// with `member_bytes` index for index when a name is not UTF-8.
+fn check_location(r: &Value) {
+    assert!(r["path"].is_string(), "path: {r}");
+    if let Some(b) = r.get("path_bytes") {
+        assert!(b.is_string(), "path_bytes: {r}");
+    }
+    if let Some(m) = r.get("member") {
+        let names = m.as_array().unwrap_or_else(|| panic!("member: {r}"));
+        assert!(
+            !names.is_empty() && names.iter().all(Value::is_string),
+            "member: {r}"
+        );
+        if let Some(b) = r.get("member_bytes") {
+            let raw = b.as_array().unwrap_or_else(|| panic!("member_bytes: {r}"));
+            assert_eq!(raw.len(), names.len(), "member_bytes: {r}");
+        }
+    } else {
+        assert!(
+            r.get("member_bytes").is_none(),
+            "member_bytes without member: {r}"
+        );
+    }
+}
+
+/// The documented schema (docs/output.md): every record is checked against it.
 fn check_schema(r: &Value) {
     let t = r["type"]
         .as_str()
         .unwrap_or_else(|| panic!("record without type: {r}"));
     let file_fields = |r: &Value| {
-        assert!(r["path"].is_string(), "path: {r}");
-        if let Some(b) = r.get("path_bytes") {
-            assert!(b.is_string(), "path_bytes: {r}");
-        }
+        check_location(r);
         assert!(r["size"].is_u64(), "size: {r}");
         assert!(
             r.get("format").is_some() && r.get("width").is_some() && r.get("height").is_some(),
@@ -168,7 +190,7 @@ fn check_schema(r: &Value) {
     };
     match t {
         "begin" => {
-            assert_eq!(r["schema_version"], 1);
+            assert_eq!(r["schema_version"], 2);
             assert_eq!(r["tool"], "phscan");
             assert!(r["tool_version"].is_string() && r["started_at"].is_string());
             assert!(r["command"] == "scan" || r["command"] == "hash");
@@ -210,13 +232,14 @@ fn check_schema(r: &Value) {
             assert!(r["id"].is_string());
         }
         "error" => {
-            assert!(
-                r["path"].is_string() && r["stage"].is_string() && r["message"].is_string(),
-                "{r}"
-            );
+            check_location(r);
+            assert!(r["stage"].is_string() && r["message"].is_string(), "{r}");
             assert!(!r["message"].as_str().unwrap().is_empty());
         }
-        "skipped" => assert!(r["path"].is_string() && r["reason"].is_string(), "{r}"),
+        "skipped" => {
+            check_location(r);
+            assert!(r["reason"].is_string(), "{r}");
+        }
         "summary" => {
             assert_accounted(r);
             assert!(r["elapsed_seconds"].is_number());

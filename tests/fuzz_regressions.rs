@@ -42,6 +42,11 @@ fn hashset_inputs() {
     run("hashset", checks::hashset);
 }
 
+#[test]
+fn archive_walk_inputs() {
+    run("archive_walk", checks::archive_walk);
+}
+
 #[cfg(unix)]
 #[test]
 fn json_path_inputs() {

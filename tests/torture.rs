@@ -4,7 +4,11 @@
 //! every file; no file added).
 //!
 //! No image data is written: image files enter the tree as hard links to committed
-//! fixtures (`tests/fixtures`, `tests/fixtures-hostile`).
+//! fixtures (`tests/fixtures`, `tests/fixtures-hostile`). The hostile archives hold
+//! text and zeros only.
+//!
+//! The scan's peak memory is measured too (the largest resident set of any child
+//! process this test ran, from `getrusage`): under 512 MiB.
 
 #![cfg(unix)]
 
@@ -106,7 +110,131 @@ fn build() -> (PathBuf, u64) {
         std::fs::Permissions::from_mode(0o000),
     )
     .unwrap();
+    hostile_archives(&t);
+    n += 5;
     (t, n)
+}
+
+/// A ZIP of `(name, bytes, method)` members.
+fn zip_of(members: &[(&str, &[u8], zip::CompressionMethod)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data, method) in members {
+        let opts = zip::write::SimpleFileOptions::default().compression_method(*method);
+        w.start_file(*name, opts).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// The hostile archives, none holding image data: a recursion bomb 40 levels deep,
+/// an overlapping-entry bomb (20,000 directory entries naming one 64 MiB member), a
+/// member of 2 GiB of zeros, an encrypted member, and a truncated ZIP.
+fn hostile_archives(t: &Path) {
+    use std::io::Write;
+    use zip::CompressionMethod::{Deflated, Stored};
+    // Recursion: level 40 holds level 39 ... holds a line of text.
+    let mut inner = zip_of(&[("core.txt", b"the bottom\n", Stored)]);
+    for level in 1..40 {
+        inner = zip_of(&[(&format!("level{level}.zip"), &inner, Stored)]);
+    }
+    std::fs::write(t.join("recursion-bomb.zip"), &inner).unwrap();
+
+    // Overlapping entries: one local member (64 MiB of zeros, deflated), named by
+    // 20,000 central-directory entries.
+    let zeros = vec![0u8; 64 << 20];
+    let mut crc = flate2::Crc::new();
+    crc.update(&zeros);
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&zeros).unwrap();
+    let packed = enc.finish().unwrap();
+    drop(zeros);
+    let mut z = Vec::new();
+    let local_name = b"zeros.bin";
+    let fields = |z: &mut Vec<u8>| {
+        z.extend_from_slice(&8u16.to_le_bytes()); // deflate
+        z.extend_from_slice(&[0; 4]); // time, date
+        z.extend_from_slice(&crc.sum().to_le_bytes());
+        z.extend_from_slice(&(packed.len() as u32).to_le_bytes());
+        z.extend_from_slice(&(64u32 << 20).to_le_bytes());
+    };
+    z.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+    z.extend_from_slice(&[20, 0, 0, 0]); // version needed, flags
+    fields(&mut z);
+    z.extend_from_slice(&(local_name.len() as u16).to_le_bytes());
+    z.extend_from_slice(&0u16.to_le_bytes());
+    z.extend_from_slice(local_name);
+    z.extend_from_slice(&packed);
+    let cd_start = z.len();
+    let entries = 20_000u16;
+    for i in 0..entries {
+        let name = format!("bomb/{i:05}.bin");
+        z.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+        z.extend_from_slice(&[20, 3, 20, 0, 0, 0]); // made by, needed, flags
+        fields(&mut z);
+        z.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        z.extend_from_slice(&[0; 8]); // extra, comment, disk, internal attributes
+        z.extend_from_slice(&0o100644u32.wrapping_shl(16).to_le_bytes());
+        z.extend_from_slice(&0u32.to_le_bytes()); // every entry: the same local header
+        z.extend_from_slice(name.as_bytes());
+    }
+    let cd_len = z.len() - cd_start;
+    z.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    z.extend_from_slice(&[0; 4]);
+    z.extend_from_slice(&entries.to_le_bytes());
+    z.extend_from_slice(&entries.to_le_bytes());
+    z.extend_from_slice(&(cd_len as u32).to_le_bytes());
+    z.extend_from_slice(&(cd_start as u32).to_le_bytes());
+    z.extend_from_slice(&0u16.to_le_bytes());
+    std::fs::write(t.join("overlap-bomb.zip"), &z).unwrap();
+
+    // 2 GiB of zeros in one deflated member.
+    {
+        let f = std::fs::File::create(t.join("zeros-2g.zip")).unwrap();
+        let mut w = zip::ZipWriter::new(f);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(Deflated)
+            .compression_level(Some(9))
+            .large_file(true);
+        w.start_file("zeros.bin", opts).unwrap();
+        let chunk = vec![0u8; 1 << 20];
+        for _ in 0..2048 {
+            w.write_all(&chunk).unwrap();
+        }
+        w.finish().unwrap();
+    }
+
+    // An encrypted member (ZipCrypto) between two plain ones.
+    {
+        use zip::unstable::write::FileOptionsExt;
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let plain = zip::write::SimpleFileOptions::default();
+        w.start_file("before.txt", plain).unwrap();
+        w.write_all(b"in the clear\n").unwrap();
+        let secret = plain.with_deprecated_encryption(b"not tried").unwrap();
+        w.start_file("secret.txt", secret).unwrap();
+        w.write_all(b"hidden\n").unwrap();
+        w.start_file("after.txt", plain).unwrap();
+        w.write_all(b"in the clear too\n").unwrap();
+        std::fs::write(t.join("encrypted.zip"), w.finish().unwrap().into_inner()).unwrap();
+    }
+
+    // A ZIP cut in the middle of its third member: no central directory.
+    let text = vec![b'a'; 1000];
+    let whole = zip_of(&[
+        ("one.txt", &text, Stored),
+        ("two.txt", &text, Stored),
+        ("three.txt", &text, Stored),
+    ]);
+    std::fs::write(t.join("truncated.zip"), &whole[..2500]).unwrap();
+}
+
+/// The largest resident set of any child process this test has waited for, in KiB.
+fn children_peak_rss_kib() -> i64 {
+    // SAFETY: getrusage fills the struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) }, 0);
+    u.ru_maxrss
 }
 
 /// Every regular file under `dir` (not following links) with the SHA-256 of its content
@@ -225,19 +353,23 @@ fn torture_tree() {
             .sum::<u64>()
     };
     let seen = summary["files_seen"].as_u64().unwrap();
+    let members = summary["members_seen"].as_u64().unwrap();
     assert_eq!(
-        seen,
+        seen + members,
         summary["matched"].as_u64().unwrap()
             + summary["clean"].as_u64().unwrap()
             + sum("skipped")
             + sum("failed")
     );
-    // Every entry is reported: one record per file (listing skipped and clean ones).
-    let per_file = records
+    // Every file and member is reported: one record each (listing skipped and clean
+    // ones).
+    let per_item = records
         .iter()
         .filter(|r| !matches!(r["type"].as_str(), Some("begin" | "summary")))
         .count() as u64;
-    assert_eq!(per_file, seen);
+    assert_eq!(per_item, seen + members);
+    let peak_mib = children_peak_rss_kib() / 1024;
+    assert!(peak_mib < 512, "peak RSS {peak_mib} MiB, budget 512 MiB");
     // Root reads the locked file and the locked directory's file; anyone else gets an
     // error record for each of the two entries instead (the directory cannot be
     // listed, the file cannot be opened): the count is the same.
@@ -277,6 +409,7 @@ fn torture_tree() {
         assert_eq!(reason_of("/locked-file.txt"), "error:open");
     }
     assert_eq!(reason_of("/bottom.jpg"), "match:");
+    archive_records(&records);
     assert_eq!(reason_of("/known.png"), "match:");
     assert!(
         records.iter().any(|r| r.get("path_bytes").is_some()),
@@ -309,4 +442,92 @@ fn torture_tree() {
     let added: Vec<_> = after.keys().filter(|p| !before.contains_key(*p)).collect();
     assert!(added.is_empty(), "files added: {added:?}");
     std::fs::set_permissions(t.join("locked-dir"), std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// What the hostile archives must give: each an `error` record naming the archive
+/// (and the member) and the limit or damage, and every other member reported.
+fn archive_records(records: &[Value]) {
+    let of = |file: &str| -> Vec<&Value> {
+        records
+            .iter()
+            .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with(file)))
+            .collect()
+    };
+    let chain = |r: &Value| -> Vec<String> {
+        r["member"]
+            .as_array()
+            .map(|m| m.iter().map(|n| n.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default()
+    };
+    let stage = |r: &Value| r["stage"].as_str().unwrap_or("").to_owned();
+
+    // Recursion: the archive 17 levels down is not opened; the rest are reported.
+    let rec = of("/recursion-bomb.zip");
+    let deep: Vec<_> = rec
+        .iter()
+        .filter(|r| r["type"] == "error" && stage(r) == "limit")
+        .collect();
+    assert_eq!(deep.len(), 1, "one archive too deep: {deep:?}");
+    assert_eq!(chain(deep[0]).len(), 17, "{}", deep[0]);
+    assert!(deep[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("--max-archive-depth"));
+    assert_eq!(rec.len(), 18, "17 archives inside and the file itself");
+    let own = rec.last().unwrap();
+    assert_eq!(
+        (own["type"].as_str(), own["reason"].as_str()),
+        (Some("skipped"), Some("archive"))
+    );
+
+    // Overlapping entries: the first is read, every other one is an error.
+    let ov = of("/overlap-bomb.zip");
+    let overlapping = ov
+        .iter()
+        .filter(|r| r["type"] == "error" && stage(r) == "limit")
+        .filter(|r| r["message"].as_str().unwrap().contains("overlaps"))
+        .count();
+    assert_eq!(overlapping, 19_999);
+    assert_eq!(ov.len(), 20_001, "20,000 entries and the file itself");
+
+    // 2 GiB of zeros: refused from its declared sizes, never expanded.
+    let z = of("/zeros-2g.zip");
+    let bomb = z
+        .iter()
+        .find(|r| chain(r) == ["zeros.bin"])
+        .expect("a record for the zeros member");
+    assert_eq!(
+        (bomb["type"].as_str(), stage(bomb).as_str()),
+        (Some("error"), "limit"),
+        "{bomb}"
+    );
+    assert!(bomb["message"]
+        .as_str()
+        .unwrap()
+        .contains("--max-archive-ratio"));
+
+    // Encrypted: that member is an error; its neighbours are read.
+    let enc = of("/encrypted.zip");
+    let secret = enc
+        .iter()
+        .find(|r| chain(r) == ["secret.txt"])
+        .expect("a record for the encrypted member");
+    assert_eq!(stage(secret), "encrypted", "{secret}");
+    for name in ["before.txt", "after.txt"] {
+        let r = enc.iter().find(|r| chain(r) == [name]).unwrap();
+        assert_eq!(r["reason"], "not-media", "{r}");
+    }
+
+    // Truncated: what could be read, then an error for the archive itself.
+    let tr = of("/truncated.zip");
+    let names: Vec<Vec<String>> = tr.iter().map(|r| chain(r)).collect();
+    assert!(names.contains(&vec!["one.txt".to_owned()]), "{names:?}");
+    assert!(names.contains(&vec!["two.txt".to_owned()]), "{names:?}");
+    let own = tr.last().unwrap();
+    assert_eq!(
+        (own["type"].as_str(), stage(own).as_str()),
+        (Some("error"), "archive"),
+        "{own}"
+    );
+    assert!(own.get("member").is_none());
 }

@@ -418,3 +418,92 @@ pub fn json_path(data: &[u8]) {
         }
     }
 }
+
+/// Limits of the `archive_walk` target: small enough that one input is quick.
+pub fn fuzz_archive_limits() -> phscan::archive::ArchiveLimits {
+    phscan::archive::ArchiveLimits {
+        max_members: 256,
+        max_bytes: 8 << 20,
+        max_ratio: 200,
+        max_alloc: 32 << 20,
+    }
+}
+
+/// How deep `archive_walk` opens archives inside archives.
+pub const ARCHIVE_DEPTH: u32 = 3;
+
+/// `archive_walk`: bytes as a container (ZIP, TAR, 7z, or a gzip, bzip2, xz or zstd
+/// stream; recognised as the scanner does, by content), walked as the scanner walks
+/// it: every member read whole, members that are containers opened in turn down to
+/// [`ARCHIVE_DEPTH`] levels, all under one budget ([`fuzz_archive_limits`]).
+///
+/// Checks: nothing panics out of the walk; no reader panicked inside it (the walk
+/// contains such panics and reports the archive as failed; each is a bug, in
+/// phscan or a dependency); the budget holds: at most `max_members` members are
+/// handed over and at most `max_bytes` bytes are read out of them in all; a walk
+/// that ran out of budget says so (stage `limit`).
+pub fn archive_walk(data: &[u8]) {
+    use phscan::archive::{self, Budget};
+    let Some(kind) = archive::sniff(data) else {
+        return;
+    };
+    let limits = fuzz_archive_limits();
+    let budget = Budget::new(limits.clone());
+    let mut seen = Seen::default();
+    walk_level(kind, data, 1, &budget, &mut seen);
+    assert!(
+        seen.members <= limits.max_members,
+        "{} members handed over, limit {}",
+        seen.members,
+        limits.max_members
+    );
+    assert!(
+        seen.bytes <= limits.max_bytes,
+        "{} bytes read, limit {}",
+        seen.bytes,
+        limits.max_bytes
+    );
+}
+
+#[derive(Default)]
+struct Seen {
+    members: u64,
+    bytes: u64,
+}
+
+fn walk_level(
+    kind: phscan::archive::Kind,
+    bytes: &[u8],
+    depth: u32,
+    budget: &phscan::archive::Budget,
+    seen: &mut Seen,
+) {
+    use phscan::archive::{self, Event, Flow};
+    let mut src = Cursor::new(bytes);
+    let end = archive::walk(kind, &mut src, b"fuzz.bin", budget, &mut |ev| {
+        seen.members += 1;
+        if let Event::File(m) = ev {
+            let mut buf = Vec::new();
+            // A read error is the member's failure (the scanner reports it); what was
+            // read before it still counts.
+            let _ = m.reader.read_to_end(&mut buf);
+            seen.bytes += buf.len() as u64;
+            if depth < ARCHIVE_DEPTH {
+                if let Some(k) = archive::sniff(&buf) {
+                    walk_level(k, &buf, depth + 1, budget, seen);
+                }
+            }
+        }
+        Flow::Continue
+    });
+    if let Some((stage, message)) = &end.error {
+        assert!(
+            !message.contains("internal panic"),
+            "a {} reader panicked: {message}",
+            end.format
+        );
+        if budget.exhausted().is_some() {
+            assert_eq!(*stage, "limit", "an exhausted budget is a limit: {message}");
+        }
+    }
+}

@@ -296,7 +296,9 @@ pub fn walk(
     budget: &Budget,
     visit: &mut dyn FnMut(Event<'_>) -> Flow,
 ) -> End {
-    let mut end = match kind {
+    // A reader's panic on hostile input becomes this archive's failure; what was
+    // reported before it stays reported, and the walk of any outer archive goes on.
+    let walked = crate::contain::contain(|| match kind {
         Kind::Zip => zip::walk(src, budget, visit),
         Kind::Tar => {
             let mut metered = Metered::new(src, budget, None);
@@ -306,6 +308,18 @@ pub fn walk(
         Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Zstd => {
             stream::walk(kind, src, name, budget, visit)
         }
+    });
+    let mut end = match walked {
+        Ok(end) => end,
+        Err(panic) => End {
+            format: kind.name(),
+            members: 0,
+            error: Some((
+                "archive",
+                format!("the {} reader failed: {panic}", kind.name()),
+            )),
+            stopped: false,
+        },
     };
     if end.error.is_none() && !end.stopped {
         if let Some(why) = budget.exhausted() {

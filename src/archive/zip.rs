@@ -69,6 +69,17 @@ pub(super) fn walk(
                 message: "encrypted member: not decrypted (no password is ever tried)".into(),
                 size: Some(size),
             })
+        } else if size > super::RATIO_FLOOR && size / csize.max(1) > budget.limits.max_ratio {
+            visit(Event::Failed {
+                name: &name,
+                stage: "limit",
+                message: format!(
+                    "declares {size} bytes from {csize} compressed: more than {} times \
+                     (--max-archive-ratio), a decompression bomb?; not read",
+                    budget.limits.max_ratio
+                ),
+                size: Some(size),
+            })
         } else if let Some(first) = overlap {
             visit(Event::Failed {
                 name: &name,

@@ -9,7 +9,8 @@
 //! the file declares alpha the way image-webp reads it (the `VP8X` alpha flag of an
 //! extended file, the alpha bit of a simple lossless file's header; never for a simple
 //! lossy file), else RGB. Alpha is not premultiplied. Lossless files decode to the
-//! same pixels in both decoders; lossy ones differ only by rounding (see the README).
+//! same pixels in both decoders, and so did every lossy file compared (docs/pdq.md, "WebP:
+//! libwebp").
 //!
 //! What is left to the `image` crate, by returning [`Native::Fallback`]:
 //! - animated WebP (libwebp's still-image API refuses animations): its first frame

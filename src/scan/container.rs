@@ -193,10 +193,13 @@ impl Expander<'_> {
                     .emit(Outcome::failed(loc, stage, message, size, None))
             }
             Event::File(m) => {
+                // Truncated, not popped: a reader's panic inside (contained by the walk)
+                // may have left deeper names behind.
+                let len = chain.len();
                 chain.push(m.name.to_vec());
                 let sent = self.file_member(chain, depth, budget, m);
                 self.sink.current(None);
-                chain.pop();
+                chain.truncate(len);
                 sent
             }
         };

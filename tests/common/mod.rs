@@ -82,10 +82,12 @@ pub fn assert_accounted(summary: &Value) {
             .sum::<u64>()
     };
     assert_eq!(
-        n("files_seen"),
+        n("files_seen") + n("members_seen"),
         n("matched") + n("clean") + sum("skipped") + sum("failed"),
-        "accounting: every file is matched, clean, skipped or failed: {r}"
+        "accounting: every file and member is matched, clean, skipped or failed: {r}"
     );
+    assert_eq!(n("hashed"), n("matched") + n("clean"), "hashed: {r}");
+    assert!(n("archives") <= n("files_seen") + n("members_seen"), "{r}");
 }
 
 /// A `w` x `h` picture of `channels` samples a pixel, row by row: channel c of pixel
