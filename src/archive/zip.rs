@@ -29,10 +29,25 @@ pub(super) fn walk(
         error: None,
         stopped: false,
     };
+    // The zip crate keys members by name: of several entries with one name, only one
+    // can be read. The directory's own count tells, so that none is lost silently.
+    let listed = declared_entries(src);
     let mut archive = match ZipArchive::new(&mut *src) {
         Ok(a) => a,
-        Err(e) => return salvage(src, budget, visit, e.to_string()),
+        Err(e) => {
+            let problem = format!("central directory unreadable ({e})");
+            return salvage(src, budget, visit, problem);
+        }
     };
+    if let Some(listed) = listed.filter(|n| *n > archive.len() as u64) {
+        let problem = format!(
+            "the central directory lists {listed} entries under {} names (entries sharing \
+             a name hide each other from a reader by name)",
+            archive.len()
+        );
+        drop(archive);
+        return salvage(src, budget, visit, problem);
+    }
     let overlaps = overlapping(&archive);
     for (i, overlap) in overlaps.into_iter().enumerate() {
         let (name, size, csize, encrypted, is_dir, is_link) = match archive.by_index_raw(i) {
@@ -122,6 +137,23 @@ pub(super) fn walk(
     end
 }
 
+/// The entry count that the end-of-central-directory record declares (None when it
+/// cannot be read, or defers to a ZIP64 record).
+fn declared_entries(src: &mut dyn Source) -> Option<u64> {
+    use std::io::SeekFrom;
+    let len = src.seek(SeekFrom::End(0)).ok()?;
+    let tail = len.min(22 + 65_535);
+    src.seek(SeekFrom::Start(len - tail)).ok()?;
+    let mut buf = vec![0u8; tail as usize];
+    src.read_exact(&mut buf).ok()?;
+    src.seek(SeekFrom::Start(0)).ok()?;
+    let at = (0..=buf.len().checked_sub(22)?)
+        .rev()
+        .find(|&i| buf[i..i + 4] == *b"PK\x05\x06")?;
+    let total = u16::from_le_bytes([buf[at + 10], buf[at + 11]]);
+    (total != 0xFFFF).then_some(u64::from(total))
+}
+
 /// Why a member could not be opened, as (`stage`, message).
 fn open_failure(e: &ZipError) -> (&'static str, String) {
     match e {
@@ -172,13 +204,14 @@ fn overlapping<R: Read + std::io::Seek>(archive: &ZipArchive<R>) -> Vec<Option<u
     out
 }
 
-/// The central directory could not be read: read members from their local headers,
-/// from the start of the file, as far as they go.
+/// The central directory cannot be trusted (`problem`): read members from their local
+/// headers, from the start of the file, as far as they go. The archive is reported
+/// as failed either way.
 fn salvage(
     src: &mut dyn Source,
     budget: &Budget,
     visit: &mut dyn FnMut(Event<'_>) -> Flow,
-    why: String,
+    problem: String,
 ) -> End {
     let mut end = End {
         format: "zip",
@@ -186,7 +219,6 @@ fn salvage(
         error: None,
         stopped: false,
     };
-    let problem = format!("central directory unreadable ({why})");
     if let Err(e) = src.seek(std::io::SeekFrom::Start(0)) {
         end.error = Some(("archive", format!("{problem}; cannot rewind: {e}")));
         return end;
