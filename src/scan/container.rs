@@ -130,6 +130,7 @@ pub(super) fn expand_file(
         hasher,
         path,
         sink,
+        held: 0,
     };
     let name = name_bytes(path);
     let mut src = BufReader::with_capacity(64 * 1024, file);
@@ -162,6 +163,8 @@ struct Expander<'a> {
     hasher: &'a mut FileHasher,
     path: &'a Path,
     sink: &'a dyn Sink,
+    /// Bytes of the nested archives open around the member in hand (in memory).
+    held: u64,
 }
 
 impl Expander<'_> {
@@ -259,27 +262,39 @@ impl Expander<'_> {
                 size: m.size.or(Some(n as u64).filter(|_| n < archive::HEAD_LEN)),
             });
         }
-        if let Some(s) = m.size.filter(|s| *s > limits.max_file_size) {
-            let message = format!(
-                "member is {s} bytes, over the limit of {} (--max-file-size); not read",
-                limits.max_file_size
-            );
+        // What may be held in memory: --max-file-size, less what the archives around
+        // this member already hold (each nested archive is in memory while its
+        // members are read), so that nesting cannot multiply the memory.
+        let room = limits.max_file_size.saturating_sub(self.held);
+        let over = |what: String| {
+            if self.held == 0 {
+                format!(
+                    "{what} the limit of {} bytes (--max-file-size)",
+                    limits.max_file_size
+                )
+            } else {
+                format!(
+                    "{what} the {room} bytes left of --max-file-size ({}) by the {} bytes \
+                     of the archives around it",
+                    limits.max_file_size, self.held
+                )
+            }
+        };
+        if let Some(s) = m.size.filter(|s| *s > room) {
+            let message = format!("{}; not read", over(format!("member is {s} bytes, over")));
             return self.sink.emit(fail(loc, "limit", message, Some(s), fname));
         }
-        // The rest, up to one byte past the limit (a declared size may lie).
+        // The rest, up to one byte past the room (a declared size may lie).
         let mut bytes = head;
-        bytes.reserve(m.size.unwrap_or(0).min(limits.max_file_size) as usize);
-        let room = (limits.max_file_size + 1).saturating_sub(bytes.len() as u64);
-        if let Err(e) = m.reader.take(room).read_to_end(&mut bytes) {
+        bytes.reserve(m.size.unwrap_or(0).min(room) as usize);
+        let more = (room + 1).saturating_sub(bytes.len() as u64);
+        if let Err(e) = m.reader.take(more).read_to_end(&mut bytes) {
             let (stage, message) = crate::archive::read_failure(&e);
             let size = Some(bytes.len() as u64).max(m.size);
             return self.sink.emit(fail(loc, stage, message, size, fname));
         }
-        if bytes.len() as u64 > limits.max_file_size {
-            let message = format!(
-                "member expands past the limit of {} bytes (--max-file-size); not examined",
-                limits.max_file_size
-            );
+        if bytes.len() as u64 > room {
+            let message = format!("{}; not examined", over("member expands past".into()));
             return self.sink.emit(fail(loc, "limit", message, None, fname));
         }
         if let Some(kind) = nested {
@@ -345,9 +360,11 @@ impl Expander<'_> {
         });
         let name = chain.last().cloned().unwrap_or_default();
         let mut src = Cursor::new(&bytes[..]);
+        self.held += size;
         let end = archive::walk(kind, &mut src, &name, budget, &mut |ev| {
             self.member(chain, depth + 1, budget, ev)
         });
+        self.held -= size;
         if end.stopped {
             return false;
         }
