@@ -337,14 +337,19 @@ pub(crate) struct Metered<'b, R> {
     inner: R,
     budget: &'b Budget,
     compressed: Option<Compressed>,
-    out: u64,
+    /// Bytes out so far: this reader's own, or shared by the members of one 7z block
+    /// (whose compressed side is the block's).
+    out: std::rc::Rc<Cell<u64>>,
+    /// The limit this reader stopped at, if it did (for the walker to report).
+    pub(crate) hit: Option<String>,
 }
 
 /// The compressed side of a ratio: a counter shared with the reader below the
-/// decompressor, or a fixed size.
+/// decompressor (less where it stood when the stream began), or a fixed size.
 #[derive(Clone)]
 pub(crate) enum Compressed {
     Counter(std::rc::Rc<Cell<u64>>),
+    Since(std::rc::Rc<Cell<u64>>, u64),
     Fixed(u64),
 }
 
@@ -352,6 +357,7 @@ impl Compressed {
     fn get(&self) -> u64 {
         match self {
             Compressed::Counter(c) => c.get(),
+            Compressed::Since(c, start) => c.get().saturating_sub(*start),
             Compressed::Fixed(n) => *n,
         }
     }
@@ -379,11 +385,22 @@ pub(crate) fn limit_hit(e: &io::Error) -> Option<String> {
 
 impl<'b, R> Metered<'b, R> {
     pub(crate) fn new(inner: R, budget: &'b Budget, compressed: Option<Compressed>) -> Self {
+        Self::sharing(inner, budget, compressed, Default::default())
+    }
+
+    /// A reader whose bytes out add to `out`, shared with others of the same stream.
+    pub(crate) fn sharing(
+        inner: R,
+        budget: &'b Budget,
+        compressed: Option<Compressed>,
+        out: std::rc::Rc<Cell<u64>>,
+    ) -> Self {
         Metered {
             inner,
             budget,
             compressed,
-            out: 0,
+            out,
+            hit: None,
         }
     }
 
@@ -394,11 +411,26 @@ impl<'b, R> Metered<'b, R> {
 
 impl<R: Read> Read for Metered<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.read_metered(buf) {
+            Err(e) => {
+                if let Some(why) = limit_hit(&e) {
+                    self.hit = Some(why);
+                }
+                Err(e)
+            }
+            ok => ok,
+        }
+    }
+}
+
+impl<R: Read> Metered<'_, R> {
+    fn read_metered(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if let Some(why) = self.budget.exhausted() {
             return Err(io::Error::other(LimitHit(why)));
         }
         let n = self.inner.read(buf)?;
-        self.out += n as u64;
+        let out = self.out.get() + n as u64;
+        self.out.set(out);
         if !self.budget.take_bytes(n as u64) {
             let why = self.budget.exhausted().unwrap_or_default();
             return Err(io::Error::other(LimitHit(why)));
@@ -406,11 +438,10 @@ impl<R: Read> Read for Metered<'_, R> {
         if let Some(c) = &self.compressed {
             let ratio = self.budget.limits.max_ratio;
             let packed = c.get().max(1);
-            if self.out > RATIO_FLOOR && self.out / packed > ratio {
+            if out > RATIO_FLOOR && out / packed > ratio {
                 return Err(io::Error::other(LimitHit(format!(
-                    "expands more than {ratio} times ({} bytes out of {packed}; \
-                     --max-archive-ratio): a decompression bomb?",
-                    self.out
+                    "expands more than {ratio} times ({out} bytes out of {packed}; \
+                     --max-archive-ratio): a decompression bomb?"
                 ))));
             }
         }
@@ -429,6 +460,12 @@ impl<R: Read> Read for CountIn<R> {
         let n = self.inner.read(buf)?;
         self.count.set(self.count.get() + n as u64);
         Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for CountIn<R> {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        self.inner.seek(pos)
     }
 }
 

@@ -8,7 +8,10 @@ use std::io::Read;
 
 use sevenz_rust2::{Archive, BlockDecoder, Error, Password};
 
-use super::{Budget, End, Event, Flow, Member, Metered, Source};
+use std::cell::Cell;
+use std::rc::Rc;
+
+use super::{Budget, Compressed, CountIn, End, Event, Flow, Member, Metered, Source};
 
 /// The method ID of 7-Zip's AES-256 + SHA-256 coder.
 const AES_METHOD: &[u8] = &[0x06, 0xF1, 0x07, 0x01];
@@ -32,6 +35,12 @@ pub(super) fn walk(
             end.error = Some(failure(&e, "the archive's header"));
             return end;
         }
+    };
+    // The packed bytes read, for the ratio of each block's output to its input.
+    let packed = Rc::new(Cell::new(0u64));
+    let mut src = CountIn {
+        inner: src,
+        count: Rc::clone(&packed),
     };
     // Members with data, block by block.
     for (b, block) in archive.blocks.iter().enumerate() {
@@ -64,6 +73,18 @@ pub(super) fn walk(
             continue;
         }
         let mut stop = false;
+        // The block's members, and how many were handed over: past a ratio breach the
+        // block is not decoded further (draining it is what a bomb wants), and the
+        // members left are reported.
+        let members: Vec<(String, u64)> = dec
+            .entries()
+            .iter()
+            .filter(|e| !e.is_directory && !e.is_anti_item && e.has_stream)
+            .map(|e| (e.name.clone(), e.size))
+            .collect();
+        let mut handed = 0usize;
+        let mut bomb: Option<String> = None;
+        let (block_in, block_out) = (packed.get(), Rc::new(Cell::new(0u64)));
         let r = dec.for_each_entries(&mut |entry, reader: &mut dyn Read| {
             if entry.is_directory || entry.is_anti_item || !entry.has_stream {
                 return Ok(true);
@@ -73,7 +94,9 @@ pub(super) fn walk(
                 return Ok(false);
             }
             end.members += 1;
-            let mut m = Metered::new(reader, budget, None);
+            handed += 1;
+            let since = Compressed::Since(Rc::clone(&packed), block_in);
+            let mut m = Metered::sharing(reader, budget, Some(since), Rc::clone(&block_out));
             let flow = visit(Event::File(Member {
                 name: entry.name.as_bytes(),
                 size: Some(entry.size),
@@ -86,6 +109,10 @@ pub(super) fn walk(
             if budget.exhausted().is_some() {
                 stop = true;
             }
+            if let Some(why) = m.hit.take() {
+                bomb = Some(format!("{} ({why})", entry.name));
+                return Ok(false);
+            }
             Ok(!stop)
         });
         if let Err(e) = r {
@@ -95,6 +122,27 @@ pub(super) fn walk(
         }
         if stop {
             return end;
+        }
+        if let Some(first) = bomb {
+            for (name, size) in &members[handed.min(members.len())..] {
+                if !budget.take_member() {
+                    return end;
+                }
+                end.members += 1;
+                let flow = visit(Event::Failed {
+                    name: name.as_bytes(),
+                    stage: "limit",
+                    message: format!(
+                        "not read: an earlier member of its solid block, {first}, \
+                         stopped the block's decoding"
+                    ),
+                    size: Some(*size),
+                });
+                if flow == Flow::Stop {
+                    end.stopped = true;
+                    return end;
+                }
+            }
         }
     }
     // Empty files: members with no data in any block.

@@ -117,13 +117,17 @@ pub(super) fn walk(
         return end;
     }
     end.members = 1;
-    let mut whole = Cursor::new(head).chain(out);
+    let mut whole = Cursor::new(head).chain(&mut out);
     let flow = visit(Event::File(Member {
         name: &member,
         size: None,
         reader: &mut whole,
     }));
     end.stopped = flow == Flow::Stop;
+    // A limit that stopped the member stopped the stream too.
+    if let Some(why) = out.hit.take() {
+        end.error = Some(("limit", why));
+    }
     end
 }
 
