@@ -109,8 +109,9 @@ pub(super) struct Crew {
     pub(super) members: (Sender<MemberJob>, Receiver<MemberJob>),
     /// Bytes held by queued member jobs.
     pub(super) queued_bytes: AtomicU64,
-    /// Workers reading an archive (which may still offer member jobs).
-    pub(super) owners: AtomicUsize,
+    /// Workers inside an entry, which may turn out to be an archive and offer member
+    /// jobs: while there are any, an idle worker waits for jobs rather than ending.
+    pub(super) in_entry: AtomicUsize,
     /// Discovery has handed over its last batch.
     pub(super) discovery_done: AtomicBool,
     pub(super) threads: usize,
@@ -300,11 +301,10 @@ impl Crew {
                         },
                     });
                     let hand = Hand { crew: self, place };
+                    self.in_entry.fetch_add(1, Ordering::SeqCst);
                     let outcome =
                         super::file::process_file(work, &mut hasher, path, *follow, &hand);
-                    if OWNER.with(|o| o.replace(false)) {
-                        self.owners.fetch_sub(1, Ordering::SeqCst);
-                    }
+                    self.in_entry.fetch_sub(1, Ordering::SeqCst);
                     let mut p = place.lock().expect("place");
                     match std::mem::replace(&mut p.slot, Slot::Idle) {
                         Slot::Abandoned { replaced } => {
@@ -416,7 +416,7 @@ impl Crew {
                 // No more batches; member jobs may still come while some worker
                 // reads an archive. An orphan left later goes to the worker that takes
                 // the abandoned one's place, or to the abandoned one when it carries on.
-                if self.owners.load(Ordering::SeqCst) == 0 && self.members.1.is_empty() {
+                if self.in_entry.load(Ordering::SeqCst) == 0 && self.members.1.is_empty() {
                     return self.orphan().map(Next::Batch);
                 }
                 if let Ok(j) = self.members.1.recv_timeout(Duration::from_millis(20)) {
@@ -575,12 +575,6 @@ pub(super) struct Hand<'a> {
     place: &'a Mutex<Place>,
 }
 
-thread_local! {
-    /// This worker began an archive entry that it has not yet finished (for the
-    /// owner count, whatever the watchdog did to its slot meanwhile).
-    static OWNER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
 impl Watch for Hand<'_> {
     fn note(&self, file_size: u64, file_format: Option<&'static str>) {
         if let Slot::Busy(b) = &mut self.place.lock().expect("place").slot {
@@ -627,8 +621,6 @@ impl Sink for Hand<'_> {
             };
             p.take()
         };
-        self.crew.owners.fetch_add(1, Ordering::SeqCst);
-        OWNER.with(|o| o.set(true));
         // Results held for earlier entries go first: the writer needs them before it
         // can write this entry's items.
         self.crew.hand_on(held)

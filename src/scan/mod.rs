@@ -211,7 +211,7 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
         results: res_tx.clone(),
         members: unbounded(),
         queued_bytes: AtomicU64::new(0),
-        owners: AtomicUsize::new(0),
+        in_entry: AtomicUsize::new(0),
         discovery_done: AtomicBool::new(false),
         threads,
         stop: AtomicBool::new(false),
