@@ -9,10 +9,11 @@
 #   KEEP=1), SET (default hashsets/fixtures.pdq.csv: a PDQ list, so no digests).
 #
 # It packs the folder as a stored ZIP (`zip -0`), a deflated ZIP (`zip -6`), a TAR,
-# a .tar.gz (`gzip -6`) and a .tar.zst, then times with hyperfine (warm cache, one
-# warm-up run) `phscan scan` of the folder and of each archive on THREADS threads and
-# on one, and prints, per archive, images/s and the ratio of its speed to the
-# folder's in the same run, and phscan's peak RSS (/usr/bin/time -v). The archives
+# a .tar.gz (`gzip -6`) and a .tar.zst, then times `phscan scan` of the folder and of
+# each archive on THREADS threads and on one (warm cache: WARMUP rounds first), in
+# interleaved rounds, and prints per input the median time, images/s and the median
+# over rounds of its speed relative to the folder's in the same round, and phscan's
+# peak RSS (/usr/bin/time -v). The archives
 # hold the corpus's images: they are made under WORK (inside target/, ignored by git)
 # and removed after. Every scan must find the same number of images as the folder.
 set -euo pipefail
@@ -21,7 +22,7 @@ CORPUS=$(cd "$1" && pwd); SUB=${2:-photos}
 RUNS=${RUNS:-5}; WARMUP=${WARMUP:-1}; THREADS=${THREADS:-2}
 cd "$(dirname "$0")/.."
 WORK=${WORK:-target/archives-bench}; SET=${SET:-hashsets/fixtures.pdq.csv}
-need=(); for t in hyperfine zip zstd; do command -v "$t" >/dev/null || need+=("$t"); done
+need=(); for t in zip zstd; do command -v "$t" >/dev/null || need+=("$t"); done
 [ -x /usr/bin/time ] || need+=(time)
 if [ ${#need[@]} -gt 0 ]; then
     apt-get install -y -qq "${need[@]}" >/dev/null || { apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null; }
@@ -46,22 +47,41 @@ for i in "${INPUTS[@]:1}"; do
 done
 
 echo "# phscan $($PH --version | cut -d' ' -f2), commit $(git rev-parse --short HEAD), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "# $SUB: $n images, $(du -sh "$CORPUS/$SUB" | cut -f1); list $SET"
-for j in "$THREADS" 1; do
-    cmds=(); for i in "${INPUTS[@]}"; do cmds+=("$PH scan --progress=never -j$j --hashset $SET $i"); done
-    hyperfine -N --style none --warmup "$WARMUP" --runs "$RUNS" --export-json "$WORK/j$j.json" "${cmds[@]}" >/dev/null
-    python3 - "$WORK/j$j.json" "$n" "$j" "${INPUTS[@]}" <<'PY'
-import json, os, sys
-res = json.load(open(sys.argv[1]))["results"]; n = int(sys.argv[2]); j = sys.argv[3]
-names = [os.path.basename(p) for p in sys.argv[4:]]
-base = res[0]["mean"]
-print(f"\n| input (-j{j}) | size | mean s ± σ | images/s | speed vs the folder |")
-print("| --- | --- | --- | --- | --- |")
-for name, path, r in zip(names, sys.argv[4:], res):
-    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs) if os.path.isdir(path) else os.path.getsize(path)
-    print(f"| {name} | {size / 2**20:.0f} MiB | {r['mean']:.2f} ± {(r['stddev'] or 0):.2f} | {n / r['mean']:.1f} | {base / r['mean']:.2f}x |")
+echo "# $SUB: $n images, $(du -sh "$CORPUS/$SUB" | cut -f1); list $SET; $RUNS interleaved rounds"
+# Interleaved rounds (each round times every input once, in turn), so that a slow
+# spell of the machine falls on all inputs alike; each input's speed is compared to
+# the folder's within its round, and the median of those ratios is reported.
+python3 - "$PH" "$SET" "$n" "$RUNS" "$WARMUP" "$THREADS" "${INPUTS[@]}" <<'PY'
+import os, statistics, subprocess, sys, time
+ph, hs, n, runs, warmup, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+inputs = sys.argv[7:]
+def size(p):
+    if os.path.isdir(p):
+        return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(p) for f in fs)
+    return os.path.getsize(p)
+for j in (threads, "1"):
+    def run(p):
+        t = time.perf_counter()
+        subprocess.run([ph, "scan", "--progress=never", f"-j{j}", "--hashset", hs, p],
+                       stdout=subprocess.DEVNULL, check=False)
+        return time.perf_counter() - t
+    for _ in range(warmup):
+        for p in inputs:
+            run(p)
+    times = {p: [] for p in inputs}
+    for _ in range(runs):
+        for p in inputs:
+            times[p].append(run(p))
+    base = times[inputs[0]]
+    print(f"\n| input (-j{j}) | size | median s (min-max) | images/s | speed vs the folder, median of rounds (min-max) |")
+    print("| --- | --- | --- | --- | --- |")
+    for p in inputs:
+        t = times[p]
+        ratios = [b / x for b, x in zip(base, t)]
+        med = statistics.median(t)
+        print(f"| {os.path.basename(p)} | {size(p) / 2**20:.0f} MiB | {med:.2f} ({min(t):.2f}-{max(t):.2f}) "
+              f"| {n / med:.1f} | {statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) |")
 PY
-done
 echo
 for i in "${INPUTS[@]}"; do
     peak=$( { /usr/bin/time -v "$PH" scan --progress=never -j"$THREADS" --hashset "$SET" "$i" >/dev/null || true; } 2>&1 | awk '/Maximum resident/ {print $6}')
