@@ -281,6 +281,18 @@ pub struct End {
     pub stopped: bool,
 }
 
+impl End {
+    /// Notes what the visitor said of a member; false when the walk is over (the
+    /// visitor stopped it, or the walk's budget is spent).
+    pub(crate) fn go_on(&mut self, flow: Flow, budget: &Budget) -> bool {
+        if flow == Flow::Stop {
+            self.stopped = true;
+            return false;
+        }
+        budget.exhausted().is_none()
+    }
+}
+
 /// A stream that can be read and repositioned (a file, or bytes in memory).
 pub trait Source: Read + Seek {}
 impl<T: Read + Seek> Source for T {}

@@ -87,11 +87,7 @@ pub(super) fn walk(
                 reader: &mut entry,
             }))
         };
-        if flow == Flow::Stop {
-            end.stopped = true;
-            break;
-        }
-        if budget.exhausted().is_some() {
+        if !end.go_on(flow, budget) {
             break;
         }
     }

@@ -126,11 +126,7 @@ pub(super) fn walk(
                 }
             }
         };
-        if flow == Flow::Stop {
-            end.stopped = true;
-            break;
-        }
-        if budget.exhausted().is_some() {
+        if !end.go_on(flow, budget) {
             break;
         }
     }
@@ -271,11 +267,7 @@ fn salvage(
                 }
             }
         };
-        if flow == Flow::Stop {
-            end.stopped = true;
-            return end;
-        }
-        if budget.exhausted().is_some() {
+        if !end.go_on(flow, budget) {
             return end;
         }
         if let Err(e) = done {
@@ -399,35 +391,25 @@ impl LocalHeader {
                 known: packed.is_some(),
             };
             let ratio = packed.map(Compressed::Fixed);
-            if self.method == 0 {
-                let mut m = Metered::new(&mut limited, budget, ratio);
-                flow = visit(Event::File(Member {
-                    name,
-                    size: self.size,
-                    reader: &mut m,
-                }));
-                if m.hit.is_some() {
-                    return (flow, Err("stopped at a limit".into()));
-                }
-                if let Err(e) = std::io::copy(&mut m, &mut std::io::sink()) {
-                    return (flow, Err(e.to_string()));
-                }
+            let data: Box<dyn Read + '_> = if self.method == 0 {
+                Box::new(&mut limited)
             } else {
-                let inflate = flate2::bufread::DeflateDecoder::new(&mut limited);
-                let mut m = Metered::new(inflate, budget, ratio);
-                flow = visit(Event::File(Member {
-                    name,
-                    size: self.size,
-                    reader: &mut m,
-                }));
-                if m.hit.is_some() {
-                    return (flow, Err("stopped at a limit".into()));
-                }
-                // To the end of the deflate stream, which ends by itself.
-                if let Err(e) = std::io::copy(&mut m, &mut std::io::sink()) {
-                    return (flow, Err(e.to_string()));
-                }
+                Box::new(flate2::bufread::DeflateDecoder::new(&mut limited))
+            };
+            let mut m = Metered::new(data, budget, ratio);
+            flow = visit(Event::File(Member {
+                name,
+                size: self.size,
+                reader: &mut m,
+            }));
+            if m.hit.is_some() {
+                return (flow, Err("stopped at a limit".into()));
             }
+            // To the member's end (a deflate stream ends by itself).
+            if let Err(e) = std::io::copy(&mut m, &mut std::io::sink()) {
+                return (flow, Err(e.to_string()));
+            }
+            drop(m);
             // A known size: the rest of it (a deflate stream may end before).
             if packed.is_some() {
                 if let Err(e) = std::io::copy(&mut limited.inner, &mut std::io::sink()) {

@@ -168,25 +168,7 @@ pub(super) fn process_other(
             size: Some(size),
         };
     }
-    let computed = Computed {
-        digests: digest_all(work, bytes),
-        ..Computed::default()
-    };
-    let sha = computed.digests.sha256.expect("sha256 computed");
-    finish(
-        work,
-        computed,
-        Described {
-            loc,
-            size,
-            format: None,
-            dims: (None, None),
-            media: false,
-            member_count: None,
-        },
-        None,
-        || sha,
-    )
+    digested(work, loc, digest_all(work, bytes), size, None, None)
 }
 
 /// The digests an item that is not an image gets for an exact list (SHA-256
