@@ -2477,3 +2477,60 @@ fn exit_code_is_one_for_a_match_else_two_for_an_error_else_zero() {
     assert_eq!(scan(&[&clean, &broken]).code, 2);
     assert_eq!(scan(&[&clean, &broken, &matching]).code, 1);
 }
+
+#[test]
+fn zip_entries_sharing_a_name_are_all_read_and_the_zip_is_reported() {
+    let t = Scratch::new();
+    // Two entries named x.jpg: a reader by name would see only one of them.
+    let z = zip_raw_names(&[(b"x.jpg", &known("k02.jpg")), (b"x.jpg", b"a decoy\n")]);
+    let path = t.put("dup.zip", &z);
+    let run = scan_with(PDQ_SET, &["--list-clean", "--list-skipped", &path]);
+    assert_eq!(
+        run.outline(),
+        lines(&[
+            "match dup.zip > x.jpg",
+            "skipped dup.zip > x.jpg [not-media]",
+            "error dup.zip [archive]",
+        ])
+    );
+    let own = run.item("dup.zip", &[]);
+    assert!(
+        own["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 entries under 1 names"),
+        "{own}"
+    );
+    assert_eq!(run.code, 1);
+}
+
+#[test]
+fn nested_archives_count_against_the_member_size_limit_together() {
+    let t = Scratch::new();
+    let image = known("k02.jpg");
+    let inner = zip_of(&[("k02.jpg", &image)]);
+    let outer = zip_of(&[("inner.zip", &inner)]);
+    let path = t.put("outer.zip", &outer);
+    // Room for the inner archive alone, not for it and its member at once.
+    let tight = (inner.len() + image.len() - 1).to_string();
+    let run = scan_with(PDQ_SET, &["--max-file-size", &tight, &path]);
+    let r = run.item("outer.zip", &["inner.zip", "k02.jpg"]);
+    assert_eq!(
+        (r["type"].as_str(), r["stage"].as_str()),
+        (Some("error"), Some("limit"))
+    );
+    let msg = r["message"].as_str().unwrap();
+    assert!(
+        msg.contains("--max-file-size") && msg.contains("archives around it"),
+        "{msg}"
+    );
+    assert_eq!(run.code, 2);
+    // With room for both, the member is read and found.
+    let room = (inner.len() + image.len()).to_string();
+    let run = scan_with(PDQ_SET, &["--max-file-size", &room, &path]);
+    assert_eq!(
+        run.item("outer.zip", &["inner.zip", "k02.jpg"])["type"],
+        "match"
+    );
+    assert_eq!(run.code, 1);
+}
