@@ -35,6 +35,17 @@ enum Cmd {
     /// Examine, check and convert hash-set files.
     #[command(subcommand)]
     Hashset(HashsetCmd),
+    /// Print a completion script for SHELL on standard output.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print a manual page (roff) on standard output: phscan(1), or with COMMAND that
+    /// command's page, phscan-COMMAND(1), which lists its options.
+    Man {
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -333,7 +344,9 @@ fn config_from(cli: Cli) -> Result<Config, String> {
             };
             a.common.into_parts(command, a.algorithms)
         }
-        Cmd::Hashset(_) => unreachable!("handled in main"),
+        Cmd::Hashset(_) | Cmd::Completions { .. } | Cmd::Man { .. } => {
+            unreachable!("handled in main")
+        }
     }
 }
 
@@ -392,8 +405,43 @@ fn hashset_main(cmd: HashsetCmd) -> i32 {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Cmd::Hashset(cmd) = cli.command {
-        return ExitCode::from(hashset_main(cmd) as u8);
+    match cli.command {
+        Cmd::Hashset(cmd) => return ExitCode::from(hashset_main(cmd) as u8),
+        Cmd::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "phscan", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Cmd::Man { command } => {
+            use clap::CommandFactory;
+            let top = Cli::command();
+            let cmd = match &command {
+                None => top,
+                Some(name) => {
+                    match top.find_subcommand(name) {
+                        // The page is named phscan-COMMAND; clap wants a 'static name, and
+                        // the process ends after printing it.
+                        Some(sub) => sub
+                            .clone()
+                            .name(&*Box::leak(format!("phscan-{name}").into_boxed_str()))
+                            .version(env!("CARGO_PKG_VERSION")),
+                        None => {
+                            eprintln!("phscan: no command '{name}' (scan, hash, hashset, completions, man)");
+                            return ExitCode::from(exit::ERROR as u8);
+                        }
+                    }
+                }
+            };
+            let page = clap_mangen::Man::new(cmd);
+            return match page.render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("phscan: cannot write the manual page: {e}");
+                    ExitCode::from(exit::ERROR as u8)
+                }
+            };
+        }
+        _ => {}
     }
     let cfg = match config_from(cli) {
         Ok(c) => c,

@@ -1327,3 +1327,59 @@ fn non_images_are_digested_whole_whatever_their_size() {
         .collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn completions_and_manual_pages_name_every_command_and_option() {
+    let out = |args: &[&str]| {
+        let o = phscan().args(args).output().unwrap();
+        assert!(
+            o.status.success(),
+            "phscan {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let bash = out(&["completions", "bash"]);
+    assert!(
+        bash.contains("_phscan()") && bash.contains("complete -F _phscan"),
+        "{bash}"
+    );
+    for word in [
+        "scan",
+        "hash",
+        "hashset",
+        "--max-archive-depth",
+        "--no-archives",
+        "--pdq-mode",
+    ] {
+        assert!(bash.contains(word), "bash completion lacks {word}");
+    }
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let text = out(&["completions", shell]);
+        assert!(
+            text.contains("max-archive-bytes"),
+            "{shell} completion lacks an option"
+        );
+    }
+    let man = out(&["man"]);
+    assert!(man.contains(".TH phscan 1"), "{man}");
+    for sub in ["scan", "hash", "hashset", "completions"] {
+        assert!(man.contains(sub), "phscan(1) does not name {sub}");
+    }
+    let scan_page = out(&["man", "scan"]);
+    assert!(
+        scan_page.contains(".TH phscan\\-scan 1") || scan_page.contains(".TH phscan-scan 1"),
+        "{scan_page}"
+    );
+    for opt in [
+        "max\\-archive\\-depth",
+        "hashset",
+        "threshold",
+        "list\\-clean",
+    ] {
+        assert!(scan_page.contains(opt), "phscan-scan(1) lacks {opt}");
+    }
+    let o = phscan().args(["man", "nope"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no command 'nope'"));
+}
