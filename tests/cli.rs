@@ -1383,3 +1383,45 @@ fn completions_and_manual_pages_name_every_command_and_option() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no command 'nope'"));
 }
+
+#[test]
+fn a_one_line_summary_goes_to_a_terminal_and_nowhere_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.jsonl");
+    let bin = assert_cmd::cargo::cargo_bin("phscan");
+    let cmd = format!(
+        "cd {} && {} scan --progress=never --hashset hashsets/fixtures.jsonl tests/fixtures/known > {}",
+        env!("CARGO_MANIFEST_DIR"),
+        bin.display(),
+        report.display()
+    );
+    // `script` (util-linux) runs the scan on a pseudo-terminal: standard error is a
+    // terminal there, standard output goes to the report file.
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .expect(
+            "this test needs `script` (util-linux, Debian's bsdutils) to give phscan a terminal",
+        );
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        screen.contains("phscan: 6 files: 6 matched, 0 clean, 0 skipped, 0 failed;"),
+        "terminal: {screen:?}"
+    );
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        !text.contains("phscan: "),
+        "the summary line went into the report"
+    );
+    // Not a terminal: no line.
+    let o = phscan()
+        .args([
+            "scan",
+            "--hashset",
+            "hashsets/fixtures.jsonl",
+            "tests/fixtures/known",
+        ])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("matched,"));
+}

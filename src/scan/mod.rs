@@ -24,7 +24,7 @@ mod item;
 mod output;
 
 use std::collections::{BTreeMap, HashMap};
-use std::io;
+use std::io::{self, IsTerminal};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -367,13 +367,39 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
         exit::CLEAN
     };
     let code = summary.exit_code;
+    let line = stats_line(&summary);
     writer
         .finish(&Record::Summary(summary))
         .map_err(write_err)?
         .into_inner()
         .map_err(|e| write_err(e.into_error()))?;
     output.commit()?;
+    // For the person at the terminal; never on standard output, never in a log.
+    if io::stderr().is_terminal() {
+        eprintln!("{line}");
+    }
     Ok(code)
+}
+
+/// The one-line summary for a person: what was seen and what became of it.
+fn stats_line(s: &report::Summary) -> String {
+    let members = if s.members_seen > 0 {
+        format!(" and {} archive members", s.members_seen)
+    } else {
+        String::new()
+    };
+    format!(
+        "phscan: {} files{members}: {} matched, {} clean, {} skipped, {} failed; {} hits; \
+         {:.2} s{}",
+        s.files_seen,
+        s.matched,
+        s.clean,
+        s.skipped_total(),
+        s.failed_total(),
+        s.hits,
+        s.elapsed_seconds,
+        if s.interrupted { "; interrupted" } else { "" }
+    )
 }
 
 fn effective_config(
