@@ -497,11 +497,8 @@ fn walk_level(
         Flow::Continue
     });
     if let Some((stage, message)) = &end.error {
-        assert!(
-            !message.contains("internal panic"),
-            "a {} reader panicked: {message}",
-            end.format
-        );
+        // Not by the message: it may quote names from the input, which can say anything.
+        assert!(!end.panicked, "a {} reader panicked: {message}", end.format);
         if budget.exhausted().is_some() {
             assert_eq!(*stage, "limit", "an exhausted budget is a limit: {message}");
         }

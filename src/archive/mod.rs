@@ -279,6 +279,9 @@ pub struct End {
     pub error: Option<(&'static str, String)>,
     /// The visitor asked to stop.
     pub stopped: bool,
+    /// A reader panicked (contained: `error` says so, and the walk of any outer
+    /// archive goes on). Each is a bug, in phscan or a dependency.
+    pub panicked: bool,
 }
 
 impl End {
@@ -331,6 +334,7 @@ pub fn walk(
                 format!("the {} reader failed: {panic}", kind.name()),
             )),
             stopped: false,
+            panicked: true,
         },
     };
     if end.error.is_none() && !end.stopped {

@@ -26,6 +26,7 @@ pub(super) fn walk(
         members: 0,
         error: None,
         stopped: false,
+        panicked: false,
     };
     let limit_kb = usize::try_from(budget.limits.max_alloc / 1024).unwrap_or(usize::MAX);
     let password = Password::empty();

@@ -49,6 +49,7 @@ pub(super) fn walk(
         members: 0,
         error: None,
         stopped: false,
+        panicked: false,
     };
     let count = Rc::new(Cell::new(0u64));
     let input = CountIn {

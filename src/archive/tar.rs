@@ -19,6 +19,7 @@ pub(super) fn walk(
         members: 0,
         error: None,
         stopped: false,
+        panicked: false,
     };
     let mut archive = ::tar::Archive::new(src);
     let entries = match archive.entries() {

@@ -28,6 +28,7 @@ pub(super) fn walk(
         members: 0,
         error: None,
         stopped: false,
+        panicked: false,
     };
     // The zip crate keys members by name: of several entries with one name, only one
     // can be read. The directory's own count tells, so that none is lost silently.
@@ -218,6 +219,7 @@ fn salvage(
         members: 0,
         error: None,
         stopped: false,
+        panicked: false,
     };
     if let Err(e) = src.seek(std::io::SeekFrom::Start(0)) {
         end.error = Some(("archive", format!("{problem}; cannot rewind: {e}")));
