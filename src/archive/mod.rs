@@ -285,6 +285,17 @@ pub struct End {
 }
 
 impl End {
+    /// A walk of a `format` container, with nothing found yet.
+    pub(crate) fn new(format: &'static str) -> Self {
+        End {
+            format,
+            members: 0,
+            error: None,
+            stopped: false,
+            panicked: false,
+        }
+    }
+
     /// Notes what the visitor said of a member; false when the walk is over (the
     /// visitor stopped it, or the walk's budget is spent).
     pub(crate) fn go_on(&mut self, flow: Flow, budget: &Budget) -> bool {
@@ -327,14 +338,12 @@ pub fn walk(
     let mut end = match walked {
         Ok(end) => end,
         Err(panic) => End {
-            format: kind.name(),
-            members: 0,
             error: Some((
                 "archive",
                 format!("the {} reader failed: {panic}", kind.name()),
             )),
-            stopped: false,
             panicked: true,
+            ..End::new(kind.name())
         },
     };
     if end.error.is_none() && !end.stopped {

@@ -21,13 +21,7 @@ pub(super) fn walk(
     budget: &Budget,
     visit: &mut dyn FnMut(Event<'_>) -> Flow,
 ) -> End {
-    let mut end = End {
-        format: "7z",
-        members: 0,
-        error: None,
-        stopped: false,
-        panicked: false,
-    };
+    let mut end = End::new("7z");
     let limit_kb = usize::try_from(budget.limits.max_alloc / 1024).unwrap_or(usize::MAX);
     let password = Password::empty();
     let archive = match Archive::read_with_memory_limit(&mut src, &password, limit_kb) {

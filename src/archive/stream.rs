@@ -44,13 +44,7 @@ pub(super) fn walk(
     budget: &Budget,
     visit: &mut dyn FnMut(Event<'_>) -> Flow,
 ) -> End {
-    let mut end = End {
-        format: kind.name(),
-        members: 0,
-        error: None,
-        stopped: false,
-        panicked: false,
-    };
+    let mut end = End::new(kind.name());
     let count = Rc::new(Cell::new(0u64));
     let input = CountIn {
         inner: src,

@@ -14,13 +14,7 @@ pub(super) fn walk(
     budget: &Budget,
     visit: &mut dyn FnMut(Event<'_>) -> Flow,
 ) -> End {
-    let mut end = End {
-        format,
-        members: 0,
-        error: None,
-        stopped: false,
-        panicked: false,
-    };
+    let mut end = End::new(format);
     let mut archive = ::tar::Archive::new(src);
     let entries = match archive.entries() {
         Ok(e) => e,

@@ -23,13 +23,7 @@ pub(super) fn walk(
     budget: &Budget,
     visit: &mut dyn FnMut(Event<'_>) -> Flow,
 ) -> End {
-    let mut end = End {
-        format: "zip",
-        members: 0,
-        error: None,
-        stopped: false,
-        panicked: false,
-    };
+    let mut end = End::new("zip");
     // The zip crate keys members by name: of several entries with one name, only one
     // can be read. The directory's own count tells, so that none is lost silently.
     let listed = declared_entries(src);
@@ -214,13 +208,7 @@ fn salvage(
     visit: &mut dyn FnMut(Event<'_>) -> Flow,
     problem: String,
 ) -> End {
-    let mut end = End {
-        format: "zip",
-        members: 0,
-        error: None,
-        stopped: false,
-        panicked: false,
-    };
+    let mut end = End::new("zip");
     if let Err(e) = src.seek(std::io::SeekFrom::Start(0)) {
         end.error = Some(("archive", format!("{problem}; cannot rewind: {e}")));
         return end;
