@@ -17,7 +17,7 @@
 # phscan's: 1,000 at 0..40). The target the project set, 20,000 single queries a second
 # at 10M, is 175x the 114 a second reported for Meta's MIH at 10M (ThreatExchange issue
 # #1810, another machine); this run gives the ratio on this one.
-# Meta's index takes several GiB and about 10 minutes to build at 10M on this VM.
+# Meta's index takes several GiB and about 10 minutes to build at 10M on a 2-core machine.
 set -euo pipefail
 [ $# -ge 1 ] || { sed -n '2,20p' "$0"; exit 2; }
 PEERS=$(cd "$1" && pwd)
