@@ -116,31 +116,27 @@ pub(crate) fn is_tar_header(head: &[u8]) -> bool {
 }
 
 fn checksum_ok(block: &[u8]) -> bool {
-    let field = &block[148..156];
-    let text: Vec<u8> = field
+    // The field: optional leading spaces, octal digits, then a NUL or space. Parsed
+    // in place: this runs on every file of 512 bytes or more that is not an image.
+    let mut digits = block[148..156]
         .iter()
-        .copied()
-        .skip_while(|b| *b == b' ')
-        .take_while(|b| (b'0'..=b'7').contains(b))
-        .collect();
-    if text.is_empty() {
+        .skip_while(|b| **b == b' ')
+        .peekable();
+    let mut want: u32 = 0;
+    let mut any = false;
+    while let Some(d) = digits.next_if(|b| (b'0'..=b'7').contains(*b)) {
+        want = want * 8 + u32::from(d - b'0');
+        any = true;
+    }
+    if !any {
         return false;
     }
-    let Ok(want) = u32::from_str_radix(std::str::from_utf8(&text).unwrap_or("x"), 8) else {
-        return false;
-    };
-    let sum: u32 = block[..512]
+    let sum: u32 = block[..148]
         .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            if (148..156).contains(&i) {
-                32
-            } else {
-                *b as u32
-            }
-        })
+        .chain(&block[156..512])
+        .map(|b| u32::from(*b))
         .sum();
-    sum == want
+    sum + 8 * u32::from(b' ') == want
 }
 
 /// The limits of one top-level file's walk, as configured.

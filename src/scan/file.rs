@@ -91,16 +91,14 @@ pub(super) fn process_file(
     let fname = Some(format.name());
     sink.note(size, fname);
     let limits = &work.plan.limits;
-    let fail_media = |stage: &'static str, message: String, size: u64| {
-        Some(Outcome::Failed {
-            loc: Location::file(path),
+    let fail_media = |stage, message, size| {
+        Some(Outcome::failed_media(
+            Location::file(path),
             stage,
             message,
-            size: Some(size),
-            format: fname,
-            media: true,
-            archive: false,
-        })
+            size,
+            format.name(),
+        ))
     };
     if size > limits.max_file_size {
         return fail_media(

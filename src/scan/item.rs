@@ -49,6 +49,25 @@ pub(super) enum Outcome {
 }
 
 impl Outcome {
+    /// An image (of `format`) that failed.
+    pub(super) fn failed_media(
+        loc: Location,
+        stage: &'static str,
+        message: String,
+        size: u64,
+        format: &'static str,
+    ) -> Outcome {
+        Outcome::Failed {
+            loc,
+            stage,
+            message,
+            size: Some(size),
+            format: Some(format),
+            media: true,
+            archive: false,
+        }
+    }
+
     pub(super) fn failed(
         loc: Location,
         stage: &'static str,
@@ -99,15 +118,8 @@ pub(super) fn process_image(
 ) -> Outcome {
     let size = bytes.len() as u64;
     let fname = Some(format.name());
-    let fail = |loc, stage: &'static str, message: String| Outcome::Failed {
-        loc,
-        stage,
-        message,
-        size: Some(size),
-        format: fname,
-        media: true,
-        archive: false,
-    };
+    let fail =
+        |loc, stage, message| Outcome::failed_media(loc, stage, message, size, format.name());
     hand.note(size, fname);
     let mut computed = Computed {
         digests: digest_bytes(&work.plan.algos, bytes),
