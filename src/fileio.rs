@@ -40,7 +40,7 @@ pub fn open_readonly(path: &Path, follow: bool) -> io::Result<File> {
 }
 
 /// Reads up to `buf.len()` bytes, fewer only at end of file.
-pub fn read_head(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+pub fn read_head(file: &mut (impl Read + ?Sized), buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match file.read(&mut buf[n..]) {

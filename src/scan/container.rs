@@ -240,7 +240,7 @@ impl Expander<'_> {
             Outcome::failed(loc, stage, message, size, format)
         };
         let mut head = vec![0u8; archive::HEAD_LEN];
-        let n = match read_full(m.reader, &mut head) {
+        let n = match crate::fileio::read_head(m.reader, &mut head) {
             Ok(n) => n,
             Err(e) => {
                 let (stage, message) = crate::archive::read_failure(&e);
@@ -402,18 +402,4 @@ impl Expander<'_> {
             },
         }
     }
-}
-
-/// Reads until `buf` is full or the end; fewer bytes only at the end.
-fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }

@@ -371,8 +371,8 @@ impl Crew {
         });
         let hand = Hand { crew: self, place };
         let outcome = match format {
-            Some(f) => item::process_image(work_of(self), hasher, loc, &bytes, f, &hand),
-            None => item::process_other(work_of(self), loc, &bytes, super::reason::NOT_MEDIA),
+            Some(f) => item::process_image(&self.work, hasher, loc, &bytes, f, &hand),
+            None => item::process_other(&self.work, loc, &bytes, super::reason::NOT_MEDIA),
         };
         drop(bytes);
         self.queued_bytes.fetch_sub(len, Ordering::SeqCst);
@@ -555,10 +555,6 @@ impl Crew {
                 .push(Arc::clone(batch));
         }
     }
-}
-
-fn work_of(crew: &Crew) -> &Work {
-    &crew.work
 }
 
 /// How a member job ended for its worker.
