@@ -1,7 +1,10 @@
 #!/bin/sh
 # Installs the system packages that building and testing phscan need, when they are
-# missing: a C compiler, cmake and nasm (libjpeg-turbo, libwebp, SQLite and zstd are
-# compiled from source into phscan). Debian and Ubuntu (apt-get), as root or through
+# missing: a C compiler, cmake, nasm, meson and ninja, pkg-config (libjpeg-turbo,
+# libwebp, libheif, libavif, dav1d, SQLite and zstd are compiled from source into
+# phscan), libde265 (the HEVC decoder libheif links, shared; its development
+# package brings the run-time library) and libyuv (linked statically: libavif's YUV to
+# RGB conversion, as in Pillow). Debian and Ubuntu (apt-get), as root or through
 # sudo; elsewhere it names what to install. A Rust toolchain (1.93 or newer) is
 # assumed. `.ci/run` runs this same script, so the README's quick start and CI need
 # the same packages.
@@ -11,6 +14,12 @@ command -v cc >/dev/null 2>&1 || need="$need gcc libc6-dev"
 command -v make >/dev/null 2>&1 || need="$need make"
 command -v cmake >/dev/null 2>&1 || need="$need cmake"
 command -v nasm >/dev/null 2>&1 || need="$need nasm"
+command -v meson >/dev/null 2>&1 || need="$need meson"
+command -v ninja >/dev/null 2>&1 || need="$need ninja-build"
+command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
+command -v c++ >/dev/null 2>&1 || need="$need g++"
+pkg-config --exists libde265 2>/dev/null || need="$need libde265-dev"
+[ -e /usr/include/libyuv.h ] || need="$need libyuv-dev"
 # The tests give phscan a terminal with util-linux's `script`.
 command -v script >/dev/null 2>&1 || need="$need bsdutils"
 [ -n "$need" ] || exit 0

@@ -88,7 +88,11 @@ fn with_plans(dir: &Path, name: &str, bytes: &[u8]) -> usize {
 fn decode_hash_seeds(root: &Path, dir: &Path) -> usize {
     fresh_dir(dir);
     let mut n = 0;
-    for d in ["tests/fixtures", "tests/fixtures-hostile"] {
+    for d in [
+        "tests/fixtures",
+        "tests/fixtures-hostile",
+        "tests/fixtures-media",
+    ] {
         for (name, bytes) in files_under(root, d) {
             n += with_plans(dir, &name, &bytes);
         }

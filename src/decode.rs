@@ -9,7 +9,9 @@
 //! Still WebP goes to libwebp ([`webp`]), in full (also for [`decode_reduced`]: the
 //! reduced PDQ path box-averages it afterwards, as every other format). Animated WebP,
 //! and files libwebp fails on, are decoded by the `image` crate (image-webp), as all
-//! WebP was before. Every other format is decoded by the `image` crate.
+//! WebP was before. HEIC/HEIF goes to libheif ([`heif`]), AVIF to libavif ([`avif`]),
+//! JPEG XL to jxl-oxide ([`jxl`]), with no fallback. Every other format is decoded by
+//! the `image` crate.
 
 use std::io::Cursor;
 
@@ -18,6 +20,9 @@ use image::{DynamicImage, ImageDecoder, ImageReader};
 use crate::config::Limits;
 use crate::sniff::MediaFormat;
 
+pub mod avif;
+pub mod heif;
+pub mod jxl;
 pub mod turbo;
 pub mod webp;
 
@@ -73,7 +78,13 @@ fn decoder<'a>(
     format: MediaFormat,
     limits: &Limits,
 ) -> Result<impl ImageDecoder + 'a, DecodeError> {
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
+    let Some(image_format) = format.image_format() else {
+        return Err(DecodeError::Invalid(format!(
+            "the image crate does not decode {}",
+            format.name()
+        )));
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format);
     let mut l = image::Limits::default();
     l.max_alloc = Some(limits.max_alloc);
     reader.limits(l);
@@ -102,6 +113,9 @@ pub fn decode(
     let native = match format {
         MediaFormat::Jpeg => turbo::decode(bytes, limits, turbo::Size::Full)?,
         MediaFormat::Webp => webp::decode(bytes, limits, webp::Size::Full)?,
+        MediaFormat::Heic => return heif::decode(bytes, limits),
+        MediaFormat::Avif => return avif::decode(bytes, limits),
+        MediaFormat::Jxl => return jxl::decode(bytes, limits),
         _ => Native::Fallback,
     };
     if let Native::Decoded(d) = native {
@@ -248,7 +262,8 @@ pub fn decode_reduced(
     decode(bytes, format, limits).map(Decoded::from)
 }
 
-/// Decodes the frames after the first of an animated GIF, APNG or WebP, up to frame
+/// Decodes the frames after the first of an animated GIF, APNG or WebP (or the later
+/// images of a HEIF collection, an AVIF sequence, a JPEG XL animation), up to frame
 /// `limit - 1` (0-based; the first frame is [`decode`]'s), each composited on the full
 /// canvas as a player shows it, and calls `each(k, frame)` with its index; `each`
 /// returns false to stop. Only one frame is held at a time. The canvas is the size
@@ -265,6 +280,12 @@ pub fn decode_later_frames(
     use image::codecs::{gif::GifDecoder, png::PngDecoder, webp::WebPDecoder};
     use image::AnimationDecoder;
 
+    match format {
+        MediaFormat::Heic => return heif::decode_later(bytes, limits, limit, each),
+        MediaFormat::Avif => return avif::decode_later(bytes, limits, limit, each),
+        MediaFormat::Jxl => return jxl::decode_later(bytes, limits, limit, each),
+        _ => {}
+    }
     let err = |e: image::ImageError| e.to_string().trim().to_string();
     let mut l = image::Limits::default();
     l.max_alloc = Some(limits.max_alloc);

@@ -1,19 +1,26 @@
 //! How many frames an image file holds, from its container structure alone (no
-//! decoding): GIF image descriptors, the APNG `acTL` frame count, WebP `ANMF` chunks.
+//! decoding): GIF image descriptors, the APNG `acTL` frame count, WebP `ANMF` chunks;
+//! the top-level images of a HEIF file, the images of an AVIF sequence and the
+//! displayed frames of a JPEG XL file, from their decoders' parsers (under `limits`).
 //! Every other format, and a still GIF, PNG or WebP, holds one frame.
 //!
 //! The walk is bounds-checked and never allocates; a truncated or malformed container
 //! gives the frames seen before the damage (at least 1), since the decoder reports the
 //! damage itself.
 
+use crate::config::Limits;
+use crate::decode;
 use crate::sniff::MediaFormat;
 
 /// The number of frames in `bytes`, a file of format `format` (at least 1).
-pub fn count(bytes: &[u8], format: MediaFormat) -> u32 {
+pub fn count(bytes: &[u8], format: MediaFormat, limits: &Limits) -> u32 {
     let n = match format {
         MediaFormat::Gif => gif(bytes),
         MediaFormat::Png => apng(bytes),
         MediaFormat::Webp => webp(bytes),
+        MediaFormat::Heic => decode::heif::count(bytes, limits),
+        MediaFormat::Avif => decode::avif::count(bytes, limits),
+        MediaFormat::Jxl => decode::jxl::count(bytes, limits),
         _ => 1,
     };
     n.max(1)
@@ -23,7 +30,12 @@ pub fn count(bytes: &[u8], format: MediaFormat) -> u32 {
 pub fn may_animate(format: MediaFormat) -> bool {
     matches!(
         format,
-        MediaFormat::Gif | MediaFormat::Png | MediaFormat::Webp
+        MediaFormat::Gif
+            | MediaFormat::Png
+            | MediaFormat::Webp
+            | MediaFormat::Heic
+            | MediaFormat::Avif
+            | MediaFormat::Jxl
     )
 }
 
@@ -155,12 +167,12 @@ mod tests {
     fn counts_gif_frames() {
         for n in [1, 2, 7] {
             let g = encode_gif(n);
-            assert_eq!(count(&g, MediaFormat::Gif), n as u32);
+            assert_eq!(count(&g, MediaFormat::Gif, &Limits::default()), n as u32);
             // Truncated: what was seen before the cut, never more, never 0.
-            let cut = count(&g[..g.len() / 2], MediaFormat::Gif);
+            let cut = count(&g[..g.len() / 2], MediaFormat::Gif, &Limits::default());
             assert!((1..=n as u32).contains(&cut));
         }
-        assert_eq!(count(b"GIF89a", MediaFormat::Gif), 1);
+        assert_eq!(count(b"GIF89a", MediaFormat::Gif, &Limits::default()), 1);
     }
 
     #[test]
@@ -176,12 +188,12 @@ mod tests {
         let still = png.clone();
         chunk(&mut png, b"acTL", &[0, 0, 0, 5, 0, 0, 0, 0]);
         chunk(&mut png, b"IDAT", &[0; 4]);
-        assert_eq!(count(&png, MediaFormat::Png), 5);
-        assert_eq!(count(&still, MediaFormat::Png), 1);
+        assert_eq!(count(&png, MediaFormat::Png, &Limits::default()), 5);
+        assert_eq!(count(&still, MediaFormat::Png, &Limits::default()), 1);
         // A chunk length that runs off the end.
         let mut bad = still.clone();
         bad.extend_from_slice(&[0xFF, 0xFF, 0xFF, 0xFF, b'a', b'c', b'T', b'L']);
-        assert_eq!(count(&bad, MediaFormat::Png), 1);
+        assert_eq!(count(&bad, MediaFormat::Png, &Limits::default()), 1);
     }
 
     #[test]
@@ -197,7 +209,14 @@ mod tests {
         for _ in 0..3 {
             chunk(&mut w, b"ANMF", 33);
         }
-        assert_eq!(count(&w, MediaFormat::Webp), 3);
-        assert_eq!(count(b"RIFF\0\0\0\0WEBPVP8 ", MediaFormat::Webp), 1);
+        assert_eq!(count(&w, MediaFormat::Webp, &Limits::default()), 3);
+        assert_eq!(
+            count(
+                b"RIFF\0\0\0\0WEBPVP8 ",
+                MediaFormat::Webp,
+                &Limits::default()
+            ),
+            1
+        );
     }
 }

@@ -143,7 +143,7 @@ pub(super) fn process_image(
         // The image's dimensions, also when the decode was reduced.
         dims = (Some(width), Some(height));
         if crate::frames::may_animate(format) {
-            let frames = crate::frames::count(bytes, format);
+            let frames = crate::frames::count(bytes, format, &work.plan.limits);
             if frames > 1 {
                 animation = Some(later_frames(work, hasher, bytes, format, frames, hand));
             }
@@ -454,7 +454,7 @@ pub fn hash_bytes(
     let (w, h) = hash_image(bytes, format, plan, hasher, &mut out.computed, &|| false)?;
     (out.width, out.height) = (Some(w), Some(h));
     if crate::frames::may_animate(format) {
-        out.frames = crate::frames::count(bytes, format);
+        out.frames = crate::frames::count(bytes, format, &plan.limits);
         let limit = out.frames.min(plan.limits.max_frames);
         let later = &mut out.later;
         let (_, e) = hash_later_frames(bytes, format, plan, hasher, limit, &mut |_, c| {
