@@ -6,7 +6,7 @@
 Writes OUTDIR/heic/, OUTDIR/avif/ and OUTDIR/jxl/ (lossy) and OUTDIR/jxl-lossless/,
 one file per photo, with the encoders the list makers' pipelines read them back with:
 pillow-heif (x265, quality 80, in 512x512 tiles as phones write them), Pillow's libavif
-(quality 70), pillow-jxl-plugin (libjxl, quality 80; and lossless). Run with the
+(quality 70, encoder speed 8), pillow-jxl-plugin (libjxl, quality 80; and lossless). Run with the
 reference peers' Python (`../shared/reference/setup.sh DIR` with WITH_MEDIA=1).
 """
 import os
@@ -27,7 +27,7 @@ def main():
             im = im.convert("RGB")
             pillow_heif.from_pillow(im).save(
                 os.path.join(out, "heic", stem + ".heic"), quality=80, tile_size=512)
-            im.save(os.path.join(out, "avif", stem + ".avif"), quality=70)
+            im.save(os.path.join(out, "avif", stem + ".avif"), quality=70, speed=8)
             im.save(os.path.join(out, "jxl", stem + ".jxl"), quality=80)
             im.save(os.path.join(out, "jxl-lossless", stem + ".jxl"), lossless=True)
     print(f"{len(photos)} photos converted into {out}", file=sys.stderr)
