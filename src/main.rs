@@ -35,9 +35,12 @@ enum Cmd {
     /// Examine, check and convert hash-set files.
     #[command(subcommand)]
     Hashset(HashsetCmd),
-    /// Render a scan or hash report as one self-contained document to read and hand
-    /// on (HTML or Markdown): provenance, findings, accounting, errors by stage,
-    /// charts. It holds no image content and refers to nothing outside itself.
+    /// Render a scan or hash report as one document to read (HTML or Markdown).
+    ///
+    /// Provenance, findings, the accounting and whether it adds up, errors by stage,
+    /// charts. The document is self-contained: no script, no external reference, no
+    /// image content of any kind. A file that is not a phscan report is refused with
+    /// FILE:LINE: reason.
     Report {
         /// The report: the output of `phscan scan` or `phscan hash` (JSON Lines or a
         /// JSON document), complete, interrupted or merged.
