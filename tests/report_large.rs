@@ -140,4 +140,9 @@ fn a_million_records_render_in_seconds_within_the_memory_budget() {
     )));
     assert!(text.contains(&format!("{} more errors of this stage", errors - 1000)));
     assert_eq!(text.matches("<svg ").count(), 3);
+    for bad in [
+        "<img", "data:", "http:", "https:", "//", "<script", "url(", "@import",
+    ] {
+        assert!(!text.contains(bad), "the document holds {bad:?}");
+    }
 }
