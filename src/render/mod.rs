@@ -1,13 +1,14 @@
 //! `phscan report`: a scan or hash report (JSON Lines, or the `--format json`
 //! document) rendered into one self-contained document to read and hand on, HTML or
-//! Markdown. What it says is in `sections.rs`; how each format writes it in `html.rs`
-//! (charts from `svg.rs`) and `markdown.rs`.
+//! Markdown. What it says is in `sections.rs` (its accounting in `accounting.rs`); how
+//! each format writes it in `html.rs` (charts from `svg.rs`) and `markdown.rs`.
 //!
 //! Two passes over the report, one line held at a time: the first checks every record
 //! and keeps only aggregates (`model.rs`), the second writes the findings straight to
 //! the document. Memory does not grow with the report. The document never holds image
 //! content: the report has none, and nothing here reads anything but the report.
 
+mod accounting;
 mod html;
 mod input;
 mod markdown;
