@@ -413,6 +413,17 @@ fn input_that_is_not_a_phscan_report_is_refused_with_its_line() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(!out_file.exists());
+    // The report itself named as output: refused, the report left as it was.
+    let before = std::fs::read(&report).unwrap();
+    let out = phscan()
+        .args(["report", "-o"])
+        .arg(&report)
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("would replace the report itself"));
+    assert_eq!(std::fs::read(&report).unwrap(), before);
     let out = phscan()
         .args(["report"])
         .arg(dir.join("nowhere.jsonl"))

@@ -110,6 +110,12 @@ pub fn render_to(input: &Path, format: Format, output: Option<&Path>) -> Result<
         let mut lock = stdout.lock();
         return render(input, format, &mut lock);
     };
+    if same_file(input, path) {
+        return Err(Error::Io(format!(
+            "{}: the output would replace the report itself",
+            path.display()
+        )));
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -127,6 +133,22 @@ pub fn render_to(input: &Path, format: Format, output: Option<&Path>) -> Result<
         let _ = std::fs::remove_file(&partial);
     }
     result
+}
+
+/// Whether `a` and `b` name one file (both exist, same device and inode).
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    }
 }
 
 /// Renders the report at `input` as `format` into `out`.
