@@ -58,11 +58,6 @@ struct Ancestor {
 }
 
 pub(super) fn walk_dir(cfg: &DiscoveryConfig, root: &Path, sink: &mut dyn Sink) -> bool {
-    let walk_error = |path: PathBuf, e: io::Error| Found::Error {
-        path,
-        stage: "walk",
-        message: e.to_string(),
-    };
     // The device the walk stays on with --one-file-system (the root is followed if a
     // link, as it was named explicitly).
     let root_dev = if cfg.one_file_system {
@@ -73,172 +68,187 @@ pub(super) fn walk_dir(cfg: &DiscoveryConfig, root: &Path, sink: &mut dyn Sink) 
     } else {
         None
     };
-    // With --follow-links, a link back to any directory above the root is a loop too.
-    let mut ancestors = if cfg.follow_links {
-        root_ancestors(root)
-    } else {
-        Vec::new()
+    let mut walk = Walk {
+        cfg,
+        root_dev,
+        // With --follow-links, a link back to any directory above the root is a loop
+        // too.
+        ancestors: if cfg.follow_links {
+            root_ancestors(root)
+        } else {
+            Vec::new()
+        },
+        stack: Vec::new(),
     };
-    let mut stack: Vec<Frame> = Vec::new();
-    match open_dir(CWD, root.as_os_str(), root, true, 0, cfg.follow_links) {
-        Ok((frame, id)) => {
-            if let Some((dev, ino)) = id {
-                ancestors.push(Ancestor {
-                    dev,
-                    ino,
-                    path: root.to_path_buf(),
-                });
-            }
-            stack.push(frame);
+    if let Some(error) = walk.enter(None, root, true) {
+        if !sink.found(error) {
+            return false;
         }
-        Err((e, _)) => return sink.found(walk_error(root.to_path_buf(), e)),
     }
     loop {
-        let depth = stack.len();
-        let Some(top) = stack.last_mut() else {
-            break;
+        let Some(top) = walk.stack.last_mut() else {
+            return true;
         };
         let Some((name, kind)) = top.entries.next() else {
-            stack.pop();
+            walk.stack.pop();
             if cfg.follow_links {
-                ancestors.pop();
+                walk.ancestors.pop();
             }
             continue;
         };
-        let top = &*top;
         let path = top.path.join(OsStr::from_bytes(&name));
+        let found = match walk.step(&name, kind, path) {
+            Step::Found(found) => Some(found),
+            Step::Enter(path, follow) => walk.enter(Some(&name), &path, follow),
+            Step::Nothing => None,
+        };
+        if let Some(found) = found {
+            if !sink.found(found) {
+                return false;
+            }
+        }
+    }
+}
+
+fn walk_error(path: PathBuf, e: io::Error) -> Found {
+    Found::Error {
+        path,
+        stage: "walk",
+        message: e.to_string(),
+    }
+}
+
+/// The state of one walk from a root.
+struct Walk<'a> {
+    cfg: &'a DiscoveryConfig,
+    root_dev: Option<u64>,
+    /// The directories being walked, with those above the root (`--follow-links`).
+    ancestors: Vec<Ancestor>,
+    stack: Vec<Frame>,
+}
+
+/// What to do with one entry.
+enum Step {
+    Found(Found),
+    /// Walk the directory at this path (`true`: reached through a followed link).
+    Enter(PathBuf, bool),
+    /// Nothing: a directory on another file system (`--one-file-system`).
+    Nothing,
+}
+
+impl Walk<'_> {
+    /// What the entry `name` of the directory on top of the stack is.
+    fn step(&self, name: &[u8], kind: FileType, path: PathBuf) -> Step {
+        let Some(top) = self.stack.last() else {
+            return Step::Nothing;
+        };
+        let (fd, rel) = top.at(name, &path);
         // The entry's type: from the directory entry, else from lstat (never readlink).
         let kind = if kind == FileType::Unknown {
-            let (fd, rel) = top.at(&name, &path);
             match rustix::fs::statat(fd, rel, AtFlags::SYMLINK_NOFOLLOW) {
                 Ok(st) => FileType::from_raw_mode(st.st_mode as _),
-                Err(e) => {
-                    if !sink.found(walk_error(path, e.into())) {
-                        return false;
-                    }
-                    continue;
-                }
+                Err(e) => return Step::Found(walk_error(path, e.into())),
             }
         } else {
             kind
         };
-        // A link, followed: what it leads to (stat follows it; its target is not read
-        // here), and whether that is a directory already being walked.
-        let (kind, followed) = if kind == FileType::Symlink {
-            if !cfg.follow_links {
-                if !sink.found(Found::Skip {
+        // A link: skipped unread, or followed (stat follows it) to what it leads to,
+        // which must not be a directory already being walked.
+        let mut followed_dev = None;
+        let kind = if kind == FileType::Symlink {
+            if !self.cfg.follow_links {
+                return Step::Found(Found::Skip {
                     path,
                     reason: reason::SYMLINK,
-                }) {
-                    return false;
-                }
-                continue;
+                });
             }
-            let (fd, rel) = top.at(&name, &path);
-            match rustix::fs::statat(fd, rel, AtFlags::empty()) {
-                Ok(st) => {
-                    let kind = FileType::from_raw_mode(st.st_mode as _);
-                    let (dev, ino) = identity(&st);
-                    if kind == FileType::Directory {
-                        if let Some(a) = ancestors
-                            .iter()
-                            .rev()
-                            .find(|a| (a.dev, a.ino) == (dev, ino))
-                        {
-                            let message =
-                                format!("symbolic link loop back to {}", a.path.display());
-                            if !sink.found(Found::Error {
-                                path,
-                                stage: "walk",
-                                message,
-                            }) {
-                                return false;
-                            }
-                            continue;
-                        }
-                    }
-                    (kind, Some(dev))
-                }
-                Err(e) => {
-                    if !sink.found(walk_error(path, e.into())) {
-                        return false;
-                    }
-                    continue;
-                }
+            let st = match rustix::fs::statat(fd, rel, AtFlags::empty()) {
+                Ok(st) => st,
+                Err(e) => return Step::Found(walk_error(path, e.into())),
+            };
+            let kind = FileType::from_raw_mode(st.st_mode as _);
+            let (dev, ino) = identity(&st);
+            let back = self
+                .ancestors
+                .iter()
+                .rev()
+                .find(|a| (a.dev, a.ino) == (dev, ino));
+            if let (FileType::Directory, Some(a)) = (kind, back) {
+                let message = format!("symbolic link loop back to {}", a.path.display());
+                return Step::Found(Found::Error {
+                    path,
+                    stage: "walk",
+                    message,
+                });
             }
+            followed_dev = Some(dev);
+            kind
         } else {
-            (kind, None)
+            kind
         };
-        let found = match kind {
-            FileType::RegularFile => Found::File {
+        match kind {
+            FileType::RegularFile => Step::Found(Found::File {
                 path,
-                follow: cfg.follow_links,
-            },
+                follow: self.cfg.follow_links,
+            }),
             FileType::Directory => {
-                if let Some(root_dev) = root_dev {
-                    let dev = match followed {
+                if let Some(root_dev) = self.root_dev {
+                    let dev = match followed_dev {
                         Some(dev) => dev,
-                        None => {
-                            let (fd, rel) = top.at(&name, &path);
-                            match rustix::fs::statat(fd, rel, AtFlags::SYMLINK_NOFOLLOW) {
-                                Ok(st) => identity(&st).0,
-                                Err(e) => {
-                                    if !sink.found(walk_error(path, e.into())) {
-                                        return false;
-                                    }
-                                    continue;
-                                }
-                            }
-                        }
+                        None => match rustix::fs::statat(fd, rel, AtFlags::SYMLINK_NOFOLLOW) {
+                            Ok(st) => identity(&st).0,
+                            Err(e) => return Step::Found(walk_error(path, e.into())),
+                        },
                     };
                     if dev != root_dev {
                         // Not entered, as walkdir's same_file_system did.
-                        continue;
+                        return Step::Nothing;
                     }
                 }
-                let (fd, rel) = top.at(&name, &path);
-                match open_dir(fd, rel, &path, followed.is_some(), depth, cfg.follow_links) {
-                    Ok((frame, id)) => {
-                        if let Some((dev, ino)) = id {
-                            ancestors.push(Ancestor {
-                                dev,
-                                ino,
-                                path: path.clone(),
-                            });
-                        }
-                        stack.push(frame);
-                        continue;
-                    }
-                    Err((e, partial)) => {
-                        // A directory that could not be listed (to its end): its error,
-                        // then whatever entries were read before it.
-                        if !sink.found(walk_error(path, e)) {
-                            return false;
-                        }
-                        if let Some((frame, id)) = partial {
-                            if let Some((dev, ino)) = id {
-                                ancestors.push(Ancestor {
-                                    dev,
-                                    ino,
-                                    path: frame.path.clone(),
-                                });
-                            }
-                            stack.push(frame);
-                        }
-                        continue;
-                    }
-                }
+                Step::Enter(path, followed_dev.is_some())
             }
-            _ => Found::Skip {
+            _ => Step::Found(Found::Skip {
                 path,
                 reason: reason::SPECIAL_FILE,
-            },
-        };
-        if !sink.found(found) {
-            return false;
+            }),
         }
     }
-    true
+
+    /// Opens the directory `name` of the top directory (the root when `None`, at
+    /// `path`) and puts its entries on the stack. A directory that cannot be listed
+    /// (to its end) gives its error, and whatever entries were read before it.
+    fn enter(&mut self, name: Option<&[u8]>, path: &Path, follow: bool) -> Option<Found> {
+        let depth = self.stack.len();
+        let opened = match (name, self.stack.last()) {
+            (Some(name), Some(top)) => {
+                let (fd, rel) = top.at(name, path);
+                open_dir(fd, rel, path, follow, depth, self.cfg.follow_links)
+            }
+            _ => open_dir(
+                CWD,
+                path.as_os_str(),
+                path,
+                follow,
+                depth,
+                self.cfg.follow_links,
+            ),
+        };
+        let (opened, error) = match opened {
+            Ok(opened) => (Some(opened), None),
+            Err((e, partial)) => (partial, Some(walk_error(path.to_path_buf(), e))),
+        };
+        if let Some((frame, id)) = opened {
+            if let Some((dev, ino)) = id {
+                self.ancestors.push(Ancestor {
+                    dev,
+                    ino,
+                    path: path.to_path_buf(),
+                });
+            }
+            self.stack.push(frame);
+        }
+        error
+    }
 }
 
 /// A directory's identity and the frame of its entries.
