@@ -13,8 +13,9 @@ body{font-family:sans-serif;font-size:14px;color:#1b1b1b;background:#fff;margin:
 h1{font-size:24px}h2{font-size:20px;margin-top:32px;border-bottom:2px solid #3b6ea5}\
 h3{font-size:16px}h4{font-size:14px;margin-bottom:4px}\
 table{border-collapse:collapse;margin:8px 0 16px}\
-th,td{border:1px solid #b8c2cc;padding:3px 6px;text-align:left;vertical-align:top;\
-overflow-wrap:anywhere;max-width:420px}\
+th,td{border:1px solid #b8c2cc;padding:3px 6px;text-align:left;vertical-align:top}\
+th{white-space:nowrap}td.w{overflow-wrap:anywhere;min-width:12em;max-width:32em}\
+td.x{font-family:monospace;font-size:12px;word-break:break-all;min-width:17em;max-width:17em}\
 th{background:#dde6f0}tbody tr:nth-child(even) td{background:#f3f6f9}\
 tbody tr.a td{background:#fff}tbody tr.b td{background:#f3f6f9}\
 td.n{text-align:right;font-variant-numeric:tabular-nums}\
@@ -39,13 +40,23 @@ impl<'a> Html<'a> {
     }
 
     fn cell(&mut self, text: &str, rowspan: usize) -> io::Result<()> {
-        let numeric = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
         self.out.write_all(b"<td")?;
         if rowspan > 1 {
             write!(self.out, " rowspan=\"{rowspan}\"")?;
         }
-        if numeric {
-            self.out.write_all(b" class=\"n\"")?;
+        // Numbers to the right; a digest in a narrow column of its own; other long
+        // text (paths, messages) wrapped anywhere rather than widening the table.
+        let class = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            Some("n")
+        } else if text.len() >= 40 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Some("x")
+        } else if text.len() > 24 {
+            Some("w")
+        } else {
+            None
+        };
+        if let Some(c) = class {
+            write!(self.out, " class=\"{c}\"")?;
         }
         self.out.write_all(b">")?;
         for (i, line) in text.split('\n').enumerate() {
