@@ -162,9 +162,77 @@ fn the_html_report_renders_in_chromium_to_a_screenshot_and_a_pdf() {
     let bytes = std::fs::read(&pdf).unwrap_or_else(|e| panic!("pdf {}: {e}", pdf.display()));
     assert!(bytes.starts_with(b"%PDF-"), "not a PDF");
     assert!(bytes.len() > 20_000, "PDF of {} bytes", bytes.len());
-    let pages = bytes
-        .windows(10)
-        .filter(|w| w == b"/Type /Pag" || w == b"/Type/Page")
-        .count();
+    let pages = pdf_pages(&bytes);
     assert!(pages >= 2, "{pages} pages");
+}
+
+/// Pages of a PDF as Chromium writes it (`/Type /Page` objects).
+fn pdf_pages(pdf: &[u8]) -> usize {
+    let all = pdf.windows(11).filter(|w| w == b"/Type /Page").count();
+    let trees = pdf.windows(12).filter(|w| w == b"/Type /Pages").count();
+    all - trees
+}
+
+/// A synthetic scan report of `n` matches.
+fn report_of_matches(path: &Path, n: u64) {
+    let mut text = String::from(
+        "{\"type\":\"begin\",\"schema_version\":2,\"tool\":\"phscan\",\"tool_version\":\"0.1.0\",\"command\":\"scan\",\"started_at\":\"2026-12-04T00:00:00Z\",\"config\":{}}\n",
+    );
+    for i in 0..n {
+        let sha = format!("{i:064x}");
+        text.push_str(&format!(
+            "{{\"type\":\"match\",\"path\":\"/evidence/f{i}.jpg\",\"size\":{i},\"format\":\"jpeg\",\"hashes\":{{\"sha256\":\"{sha}\"}},\"hits\":[{{\"hashset\":\"set.csv\",\"id\":\"e{i}\",\"label\":null,\"algorithm\":\"pdq\",\"distance\":3,\"transform\":\"orig\"}}]}}\n"
+        ));
+    }
+    text.push_str(&format!(
+        "{{\"type\":\"summary\",\"files_seen\":{n},\"members_seen\":0,\"matched\":{n},\"clean\":0,\"skipped\":{{}},\"failed\":{{}},\"hits\":{n},\"elapsed_seconds\":1.0,\"interrupted\":false,\"exit_code\":1}}\n"
+    ));
+    std::fs::write(path, text).unwrap();
+}
+
+/// Folded pages of findings (past the first four of 500 rows) are printed unfolded: a
+/// fifth page of 500 rows adds pages to the PDF.
+#[test]
+fn folded_findings_are_printed() {
+    let dir = tempdir();
+    let profile = dir.join("chromium-profile");
+    let mut pages = Vec::new();
+    for n in [2000, 2500] {
+        let report = dir.join(format!("m{n}.jsonl"));
+        report_of_matches(&report, n);
+        let html = dir.join(format!("m{n}.html"));
+        let out = phscan()
+            .args(["report", "-o"])
+            .arg(&html)
+            .arg(&report)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&html).unwrap();
+        assert_eq!(text.matches("<details open>").count(), 4);
+        assert_eq!(
+            text.matches("<details>").count(),
+            if n > 2000 { 1 } else { 0 }
+        );
+        let pdf = dir.join(format!("m{n}.pdf"));
+        run_chromium(
+            &html,
+            &profile,
+            &[
+                format!("--print-to-pdf={}", pdf.display()),
+                "--no-pdf-header-footer".into(),
+            ],
+        );
+        pages.push(pdf_pages(&std::fs::read(&pdf).unwrap()));
+    }
+    assert!(pages[0] >= 20, "{pages:?}");
+    assert!(
+        pages[1] >= pages[0] + 5,
+        "the folded 500 rows were not printed: pages {pages:?}"
+    );
 }

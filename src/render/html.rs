@@ -2,7 +2,8 @@
 //! reference to anything outside the file (no link, no URL, no font), and no image
 //! content of any kind: there is no `<img>` element and no `data:` URI, and the
 //! Content-Security-Policy forbids loading anything even if a reader's browser were
-//! asked to.
+//! asked to. Folded parts (`<details>`) are printed unfolded where the browser
+//! supports `::details-content` (Chromium 131 and newer).
 
 use std::io::{self, Write};
 
@@ -23,7 +24,8 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}\
 .bad{border-left:6px solid #c62828;background:#fdecea;padding:6px 10px;margin:8px 0}\
 details{margin:6px 0}summary{cursor:pointer;font-weight:bold}\
 figure{margin:12px 0}figcaption{font-size:12px;color:#444}\
-svg text{font-family:sans-serif;font-size:12px;fill:#1b1b1b}";
+svg text{font-family:sans-serif;font-size:12px;fill:#1b1b1b}\
+@media print{details::details-content{content-visibility:visible;display:block}}";
 
 pub(super) struct Html<'a> {
     out: io::BufWriter<&'a mut dyn Write>,
