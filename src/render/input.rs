@@ -16,6 +16,9 @@ use serde::Deserialize;
 /// The newest schema this renderer reads.
 pub const MAX_SCHEMA: u32 = crate::report::SCHEMA_VERSION;
 
+/// The largest Hamming distance there can be (PDQ's 256 bits).
+const MAX_DISTANCE: u32 = 256;
+
 /// A line longer than this is refused rather than held (phscan writes lines of a few
 /// KiB; a record with a thousand hits stays far under it).
 const MAX_LINE: u64 = 64 << 20;
@@ -153,7 +156,19 @@ impl Item<'_> {
         match kind {
             Kind::Match => {
                 need(self.size.is_some(), "size")?;
-                need(self.hits.as_ref().is_some_and(|h| !h.is_empty()), "hits")
+                need(self.hits.as_ref().is_some_and(|h| !h.is_empty()), "hits")?;
+                match self
+                    .hits
+                    .iter()
+                    .flatten()
+                    .find(|h| h.distance > MAX_DISTANCE)
+                {
+                    Some(h) => Err(format!(
+                        "a hit at distance {}: no hash has more than {MAX_DISTANCE} bits",
+                        h.distance
+                    )),
+                    None => Ok(()),
+                }
             }
             Kind::Clean | Kind::Hash => need(self.size.is_some(), "size"),
             Kind::Skipped => need(self.reason.is_some(), "reason"),
@@ -393,6 +408,8 @@ mod tests {
         ));
         let e = parse(r#"{"type":"match","path":"a.png","size":3,"hits":[]}"#).unwrap_err();
         assert!(e.contains("without `hits`"), "{e}");
+        let far = r#"{"type":"match","path":"a","size":1,"hits":[{"hashset":"l","id":"x","algorithm":"pdq","distance":4000000000}]}"#;
+        assert!(parse(far).unwrap_err().contains("distance 4000000000"));
         let e = parse(r#"{"type":"error","path":"a"}"#).unwrap_err();
         assert!(e.contains("without `stage`"), "{e}");
         assert!(parse("[1]").unwrap_err().contains("not a JSON object"));

@@ -14,6 +14,12 @@ pub const ERROR_SAMPLE: usize = 1000;
 /// together.
 pub const MAX_CHART_KEYS: usize = 10_000;
 
+/// Runs in one report, at most (each keeps its `begin` record).
+pub const MAX_RUNS: usize = 10_000;
+/// Distinct skip reasons, failure stages and algorithms, at most: phscan has a few
+/// dozen; a report with more is not one of its reports, and would cost memory.
+pub const MAX_NAMES: usize = 1_000;
+
 /// One run: a `begin` record and the records after it, up to its `summary` (a merged
 /// report holds several).
 pub struct Run {
@@ -112,6 +118,9 @@ impl Model {
     pub fn add(&mut self, line: u64, rec: Record<'_>) -> Result<(), String> {
         let run = match rec {
             Record::Begin(b) => {
+                if self.runs.len() >= MAX_RUNS {
+                    return Err(format!("more than {MAX_RUNS} runs in one report"));
+                }
                 self.runs.push(Run {
                     line,
                     begin: b,
@@ -130,6 +139,15 @@ impl Model {
                 }
                 Some(r) => r,
             },
+        };
+        let new_name = |names: &BTreeMap<String, u64>, name: &str, what: &str| {
+            if names.len() >= MAX_NAMES && !names.contains_key(name) {
+                Err(format!(
+                    "more than {MAX_NAMES} distinct {what}: not a phscan report"
+                ))
+            } else {
+                Ok(())
+            }
         };
         let (kind, item) = match rec {
             Record::Summary(s) => {
@@ -155,6 +173,13 @@ impl Model {
                     _ => c.hash += 1,
                 }
                 for h in item.hits.iter().flatten() {
+                    if self.distances.len() >= MAX_NAMES
+                        && !self.distances.contains_key(&*h.algorithm)
+                    {
+                        return Err(format!(
+                            "more than {MAX_NAMES} distinct algorithms: not a phscan report"
+                        ));
+                    }
                     c.hits += 1;
                     let label = h.label.as_deref().unwrap_or("");
                     self.hits_by_list
@@ -168,12 +193,18 @@ impl Model {
                 }
             }
             Kind::Skipped => {
-                *c.skipped
-                    .entry(item.reason.as_deref().unwrap_or_default().to_owned())
-                    .or_default() += 1;
+                let reason = item.reason.as_deref().unwrap_or_default();
+                new_name(&c.skipped, reason, "skip reasons")?;
+                *c.skipped.entry(reason.to_owned()).or_default() += 1;
             }
             Kind::Error => {
                 let stage = item.stage.as_deref().unwrap_or_default();
+                new_name(&c.failed, stage, "failure stages")?;
+                if self.errors.len() >= MAX_NAMES && !self.errors.contains_key(stage) {
+                    return Err(format!(
+                        "more than {MAX_NAMES} distinct failure stages: not a phscan report"
+                    ));
+                }
                 *c.failed.entry(stage.to_owned()).or_default() += 1;
                 let g = self.errors.entry(stage.to_owned()).or_default();
                 g.count += 1;
@@ -315,6 +346,31 @@ pub fn unix_from_rfc3339(s: &str) -> Option<i64> {
 mod tests {
     use super::*;
     use crate::report::rfc3339_from_unix;
+
+    #[test]
+    fn names_and_runs_are_bounded() {
+        use super::super::input::parse;
+        let begin = r#"{"type":"begin","schema_version":2,"tool":"phscan","tool_version":"0","command":"scan","started_at":"2026-12-04T00:00:00Z"}"#;
+        let mut m = Model::default();
+        m.add(1, parse(begin).unwrap()).unwrap();
+        for i in 0..MAX_NAMES {
+            let rec = format!(r#"{{"type":"error","path":"p","stage":"s{i}","message":"m"}}"#);
+            m.add(2, parse(&rec).unwrap()).unwrap();
+        }
+        let again = r#"{"type":"error","path":"p","stage":"s0","message":"m"}"#;
+        m.add(3, parse(again).unwrap()).unwrap();
+        let one_more = r#"{"type":"error","path":"p","stage":"new","message":"m"}"#;
+        let e = m.add(4, parse(one_more).unwrap()).unwrap_err();
+        assert!(e.contains("distinct failure stages"), "{e}");
+        let mut runs = Model::default();
+        for n in 0..MAX_RUNS {
+            runs.add(n as u64, parse(begin).unwrap()).unwrap();
+        }
+        assert!(runs
+            .add(0, parse(begin).unwrap())
+            .unwrap_err()
+            .contains("runs"));
+    }
 
     #[test]
     fn times_round_trip() {
