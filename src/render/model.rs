@@ -1,8 +1,9 @@
 //! What the first pass over a report keeps: each run's `begin` and `summary`, counts
 //! taken from the records themselves, the figures the charts draw, and the first
 //! errors of each stage. Bounded whatever the report's size: no per-record state is
-//! kept beyond [`ERROR_SAMPLE`] errors per stage and [`MAX_CHART_KEYS`] chart keys.
-//! Findings are not kept: the second pass streams them to the document.
+//! kept beyond [`ERROR_SAMPLE`] errors per stage (each cut to [`MAX_KEPT_CHARS`]) and
+//! [`MAX_CHART_KEYS`] chart keys. Findings are not kept: the second pass streams them
+//! to the document.
 
 use std::collections::BTreeMap;
 
@@ -211,9 +212,9 @@ impl Model {
                 if g.listed.len() < ERROR_SAMPLE {
                     g.listed.push(ErrorRow {
                         line,
-                        path: shown_path(&item.path, item.path_bytes.as_deref()),
-                        member: shown_member(&item),
-                        message: escape_text(item.message.as_deref().unwrap_or_default()),
+                        path: cut(shown_path(&item.path, item.path_bytes.as_deref())),
+                        member: cut(shown_member(&item)),
+                        message: cut(escape_text(item.message.as_deref().unwrap_or_default())),
                         size: item.size,
                         format: item.format.as_deref().map(escape_text),
                     });
@@ -230,6 +231,20 @@ impl Model {
             all.add(&r.counted);
         }
         all
+    }
+}
+
+/// Characters of a path, member chain or message kept per listed error.
+pub const MAX_KEPT_CHARS: usize = 4096;
+
+/// `s` cut to [`MAX_KEPT_CHARS`], saying how much was left out.
+fn cut(s: String) -> String {
+    match s.char_indices().nth(MAX_KEPT_CHARS) {
+        None => s,
+        Some((at, _)) => {
+            let rest = s[at..].chars().count();
+            format!("{}\u{2026} ({rest} more characters)", &s[..at])
+        }
     }
 }
 
@@ -370,6 +385,19 @@ mod tests {
             .add(0, parse(begin).unwrap())
             .unwrap_err()
             .contains("runs"));
+    }
+
+    #[test]
+    fn kept_text_is_cut() {
+        assert_eq!(cut("short".into()), "short");
+        let long = "é".repeat(MAX_KEPT_CHARS + 5);
+        let c = cut(long);
+        assert!(
+            c.ends_with("\u{2026} (5 more characters)"),
+            "{}",
+            &c[c.len() - 40..]
+        );
+        assert_eq!(c.chars().filter(|&ch| ch == 'é').count(), MAX_KEPT_CHARS);
     }
 
     #[test]
