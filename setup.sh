@@ -4,8 +4,8 @@
 # libwebp, libheif, libavif, dav1d, SQLite and zstd are compiled from source into
 # phscan), libde265 (the HEVC decoder libheif links, shared; its development
 # package brings the run-time library) and libyuv (linked statically: libavif's YUV to
-# RGB conversion, as in Pillow). Debian and Ubuntu (apt-get), as root or through
-# sudo; elsewhere it names what to install. A Rust toolchain (1.93 or newer) is
+# RGB conversion, as in Pillow), and for the tests `script` and Chromium. Debian and
+# Ubuntu (apt-get), as root or through sudo; elsewhere it names what to install. A Rust toolchain (1.93 or newer) is
 # assumed. `.ci/run` runs this same script, so the README's quick start and CI need
 # the same packages.
 set -eu
@@ -20,8 +20,11 @@ command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 command -v c++ >/dev/null 2>&1 || need="$need g++"
 pkg-config --exists libde265 2>/dev/null || need="$need libde265-dev"
 [ -e /usr/include/libyuv.h ] || need="$need libyuv-dev"
-# The tests give phscan a terminal with util-linux's `script`.
+# The tests give phscan a terminal with util-linux's `script`, and open the HTML case
+# report (`phscan report`) in headless Chromium.
 command -v script >/dev/null 2>&1 || need="$need bsdutils"
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+    || need="$need chromium"
 [ -n "$need" ] || exit 0
 command -v cargo >/dev/null 2>&1 || echo "setup.sh: cargo not found: install a Rust toolchain (https://rustup.rs)" >&2
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -32,5 +35,11 @@ sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo
 echo "setup.sh: installing$need" >&2
 # shellcheck disable=SC2086 # a list of package names
-$sudo apt-get install -y -qq $need >/dev/null 2>&1 \
-    || { $sudo apt-get update -qq && $sudo apt-get install -y -qq $need >/dev/null; }
+if ! $sudo apt-get install -y -qq $need >/dev/null 2>&1; then
+    $sudo apt-get update -qq
+    # Ubuntu has no `chromium` package; its `chromium-browser` provides the browser.
+    if echo "$need" | grep -qw chromium && ! apt-cache show chromium >/dev/null 2>&1; then
+        need=$(echo "$need" | sed 's/chromium/chromium-browser/')
+    fi
+    $sudo apt-get install -y -qq $need >/dev/null
+fi

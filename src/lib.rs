@@ -7,7 +7,7 @@
 //! [`hashset`] (parsing lists), [`known`] (NSRL known-file lists, which spare known
 //! files the decode), [`index`] (multi-index Hamming search), [`matching`] (one file's
 //! hashes against every list), [`report`] (JSON writers), and [`scan`], which runs the
-//! stages on a thread pool.
+//! stages on a thread pool. [`render`] turns a finished report into a document to read.
 
 pub mod archive;
 pub mod buffers;
@@ -24,6 +24,7 @@ pub mod index;
 pub mod interrupt;
 pub mod known;
 pub mod matching;
+pub mod render;
 pub mod report;
 pub mod scan;
 pub mod sniff;

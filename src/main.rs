@@ -35,6 +35,24 @@ enum Cmd {
     /// Examine, check and convert hash-set files.
     #[command(subcommand)]
     Hashset(HashsetCmd),
+    /// Render a scan or hash report as one document to read (HTML or Markdown).
+    ///
+    /// Provenance, findings, the accounting and whether it adds up, errors by stage,
+    /// charts. The document is self-contained: no script, no external reference, no
+    /// image content of any kind. A file that is not a phscan report is refused with
+    /// FILE:LINE: reason.
+    Report {
+        /// The report: the output of `phscan scan` or `phscan hash` (JSON Lines or a
+        /// JSON document), complete, interrupted or merged.
+        #[arg(value_name = "REPORT")]
+        report: PathBuf,
+        /// Write the document to FILE instead of standard output.
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The document's format.
+        #[arg(long, value_enum, default_value_t = DocFormat::Html)]
+        format: DocFormat,
+    },
     /// Print a completion script for SHELL on standard output.
     Completions {
         #[arg(value_enum)]
@@ -240,6 +258,12 @@ enum FormatArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum DocFormat {
+    Html,
+    Markdown,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum ProgressArg {
     Auto,
     Always,
@@ -344,7 +368,7 @@ fn config_from(cli: Cli) -> Result<Config, String> {
             };
             a.common.into_parts(command, a.algorithms)
         }
-        Cmd::Hashset(_) | Cmd::Completions { .. } | Cmd::Man { .. } => {
+        Cmd::Hashset(_) | Cmd::Report { .. } | Cmd::Completions { .. } | Cmd::Man { .. } => {
             unreachable!("handled in main")
         }
     }
@@ -407,6 +431,23 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Cmd::Hashset(cmd) => return ExitCode::from(hashset_main(cmd) as u8),
+        Cmd::Report {
+            report,
+            output,
+            format,
+        } => {
+            let format = match format {
+                DocFormat::Html => phscan::render::Format::Html,
+                DocFormat::Markdown => phscan::render::Format::Markdown,
+            };
+            return match phscan::render::render_to(&report, format, output.as_deref()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("phscan: {e}");
+                    ExitCode::from(exit::ERROR as u8)
+                }
+            };
+        }
         Cmd::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "phscan", &mut std::io::stdout());
@@ -426,7 +467,7 @@ fn main() -> ExitCode {
                             .name(&*Box::leak(format!("phscan-{name}").into_boxed_str()))
                             .version(env!("CARGO_PKG_VERSION")),
                         None => {
-                            eprintln!("phscan: no command '{name}' (scan, hash, hashset, completions, man)");
+                            eprintln!("phscan: no command '{name}' (scan, hash, hashset, report, completions, man)");
                             return ExitCode::from(exit::ERROR as u8);
                         }
                     }

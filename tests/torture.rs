@@ -1,7 +1,7 @@
 //! The torture test: a generated tree holding every hostile case at once. The scan
 //! must finish, account for every file, write only valid JSON, exit 2 (there were
-//! failures), and leave the tree exactly as it was (content, size, mtime, atime of
-//! every file; no file added).
+//! failures), and leave the tree exactly as it was (content, size, mtime of every
+//! file; the access time of every file, directory and symbolic link; no file added).
 //!
 //! No image data is written: image files enter the tree as hard links to committed
 //! fixtures (`tests/fixtures`, `tests/fixtures-hostile`). The hostile archives hold
@@ -262,30 +262,35 @@ fn contents(dir: &Path) -> BTreeMap<PathBuf, (String, u64, i64, i64)> {
     out
 }
 
-/// Access times of every regular file (stat does not change them).
-fn atimes(dir: &Path) -> BTreeMap<PathBuf, (i64, i64)> {
+/// Every entry under `dir` and `dir` itself: directories, files, links, the FIFO.
+/// Listed once, before the access times are set: listing a directory moves its
+/// access time, so the checks after the scan go by this list (lstat, which moves
+/// nothing) and never list a directory again until they are done.
+fn entries(dir: &Path) -> Vec<PathBuf> {
     walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            let m = std::fs::symlink_metadata(e.path()).unwrap();
-            (e.path().to_path_buf(), (m.atime(), m.atime_nsec()))
+        .map(|e| e.path().to_path_buf())
+        .collect()
+}
+
+/// Access times of `entries`, links' own (lstat follows nothing and reads nothing).
+fn atimes(entries: &[PathBuf]) -> BTreeMap<PathBuf, (i64, i64)> {
+    entries
+        .iter()
+        .map(|p| {
+            let m = std::fs::symlink_metadata(p).unwrap();
+            (p.clone(), (m.atime(), m.atime_nsec()))
         })
         .collect()
 }
 
-/// Sets every regular file's atime two days before its mtime, so that any ordinary
-/// read would update it, even on a relatime mount.
-fn age_atimes(dir: &Path) {
-    for e in walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-    {
-        if !e.file_type().is_file() {
-            continue;
-        }
-        let m = std::fs::symlink_metadata(e.path()).unwrap();
+/// Sets every entry's access time (a link's own, not its target's) two days before its
+/// modification time, so that any listing of a directory, read of a link or read of
+/// a file would move it, even on a `relatime` mount.
+fn age_atimes(entries: &[PathBuf]) {
+    for p in entries {
+        let m = std::fs::symlink_metadata(p).unwrap();
         let times = [
             libc::timespec {
                 tv_sec: m.mtime() - 2 * 86_400,
@@ -296,7 +301,7 @@ fn age_atimes(dir: &Path) {
                 tv_nsec: libc::UTIME_OMIT,
             },
         ];
-        let c = CString::new(e.path().as_os_str().as_bytes()).unwrap();
+        let c = CString::new(p.as_os_str().as_bytes()).unwrap();
         // SAFETY: a valid path and two timespecs.
         let r = unsafe {
             libc::utimensat(
@@ -306,16 +311,56 @@ fn age_atimes(dir: &Path) {
                 libc::AT_SYMLINK_NOFOLLOW,
             )
         };
-        assert_eq!(r, 0, "utimensat {}", e.path().display());
+        assert_eq!(r, 0, "utimensat {}", p.display());
     }
+}
+
+/// The entries whose access time is not what it was.
+fn moved(before: &BTreeMap<PathBuf, (i64, i64)>, entries: &[PathBuf]) -> Vec<PathBuf> {
+    let after = atimes(entries);
+    before
+        .iter()
+        .filter(|(p, v)| after.get(*p) != Some(v))
+        .map(|(p, _)| p.clone())
+        .collect()
+}
+
+fn is_link(p: &Path) -> bool {
+    std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 #[test]
 fn torture_tree() {
     let (t, expected) = build();
     let before = contents(&t);
-    age_atimes(&t);
-    let atimes_before = atimes(&t);
+    let listed = entries(&t);
+    assert!(listed.iter().filter(|p| p.is_dir() && !is_link(p)).count() > 500);
+    assert!(listed.iter().filter(|p| is_link(p)).count() >= 2);
+    age_atimes(&listed);
+    let atimes_before = atimes(&listed);
+
+    // Without --follow-links, nothing is left moved: no directory listed, no link read,
+    // no file read. (Archives are not opened in this first pass: it is about the walk.)
+    let first = assert_cmd::Command::cargo_bin("phscan")
+        .unwrap()
+        .current_dir(root())
+        .args(["scan", "--progress=never", "--no-archives", "-j", "2"])
+        .args(["--hashset", "hashsets/fixtures.pdq.csv"])
+        .arg(&t)
+        .output()
+        .unwrap();
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let moved_first = moved(&atimes_before, &listed);
+    assert!(
+        moved_first.is_empty(),
+        "access times moved by a scan (directories listed, links read, files read): {moved_first:?}"
+    );
+
     let out = assert_cmd::Command::cargo_bin("phscan")
         .unwrap()
         .current_dir(root())
@@ -419,18 +464,18 @@ fn torture_tree() {
         .as_str()
         .is_some_and(|p| p.ends_with("new\nline \"q\" \u{7}bell.png"))));
 
-    // Nothing changed: no access time moved (files are opened with O_NOATIME where
-    // the OS allows it, which it does for the owner and root), no file added, removed
-    // or altered.
-    let atimes_after = atimes(&t);
-    let moved: Vec<_> = atimes_before
-        .iter()
-        .filter(|(p, v)| atimes_after.get(*p) != Some(v))
-        .map(|(p, _)| p.clone())
+    // Nothing changed: no access time moved (files and directories are opened with
+    // O_NOATIME where the OS allows it, which it does for the owner and root), no file
+    // added, removed or altered.
+    // The links were followed this time (--follow-links): following a link reads it,
+    // which may move its access time; nothing else may move.
+    let moved_second: Vec<_> = moved(&atimes_before, &listed)
+        .into_iter()
+        .filter(|p| !is_link(p))
         .collect();
     assert!(
-        moved.is_empty(),
-        "access times changed by the scan: {moved:?}"
+        moved_second.is_empty(),
+        "access times changed by the scan: {moved_second:?}"
     );
     let after = contents(&t);
     let changed: Vec<_> = before

@@ -429,6 +429,8 @@ fn effective_config(
         "limits": cfg.limits,
         "archives": cfg.archives,
         "format": cfg.output.format,
+        "list_skipped": cfg.output.list_skipped,
+        "list_clean": cfg.output.list_clean,
     });
     if let Some(mc) = mc {
         let thresholds: BTreeMap<&str, u32> = algos

@@ -1,9 +1,11 @@
 //! Discovery: turns the sources named on the command line (paths, directories, file
 //! lists) into a stream of candidate files, in a deterministic order.
 //!
-//! Directories are walked with walkdir, entries sorted by name (by bytes), so the order
-//! of the report does not depend on the file system or on the thread count. Nothing
-//! here opens a file: it only names them, and says why an entry is not a candidate.
+//! Directories are walked in `walk.rs`, entries sorted by name (by bytes), so the order
+//! of the report does not depend on the file system or on the thread count; listing a
+//! directory moves no access time, and a link is not read unless it is followed.
+//! Nothing here opens a file: it only names them, and says why an entry is not a
+//! candidate.
 //!
 //! The scanner takes entries in batches ([`discover_batches`]): handing one entry to
 //! another thread costs more than examining a small file.
@@ -14,9 +16,10 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use walkdir::WalkDir;
-
 use crate::config::{DiscoveryConfig, Source};
+
+#[cfg(unix)]
+mod walk;
 
 /// Why an entry found during discovery is not scanned.
 pub mod reason {
@@ -187,12 +190,14 @@ fn visit_path(cfg: &DiscoveryConfig, path: &Path, from_list: bool, sink: &mut dy
     walk_dir(cfg, path, sink)
 }
 
+#[cfg(unix)]
+use walk::walk_dir;
+
+/// The walk on systems without `openat` and `O_NOATIME`: walkdir, entries sorted by
+/// name as bytes.
+#[cfg(not(unix))]
 fn walk_dir(cfg: &DiscoveryConfig, root: &Path, sink: &mut dyn Sink) -> bool {
-    // In name order. The entries sorted together are siblings, whose paths are the
-    // same parent path followed by their names, so comparing the whole paths' bytes
-    // orders them as comparing the names would (walkdir's `sort_by_file_name`), without
-    // finding the last component of both paths on every comparison.
-    let walker = WalkDir::new(root)
+    let walker = walkdir::WalkDir::new(root)
         .follow_links(cfg.follow_links)
         .same_file_system(cfg.one_file_system)
         .sort_by(|a, b| a.path().as_os_str().cmp(b.path().as_os_str()));
