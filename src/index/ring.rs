@@ -44,7 +44,7 @@
 //! 10 million entries and 16 slots of 16 bits (buckets of 188 entries, 384 bytes): per
 //! slot 25 MB of buckets and 40 MB of entry numbers; 1.27 GiB with the 32-byte hashes.
 //!
-//! Where the time goes (10M entries, d = 31, this VM; measured by leaving stages out):
+//! Where the time goes (10M entries, d = 31, a 2-core x86-64 machine; measured by leaving stages out):
 //! with the data already cached a query takes about 13 us, so most of it is memory.
 //! Random 6-line runs cost about 100 ns each here when prefetched, a single random line
 //! about 55 ns, so the 272 bucket probes are the bulk, and the survivors' `ids` and
