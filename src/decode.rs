@@ -315,17 +315,35 @@ pub fn decode_later_frames(
         Ok(f) => f,
         Err(e) => return (0, Some(err(e))),
     };
+    let later = frames
+        .enumerate()
+        .take(limit as usize)
+        .skip(1)
+        .map(|(k, frame)| {
+            let frame = frame.map(|f| DynamicImage::ImageRgba8(f.into_buffer()));
+            (k as u32, frame.map_err(err))
+        });
+    give_frames(later, "frame", each)
+}
+
+/// Gives the decoded later frames (`(index, frame or error)`, in order) to `each` until
+/// it returns false or a frame fails. Returns how many were given, and the failure
+/// (`"{what} {index}: {error}"`) that ended the walk early, if any.
+pub(crate) fn give_frames<E: std::fmt::Display>(
+    frames: impl Iterator<Item = (u32, Result<DynamicImage, E>)>,
+    what: &str,
+    each: &mut dyn FnMut(u32, DynamicImage) -> bool,
+) -> (u32, Option<String>) {
     let mut done = 0;
-    for (k, frame) in frames.enumerate().take(limit as usize).skip(1) {
-        let k = k as u32;
+    for (k, frame) in frames {
         match frame {
             Ok(f) => {
                 done += 1;
-                if !each(k, DynamicImage::ImageRgba8(f.into_buffer())) {
+                if !each(k, f) {
                     break;
                 }
             }
-            Err(e) => return (done, Some(format!("frame {k}: {}", err(e)))),
+            Err(e) => return (done, Some(format!("{what} {k}: {e}"))),
         }
     }
     (done, None)

@@ -156,18 +156,7 @@ pub fn decode_later(
         Err(e) => return (0, Some(e.to_string())),
     };
     let n = d.count().min(limit);
-    let mut done = 0;
-    for k in 1..n {
-        // Frame 1 by seeking (libavif decodes from the nearest keyframe), then in turn.
-        match d.next((k == 1).then_some(1), limits) {
-            Ok(frame) => {
-                done += 1;
-                if !each(k, frame) {
-                    break;
-                }
-            }
-            Err(e) => return (done, Some(format!("frame {k}: {e}"))),
-        }
-    }
-    (done, None)
+    // Frame 1 by seeking (libavif decodes from the nearest keyframe), then in turn.
+    let later = (1..n).map(|k| (k, d.next((k == 1).then_some(1), limits)));
+    super::give_frames(later, "frame", each)
 }

@@ -160,22 +160,10 @@ pub fn decode_later(
         Ok(ids) => ids,
         Err(e) => return (0, Some(e.to_string())),
     };
-    let mut done = 0;
-    for (k, id) in ids.into_iter().enumerate().take(limit as usize).skip(1) {
-        let k = k as u32;
-        let image = ctx
-            .image_handle(id)
-            .map_err(invalid)
-            .and_then(|h| decode_handle(&h, limits));
-        match image {
-            Ok(image) => {
-                done += 1;
-                if !each(k, image) {
-                    break;
-                }
-            }
-            Err(e) => return (done, Some(format!("image {k}: {e}"))),
-        }
-    }
-    (done, None)
+    let later = ids.into_iter().enumerate().take(limit as usize).skip(1);
+    let later = later.map(|(k, id)| {
+        let image = ctx.image_handle(id).map_err(invalid);
+        (k as u32, image.and_then(|h| decode_handle(&h, limits)))
+    });
+    super::give_frames(later, "image", each)
 }

@@ -104,17 +104,6 @@ pub fn decode_later(
         Err(e) => return (0, Some(e.to_string())),
     };
     let n = image.num_loaded_keyframes().min(limit as usize);
-    let mut done = 0;
-    for k in 1..n {
-        match render(&image, k, limits) {
-            Ok(frame) => {
-                done += 1;
-                if !each(k as u32, frame) {
-                    break;
-                }
-            }
-            Err(e) => return (done, Some(format!("frame {k}: {e}"))),
-        }
-    }
-    (done, None)
+    let later = (1..n).map(|k| (k as u32, render(&image, k, limits)));
+    super::give_frames(later, "frame", each)
 }
