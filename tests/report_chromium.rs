@@ -72,6 +72,22 @@ fn run_chromium(html: &Path, profile: &Path, args: &[String]) {
     }
 }
 
+/// `phscan report -o HTML REPORT`, which must succeed.
+fn render_html(report: &Path, html: &Path) {
+    let out = phscan()
+        .args(["report", "-o"])
+        .arg(html)
+        .arg(report)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn the_html_report_renders_in_chromium_to_a_screenshot_and_a_pdf() {
     let dir = tempdir();
@@ -97,18 +113,7 @@ fn the_html_report_renders_in_chromium_to_a_screenshot_and_a_pdf() {
         String::from_utf8_lossy(&out.stderr)
     );
     let html = dir.join("report.html");
-    let out = phscan()
-        .args(["report", "-o"])
-        .arg(&html)
-        .arg(&report)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    render_html(&report, &html);
 
     let png = dir.join("shot.png");
     let pdf = dir.join("report.pdf");
@@ -201,18 +206,7 @@ fn folded_findings_are_printed() {
         let report = dir.join(format!("m{n}.jsonl"));
         report_of_matches(&report, n);
         let html = dir.join(format!("m{n}.html"));
-        let out = phscan()
-            .args(["report", "-o"])
-            .arg(&html)
-            .arg(&report)
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        render_html(&report, &html);
         let text = std::fs::read_to_string(&html).unwrap();
         assert_eq!(text.matches("<details open>").count(), 4);
         assert_eq!(
