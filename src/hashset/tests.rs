@@ -70,7 +70,7 @@ fn bad_lines_are_all_reported_with_line_numbers() {
 #[test]
 fn jsonl_entries() {
     let s = load_str(&format!(
-        "{{\"type\":\"begin\",\"schema_version\":1}}\n\
+        "{{\"type\":\"begin\",\"schema_version\":3}}\n\
          {{\"type\":\"hash\",\"path\":\"a.png\",\"hashes\":{{\"pdq\":\"{H}\",\"md5\":\"900150983CD24FB0D6963F7D28E17F72\",\"dhash\":\"00ff00ff00ff00ff\"}},\"label\":\"cat-A\",\"pdq_quality\":42}}\n\
          {{\"type\":\"summary\"}}\n"
     ))
@@ -90,6 +90,29 @@ fn jsonl_entries() {
     );
     let e = load_str("{\"hashes\":{\"crc\":\"abcd\"}}\n").unwrap_err();
     assert!(e.to_string().contains("unknown algorithm"), "{e}");
+}
+
+/// A report of schema 1 or 2 holds `image_hasher` values under the 64-bit names:
+/// refused, not matched as if they were ImageHash's. Its PDQ and exact hashes load.
+#[test]
+fn jsonl_before_schema_3_refuses_the_old_64_bit_values() {
+    let old = |hashes: &str| {
+        load_str(&format!(
+            "{{\"type\":\"begin\",\"schema_version\":2}}\n\
+             {{\"type\":\"hash\",\"path\":\"a.png\",\"hashes\":{{{hashes}}}}}\n"
+        ))
+    };
+    let e = old("\"ahash\":\"00ff00ff00ff00ff\"").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains(":2: 'ahash' of a phscan report of schema 2"),
+        "{e}"
+    );
+    let s = old(&format!("\"pdq\":\"{H}\",\"md5\":\"{MD5}\"")).unwrap();
+    assert_eq!((s.count(Algorithm::Pdq), s.count(Algorithm::Md5)), (1, 1));
+    // Without a begin record (a list cut out of a report) nothing is known: loaded.
+    let s = load_str("{\"type\":\"hash\",\"hashes\":{\"whash\":\"00ff00ff00ff00ff\"}}\n").unwrap();
+    assert_eq!(s.count(Algorithm::Whash), 1);
 }
 
 #[test]
@@ -138,7 +161,8 @@ fn plain_lists_refuse_to_guess() {
     }
     let e = load_str("00ff00ff00ff00ff\n").unwrap_err();
     assert!(
-        e.to_string().contains("ahash, dhash, phash or blockhash"),
+        e.to_string()
+            .contains("ahash, dhash, phash, whash or blockhash"),
         "{e}"
     );
 }

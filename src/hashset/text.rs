@@ -187,7 +187,7 @@ pub(super) fn parse_plain(
                     if !refused_ambiguous {
                         refused_ambiguous = true;
                         let choices = if hex.len() == 16 {
-                            "ahash, dhash, phash or blockhash"
+                            "ahash, dhash, phash, whash or blockhash"
                         } else {
                             "pdq or sha256"
                         };
