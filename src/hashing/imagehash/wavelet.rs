@@ -29,6 +29,7 @@ fn synthesise(a: f64, d: f64) -> (f64, f64) {
 
 /// The four sub-bands of one 2-D level, each `m`x`m`; `aa` is the approximation.
 /// The first letter is the filter down the columns, the second along the rows.
+#[derive(Default)]
 pub struct Level {
     pub m: usize,
     pub aa: Vec<f64>,
@@ -37,97 +38,109 @@ pub struct Level {
     pub dd: Vec<f64>,
 }
 
-/// One level of `dwt2` of the `n`x`n` image `x`.
-pub fn dwt2(x: &[f64], n: usize) -> Level {
+/// One level of `dwt2` of the `n`x`n` image `x` into `l` (its buffers reused).
+/// Each 2x2 block is done at once: down its two columns, then along its two rows,
+/// the operations PyWavelets does on whole axes one after the other.
+pub fn dwt2(x: &[f64], n: usize, l: &mut Level) {
     let m = n / 2;
-    // Down the columns: rows 2i and 2i+1 into row i of `a` and `d` (m x n).
-    let mut a = vec![0.0; m * n];
-    let mut d = vec![0.0; m * n];
+    l.m = m;
+    for v in [&mut l.aa, &mut l.ad, &mut l.da, &mut l.dd] {
+        v.clear();
+        v.reserve(m * m);
+    }
     for i in 0..m {
         let (r0, r1) = (
             &x[2 * i * n..(2 * i + 1) * n],
             &x[(2 * i + 1) * n..(2 * i + 2) * n],
         );
-        for j in 0..n {
-            let (lo, hi) = analyse(r0[j], r1[j]);
-            a[i * n + j] = lo;
-            d[i * n + j] = hi;
+        for j in 0..m {
+            let (a0, d0) = analyse(r0[2 * j], r1[2 * j]);
+            let (a1, d1) = analyse(r0[2 * j + 1], r1[2 * j + 1]);
+            let (aa, ad) = analyse(a0, a1);
+            let (da, dd) = analyse(d0, d1);
+            l.aa.push(aa);
+            l.ad.push(ad);
+            l.da.push(da);
+            l.dd.push(dd);
         }
     }
-    // Along the rows.
-    let rows = |src: &[f64]| {
-        let mut lo = vec![0.0; m * m];
-        let mut hi = vec![0.0; m * m];
-        for i in 0..m {
-            for j in 0..m {
-                let (l, h) = analyse(src[i * n + 2 * j], src[i * n + 2 * j + 1]);
-                lo[i * m + j] = l;
-                hi[i * m + j] = h;
-            }
-        }
-        (lo, hi)
-    };
-    let (aa, ad) = rows(&a);
-    let (da, dd) = rows(&d);
-    Level { m, aa, ad, da, dd }
 }
 
-/// `idwt2` of one level: the `2m`x`2m` image.
-pub fn idwt2(l: &Level) -> Vec<f64> {
+/// `idwt2` of one level into `x` (`2m`x`2m`): along the rows first (PyWavelets
+/// undoes the axes in reverse order), then down the columns, a 2x2 block at a time.
+pub fn idwt2(l: &Level, x: &mut Vec<f64>) {
     let (m, n) = (l.m, 2 * l.m);
-    // Along the rows first (PyWavelets undoes the axes in reverse order).
-    let rows = |lo: &[f64], hi: &[f64]| {
-        let mut out = vec![0.0; m * n];
-        for i in 0..m {
-            for j in 0..m {
-                let (e, o) = synthesise(lo[i * m + j], hi[i * m + j]);
-                out[i * n + 2 * j] = e;
-                out[i * n + 2 * j + 1] = o;
-            }
-        }
-        out
-    };
-    let a = rows(&l.aa, &l.ad);
-    let d = rows(&l.da, &l.dd);
-    let mut x = vec![0.0; n * n];
+    x.clear();
+    x.resize(n * n, 0.0);
     for i in 0..m {
-        for j in 0..n {
-            let (e, o) = synthesise(a[i * n + j], d[i * n + j]);
-            x[2 * i * n + j] = e;
-            x[(2 * i + 1) * n + j] = o;
+        for j in 0..m {
+            let k = i * m + j;
+            let (a0, a1) = synthesise(l.aa[k], l.ad[k]);
+            let (d0, d1) = synthesise(l.da[k], l.dd[k]);
+            let (x00, x10) = synthesise(a0, d0);
+            let (x01, x11) = synthesise(a1, d1);
+            x[2 * i * n + 2 * j] = x00;
+            x[2 * i * n + 2 * j + 1] = x01;
+            x[(2 * i + 1) * n + 2 * j] = x10;
+            x[(2 * i + 1) * n + 2 * j + 1] = x11;
         }
     }
-    x
 }
 
-/// The approximation of `levels` levels of `dwt2` of the `n`x`n` image `x`.
-pub fn approximation(x: &[f64], n: usize, levels: u32) -> Vec<f64> {
-    let (mut cur, mut n) = (x.to_vec(), n);
-    for _ in 0..levels {
-        cur = dwt2(&cur, n).aa;
-        n /= 2;
-    }
-    cur
+/// Buffers of the wavelet steps, kept from image to image.
+#[derive(Default)]
+pub struct Haar {
+    levels: Vec<Level>,
+    a: Vec<f64>,
+    b: Vec<f64>,
 }
 
-/// `waverec2` of `wavedec2(x, 'haar', level=log2(n))` with the 1x1 approximation
-/// set to zero: the image without its coarsest (mean) component.
-pub fn without_coarsest(x: &[f64], n: usize) -> Vec<f64> {
-    let mut levels = Vec::new();
-    let (mut cur, mut side) = (x.to_vec(), n);
-    while side > 1 {
-        let mut l = dwt2(&cur, side);
-        cur = std::mem::take(&mut l.aa);
-        side /= 2;
-        levels.push(l);
+impl Haar {
+    /// `waverec2` of `wavedec2(x, 'haar', level=log2(n))` with the 1x1 approximation
+    /// set to zero: the image without its coarsest (mean) component, in `x`.
+    pub fn remove_coarsest(&mut self, x: &mut Vec<f64>, n: usize) {
+        let depth = n.ilog2() as usize;
+        self.levels
+            .resize_with(depth.max(self.levels.len()), Level::default);
+        let mut side = n;
+        for d in 0..depth {
+            let (done, rest) = self.levels.split_at_mut(d);
+            let src: &[f64] = match done.last() {
+                None => x,
+                Some(prev) => &prev.aa,
+            };
+            dwt2(src, side, &mut rest[0]);
+            side /= 2;
+        }
+        // `coeffs[0] *= 0`: the approximation is non-negative, so this is +0.
+        self.a.clear();
+        self.a.push(0.0);
+        for d in (0..depth).rev() {
+            let mut l = std::mem::take(&mut self.levels[d]);
+            std::mem::swap(&mut l.aa, &mut self.a);
+            idwt2(&l, &mut self.b);
+            std::mem::swap(&mut l.aa, &mut self.a);
+            self.levels[d] = l;
+            std::mem::swap(&mut self.a, &mut self.b);
+        }
+        std::mem::swap(x, &mut self.a);
     }
-    // `coeffs[0] *= 0`: the approximation is non-negative, so this is +0.
-    let mut rec = vec![0.0; cur.len()];
-    while let Some(mut l) = levels.pop() {
-        l.aa = rec;
-        rec = idwt2(&l);
+
+    /// The approximation of `levels` levels of `dwt2` of the `n`x`n` image `x`.
+    pub fn approximation(&mut self, x: &[f64], n: usize, levels: u32) -> Vec<f64> {
+        if levels == 0 {
+            return x.to_vec();
+        }
+        let mut l = Level::default();
+        dwt2(x, n, &mut l);
+        let mut n = n / 2;
+        for _ in 1..levels {
+            let prev = std::mem::take(&mut l.aa);
+            dwt2(&prev, n, &mut l);
+            n /= 2;
+        }
+        l.aa
     }
-    rec
 }
 
 #[cfg(test)]
@@ -283,17 +296,17 @@ mod tests {
     #[test]
     fn coarsest_removed_as_pywavelets_does() {
         let px = image(8, |r, c| (((r * 5 + c * 3) * 37) % 256) as u8);
-        let got: Vec<u64> = without_coarsest(&px, 8)
-            .iter()
-            .map(|v| v.to_bits())
-            .collect();
+        let mut x = px.clone();
+        Haar::default().remove_coarsest(&mut x, 8);
+        let got: Vec<u64> = x.iter().map(|v| v.to_bits()).collect();
         assert_eq!(got, WITHOUT_COARSEST);
     }
 
     #[test]
     fn approximation_is_pywavelets() {
         let px = image(16, |r, c| (((r * 11 + c * 7) * 29) % 256) as u8);
-        let got: Vec<u64> = approximation(&px, 16, 1)
+        let got: Vec<u64> = Haar::default()
+            .approximation(&px, 16, 1)
             .iter()
             .map(|v| v.to_bits())
             .collect();
