@@ -151,7 +151,7 @@ mod tests {
         (0..n * n).map(|i| f(i / n, i % n) as f64 / 255.0).collect()
     }
 
-    /// PyWavelets 1.9 on px[r][c] = ((5r + 3c) * 37 mod 256) / 255, 8x8:
+    /// PyWavelets 1.8.0 on px[r][c] = ((5r + 3c) * 37 mod 256) / 255, 8x8:
     /// `c = wavedec2(px, 'haar', level=3); c[0] *= 0; waverec2(c, 'haar')`, as IEEE bits
     /// (note the 2^-55 left where the exact value is 0).
     const WITHOUT_COARSEST: [u64; 64] = [
