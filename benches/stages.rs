@@ -397,19 +397,31 @@ fn bench_hashes(c: &mut Criterion) {
     for (w, h) in [MP1, MP12] {
         let img = DynamicImage::ImageRgb8(picture(w, h));
         g.throughput(Throughput::Elements(u64::from(w * h)));
-        let cases: [(&str, &[Algorithm], PdqMode); 7] = [
+        let cases: [(&str, &[Algorithm], PdqMode); 9] = [
             ("pdq_full", &[Algorithm::Pdq], PdqMode::Full),
             ("pdq_fast", &[Algorithm::Pdq], PdqMode::Fast),
             ("ahash", &[Algorithm::Ahash], PdqMode::Full),
             ("dhash", &[Algorithm::Dhash], PdqMode::Full),
             ("phash", &[Algorithm::Phash], PdqMode::Full),
+            ("whash", &[Algorithm::Whash], PdqMode::Full),
             ("blockhash", &[Algorithm::Blockhash], PdqMode::Full),
             (
-                "four_64bit",
+                "imagehash_four",
                 &[
                     Algorithm::Ahash,
                     Algorithm::Dhash,
                     Algorithm::Phash,
+                    Algorithm::Whash,
+                ],
+                PdqMode::Full,
+            ),
+            (
+                "all_64bit",
+                &[
+                    Algorithm::Ahash,
+                    Algorithm::Dhash,
+                    Algorithm::Phash,
+                    Algorithm::Whash,
                     Algorithm::Blockhash,
                 ],
                 PdqMode::Full,

@@ -16,6 +16,7 @@ pub enum Algorithm {
     Ahash,
     Dhash,
     Phash,
+    Whash,
     Blockhash,
     Md5,
     Sha1,
@@ -23,11 +24,12 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    pub const ALL: [Algorithm; 8] = [
+    pub const ALL: [Algorithm; 9] = [
         Algorithm::Pdq,
         Algorithm::Ahash,
         Algorithm::Dhash,
         Algorithm::Phash,
+        Algorithm::Whash,
         Algorithm::Blockhash,
         Algorithm::Md5,
         Algorithm::Sha1,
@@ -40,6 +42,7 @@ impl Algorithm {
             Algorithm::Ahash => "ahash",
             Algorithm::Dhash => "dhash",
             Algorithm::Phash => "phash",
+            Algorithm::Whash => "whash",
             Algorithm::Blockhash => "blockhash",
             Algorithm::Md5 => "md5",
             Algorithm::Sha1 => "sha1",
@@ -56,7 +59,11 @@ impl Algorithm {
     pub fn bits(self) -> u32 {
         match self {
             Algorithm::Pdq | Algorithm::Sha256 => 256,
-            Algorithm::Ahash | Algorithm::Dhash | Algorithm::Phash | Algorithm::Blockhash => 64,
+            Algorithm::Ahash
+            | Algorithm::Dhash
+            | Algorithm::Phash
+            | Algorithm::Whash
+            | Algorithm::Blockhash => 64,
             Algorithm::Md5 => 128,
             Algorithm::Sha1 => 160,
         }
@@ -66,7 +73,11 @@ impl Algorithm {
     pub fn default_threshold(self) -> u32 {
         match self {
             Algorithm::Pdq => 31,
-            Algorithm::Ahash | Algorithm::Dhash | Algorithm::Phash | Algorithm::Blockhash => 10,
+            Algorithm::Ahash
+            | Algorithm::Dhash
+            | Algorithm::Phash
+            | Algorithm::Whash
+            | Algorithm::Blockhash => 10,
             _ => 0,
         }
     }
@@ -86,7 +97,7 @@ impl FromStr for Algorithm {
             .into_iter()
             .find(|a| a.name() == l)
             .ok_or_else(|| {
-                format!("unknown algorithm '{s}' (expected one of pdq, ahash, dhash, phash, blockhash, md5, sha1, sha256)")
+                format!("unknown algorithm '{s}' (expected one of pdq, ahash, dhash, phash, whash, blockhash, md5, sha1, sha256)")
             })
     }
 }
@@ -114,7 +125,7 @@ impl AlgorithmSet {
     pub fn any_exact(&self) -> bool {
         self.iter().any(|a| a.is_exact())
     }
-    /// Any of the 64-bit perceptual hashes (aHash, dHash, pHash, blockhash)?
+    /// Any of the 64-bit perceptual hashes (aHash, dHash, pHash, wHash, blockhash)?
     pub fn any_64bit_perceptual(&self) -> bool {
         self.iter().any(|a| !a.is_exact() && a.bits() == 64)
     }
@@ -167,6 +178,40 @@ pub fn parse_thresholds(s: &str) -> Result<Vec<(Algorithm, u32)>, String> {
         out.push((alg, v));
     }
     Ok(out)
+}
+
+/// Which Pillow's arithmetic aHash, dHash, pHash and wHash reproduce (ImageHash
+/// resizes with Pillow, whose Lanczos pass order changed in Pillow 13).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageHashCompat {
+    /// ImageHash on Pillow 13 or later.
+    #[default]
+    Pillow13,
+    /// ImageHash on Pillow 12 or earlier: always the horizontal pass first.
+    Pillow12,
+}
+
+impl ImageHashCompat {
+    pub fn name(self) -> &'static str {
+        match self {
+            ImageHashCompat::Pillow13 => "pillow13",
+            ImageHashCompat::Pillow12 => "pillow12",
+        }
+    }
+}
+
+impl FromStr for ImageHashCompat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "pillow13" => Ok(ImageHashCompat::Pillow13),
+            "pillow12" => Ok(ImageHashCompat::Pillow12),
+            _ => Err(format!(
+                "unknown ImageHash compatibility '{s}' (expected pillow13 or pillow12)"
+            )),
+        }
+    }
 }
 
 /// How the PDQ input is prepared from the decoded image.
@@ -344,6 +389,8 @@ pub struct Config {
     /// Algorithms asked for explicitly (`--algorithms`); `scan` adds what its hash sets need.
     pub algorithms: AlgorithmSet,
     pub pdq_mode: PdqMode,
+    /// Which Pillow's arithmetic aHash, dHash, pHash and wHash reproduce.
+    pub imagehash_compat: ImageHashCompat,
     pub limits: Limits,
     /// Look inside archives and compressed files (`--no-archives` turns it off).
     pub archives: bool,

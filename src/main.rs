@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use phscan::config::{
     parse_algorithm_list, parse_thresholds, AlgorithmSet, Command, Config, DiscoveryConfig, IdKind,
-    Limits, OutputConfig, OutputFormat, PdqMode, Progress, Source,
+    ImageHashCompat, Limits, OutputConfig, OutputFormat, PdqMode, Progress, Source,
 };
 use phscan::scan::exit;
 
@@ -17,7 +17,7 @@ use phscan::scan::exit;
 #[command(
     name = "phscan",
     version,
-    about = "Find known images by perceptual hash (PDQ, aHash, dHash, pHash, blockhash) and exact file hash",
+    about = "Find known images by perceptual hash (PDQ, aHash, dHash, pHash, wHash, blockhash) and exact file hash",
     after_help = "Exit codes: 0 = complete, nothing matched; 1 = at least one match; \
                   2 = fatal error, or some file could not be read or decoded (1 takes precedence)."
 )]
@@ -193,6 +193,11 @@ struct Common {
     /// size, at least 512 px on the short side: an approximation of full, faster).
     #[arg(long, value_name = "MODE", default_value = "full")]
     pdq_mode: PdqMode,
+    /// Which ImageHash lists aHash, dHash, pHash and wHash match: pillow13 (ImageHash on
+    /// Pillow 13 or later) or pillow12 (on Pillow 12 or earlier, whose Lanczos resize
+    /// runs its passes in another order, so that some tall images hash differently).
+    #[arg(long, value_name = "PILLOW", default_value = "pillow13")]
+    imagehash_compat: ImageHashCompat,
     /// Output format: jsonl (one record per line) or json (one document).
     #[arg(long, value_enum, default_value_t = FormatArg::Jsonl)]
     format: FormatArg,
@@ -309,6 +314,7 @@ impl Common {
             },
             algorithms,
             pdq_mode: self.pdq_mode,
+            imagehash_compat: self.imagehash_compat,
             limits: Limits {
                 max_file_size: self.max_file_size,
                 max_pixels: self.max_pixels,

@@ -35,10 +35,11 @@ impl MatchConfig {
     }
 }
 
-const PERCEPTUAL_64: [Algorithm; 4] = [
+const PERCEPTUAL_64: [Algorithm; 5] = [
     Algorithm::Ahash,
     Algorithm::Dhash,
     Algorithm::Phash,
+    Algorithm::Whash,
     Algorithm::Blockhash,
 ];
 const EXACT: [Algorithm; 3] = [Algorithm::Md5, Algorithm::Sha1, Algorithm::Sha256];
@@ -62,7 +63,7 @@ pub struct Index {
     cfg: MatchConfig,
     pdq: PdqIndex,
     pdq_refs: Vec<Ref>,
-    u64s: [Col64; 4],
+    u64s: [Col64; 5],
     /// Per exact algorithm, entry references sorted by value.
     exact: [Vec<Ref>; 3],
 }
@@ -86,7 +87,7 @@ impl Index {
     pub fn build(mut sets: Vec<HashSet>, cfg: MatchConfig) -> Self {
         let mut pdq = Vec::new();
         let mut pdq_refs = Vec::new();
-        let mut u64s: [(Vec<u64>, Vec<Ref>); 4] = Default::default();
+        let mut u64s: [(Vec<u64>, Vec<Ref>); 5] = Default::default();
         for (si, set) in sets.iter_mut().enumerate() {
             for (alg, e) in set.entries.iter_mut() {
                 match &mut e.values {

@@ -14,7 +14,7 @@ use crate::config::Algorithm;
 
 /// 2: records about archive members carry `member` (and `member_bytes`); the summary
 /// counts `members_seen` and `archives`; archives have `member_count`.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// A path as JSON can carry it: UTF-8 text, plus the exact bytes in base64 when the
 /// path is not valid UTF-8 (then `path` is a lossy rendering for humans).

@@ -170,7 +170,7 @@ fn check_schema(r: &Value) {
         for (k, v) in hashes {
             let len = match k.as_str() {
                 "pdq" | "sha256" => 64,
-                "ahash" | "dhash" | "phash" | "blockhash" => 16,
+                "ahash" | "dhash" | "phash" | "whash" | "blockhash" => 16,
                 "md5" => 32,
                 "sha1" => 40,
                 other => panic!("unknown hash key {other} in {r}"),
@@ -190,7 +190,7 @@ fn check_schema(r: &Value) {
     };
     match t {
         "begin" => {
-            assert_eq!(r["schema_version"], 2);
+            assert_eq!(r["schema_version"], 3);
             assert_eq!(r["tool"], "phscan");
             assert!(r["tool_version"].is_string() && r["started_at"].is_string());
             assert!(r["command"] == "scan" || r["command"] == "hash");
@@ -364,7 +364,7 @@ fn fast_pdq_mode_leaves_the_64_bit_hashes_as_in_full_mode() {
                 "--pdq-mode",
                 mode,
                 "--algorithms",
-                "pdq,ahash,dhash,phash,blockhash",
+                "pdq,ahash,dhash,phash,whash,blockhash",
                 "tests/fixtures/known",
                 "tests/fixtures/variants",
             ],
@@ -378,7 +378,7 @@ fn fast_pdq_mode_leaves_the_64_bit_hashes_as_in_full_mode() {
     for (a, b) in full.iter().zip(&fast) {
         assert_eq!(a["path"], b["path"]);
         assert_eq!((&a["width"], &a["height"]), (&b["width"], &b["height"]));
-        for alg in ["ahash", "dhash", "phash", "blockhash"] {
+        for alg in ["ahash", "dhash", "phash", "whash", "blockhash"] {
             assert_eq!(a["hashes"][alg], b["hashes"][alg], "{alg} of {}", a["path"]);
         }
         // PDQ: identical below 1024 px on the short side; the one larger fixture
@@ -670,7 +670,7 @@ fn shipped_fixture_sets_are_what_phscan_hash_produces() {
         "hash",
         "--progress=never",
         "--algorithms",
-        "pdq,ahash,dhash,phash,blockhash,md5,sha1,sha256",
+        "pdq,ahash,dhash,phash,whash,blockhash,md5,sha1,sha256",
         "--id",
         "name",
         "--label",
@@ -706,6 +706,7 @@ fn every_algorithm_matches_its_own_copy() {
         "ahash",
         "dhash",
         "phash",
+        "whash",
         "blockhash",
         "pdq",
         "md5",
@@ -990,7 +991,7 @@ fn hashset_check_and_info() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("hashsets/fixtures.jsonl: ok, phscan-jsonl format, 48 entries"),
+        stdout.contains("hashsets/fixtures.jsonl: ok, phscan-jsonl format, 54 entries"),
         "{stdout}"
     );
 
@@ -1137,7 +1138,7 @@ fn scan_on_a_budget(dir: &Path, threads: &str, more: &[&str]) -> (i32, Vec<Value
         "-j",
         threads,
         "--algorithms",
-        "pdq,ahash,dhash,phash,blockhash",
+        "pdq,ahash,dhash,phash,whash,blockhash",
         "--max-file-time",
         "3",
     ];

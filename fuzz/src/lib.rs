@@ -60,6 +60,7 @@ pub fn plan_for(data: &[u8]) -> HashPlan {
                 Algorithm::Ahash,
                 Algorithm::Dhash,
                 Algorithm::Phash,
+                Algorithm::Whash,
                 Algorithm::Blockhash,
             ]
             .into_iter()
@@ -71,6 +72,7 @@ pub fn plan_for(data: &[u8]) -> HashPlan {
     HashPlan {
         algos,
         pdq_mode,
+        imagehash_compat: Default::default(),
         dihedral,
         limits: fuzz_limits(plan == 2),
     }

@@ -1,16 +1,17 @@
 //! Hash algorithms, one module per family, and [`FileHasher`], which derives every
 //! requested hash from one decode of a file.
 
+pub mod blockhash;
 pub mod digest;
-pub mod imghash;
+pub mod imagehash;
 pub mod pdq;
 
 use image::DynamicImage;
 
-use crate::config::{Algorithm, AlgorithmSet, PdqMode};
+use crate::config::{Algorithm, AlgorithmSet, ImageHashCompat, PdqMode};
 use crate::report::HashMapHex;
 use digest::{hex, DigestValues};
-use imghash::ImgHashers;
+use imagehash::ImageHashers;
 use pdq::{PdqHash, PdqHasher, PdqOutput};
 
 /// The hashes computed for one file.
@@ -22,6 +23,7 @@ pub struct Computed {
     pub ahash: Option<u64>,
     pub dhash: Option<u64>,
     pub phash: Option<u64>,
+    pub whash: Option<u64>,
     pub blockhash: Option<u64>,
     pub digests: DigestValues,
 }
@@ -32,6 +34,7 @@ impl Computed {
             Algorithm::Ahash => self.ahash,
             Algorithm::Dhash => self.dhash,
             Algorithm::Phash => self.phash,
+            Algorithm::Whash => self.whash,
             Algorithm::Blockhash => self.blockhash,
             _ => None,
         }
@@ -68,16 +71,26 @@ impl Computed {
 pub struct FileHasher {
     pdq: PdqHasher,
     luma: Vec<f32>,
-    img: ImgHashers,
+    grey: Vec<u8>,
+    imagehash: ImageHashers,
+    compat: ImageHashCompat,
+}
+
+/// Distance of two 64-bit hashes.
+#[inline]
+pub fn distance64(a: u64, b: u64) -> u32 {
+    (a ^ b).count_ones()
 }
 
 impl FileHasher {
     pub fn new() -> Self {
-        FileHasher {
-            pdq: PdqHasher::new(),
-            luma: Vec::new(),
-            img: ImgHashers::default(),
-        }
+        FileHasher::default()
+    }
+
+    /// Which Pillow's resampling aHash, dHash, pHash and wHash reproduce from now on
+    /// (default: Pillow 13).
+    pub fn set_imagehash_compat(&mut self, compat: ImageHashCompat) {
+        self.compat = compat;
     }
 
     /// Computes the perceptual hashes in `algos` from one decoded image.
@@ -102,25 +115,32 @@ impl FileHasher {
                 out.pdq = Some(self.pdq.hash_luma(&self.luma, w, h));
             }
         }
-        if algos.any_64bit_perceptual() {
-            let grey = match image {
-                DynamicImage::ImageLuma8(_) => None,
-                other => Some(DynamicImage::ImageLuma8(other.to_luma8())),
-            };
-            let grey = grey.as_ref().unwrap_or(image);
+        let imagehash = [
+            Algorithm::Ahash,
+            Algorithm::Dhash,
+            Algorithm::Phash,
+            Algorithm::Whash,
+        ];
+        if imagehash.iter().any(|&a| algos.contains(a)) {
+            imagehash::grey::to_grey(image, &mut self.grey);
+            let (w, h) = (image.width() as usize, image.height() as usize);
+            let (g, c, ih) = (&self.grey, self.compat, &mut self.imagehash);
             out.ahash = algos
                 .contains(Algorithm::Ahash)
-                .then(|| self.img.hash(Algorithm::Ahash, grey));
+                .then(|| ih.ahash(g, w, h, c));
             out.dhash = algos
                 .contains(Algorithm::Dhash)
-                .then(|| self.img.hash(Algorithm::Dhash, grey));
+                .then(|| ih.dhash(g, w, h, c));
             out.phash = algos
                 .contains(Algorithm::Phash)
-                .then(|| self.img.hash(Algorithm::Phash, grey));
-            out.blockhash = algos
-                .contains(Algorithm::Blockhash)
-                .then(|| self.img.hash(Algorithm::Blockhash, grey));
+                .then(|| ih.phash(g, w, h, c));
+            out.whash = algos
+                .contains(Algorithm::Whash)
+                .then(|| ih.whash(g, w, h, c));
         }
+        out.blockhash = algos
+            .contains(Algorithm::Blockhash)
+            .then(|| blockhash::blockhash(image));
     }
 
     /// Fills `self.luma` with the PDQ input for `image`; returns its (width, height).
@@ -201,7 +221,7 @@ impl FileHasher {
 /// images keep their high byte (Pillow reads them so); everything else is converted
 /// by the `image` crate, which agrees with Pillow there (palette expanded, grey
 /// replicated, alpha dropped).
-fn rgb8_as_pillow_converts(image: &DynamicImage) -> image::RgbImage {
+pub(crate) fn rgb8_as_pillow_converts(image: &DynamicImage) -> image::RgbImage {
     use image::{Rgb, RgbImage};
     let (w, h) = (image.width(), image.height());
     match image {

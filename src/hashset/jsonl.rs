@@ -7,15 +7,21 @@ use serde_json::Value;
 use super::{for_each_line, parse_value, Builder, Problems};
 use crate::config::Algorithm;
 
+/// The first report schema whose aHash, dHash, pHash and blockhash are ImageHash's
+/// and blockhash.io's; before it they were `image_hasher`'s, other values under the
+/// same names.
+const IMAGEHASH_SCHEMA: u64 = 3;
+
 pub(super) fn parse(r: &mut impl BufRead, b: &mut Builder, p: &mut Problems<'_>) {
     let mut parsed: Vec<(Algorithm, super::HashValue)> = Vec::with_capacity(8);
+    let mut schema = None;
     for_each_line(r, p, |n, text, p| {
         let t = text.trim();
         if t.is_empty() {
             return;
         }
         parsed.clear();
-        if let Err(e) = line(t, n, b, &mut parsed) {
+        if let Err(e) = line(t, n, b, &mut parsed, &mut schema) {
             p.push(n, e);
         }
     });
@@ -26,13 +32,18 @@ fn line(
     n: usize,
     b: &mut Builder,
     parsed: &mut Vec<(Algorithm, super::HashValue)>,
+    schema: &mut Option<u64>,
 ) -> Result<(), String> {
     let v: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
     let obj = v.as_object().ok_or("expected a JSON object")?;
     match obj.get("type").and_then(Value::as_str) {
         None | Some("hash") => {}
+        Some("begin") => {
+            *schema = obj.get("schema_version").and_then(Value::as_u64);
+            return Ok(());
+        }
         // The other records of a `phscan hash` report carry no entries.
-        Some("begin") | Some("summary") | Some("error") | Some("skipped") => return Ok(()),
+        Some("summary") | Some("error") | Some("skipped") => return Ok(()),
         Some(other) => {
             return Err(format!(
                 "record of type '{other}' is not a hash-set entry (expected type 'hash')"
@@ -67,6 +78,18 @@ fn line(
     };
     for (name, value) in hashes {
         let alg: Algorithm = name.parse()?;
+        if let Some(v) = schema.filter(|&v| v < IMAGEHASH_SCHEMA) {
+            if matches!(
+                alg,
+                Algorithm::Ahash | Algorithm::Dhash | Algorithm::Phash | Algorithm::Blockhash
+            ) {
+                return Err(format!(
+                    "'{name}' of a phscan report of schema {v}: phscan computed it with \
+                     image_hasher then, and its values are not those of phscan {IMAGEHASH_SCHEMA}+ \
+                     (ImageHash's, blockhash.io's); hash the images again"
+                ));
+            }
+        }
         let hex = value
             .as_str()
             .ok_or_else(|| format!("hash '{name}' must be a hex string"))?;

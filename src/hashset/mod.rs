@@ -36,15 +36,19 @@ pub enum Format {
     Plain,
     /// Project VIC VICS JSON (v1.x `odata.metadata`, v2.0 `@odata.context`).
     VicsJson,
+    /// CSV with a header naming its hash columns by algorithm (`path,ahash,phash`),
+    /// as lists of ImageHash values are often kept.
+    Csv,
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::PhscanJsonl,
         Format::TeText,
         Format::TeDatasetCsv,
         Format::Plain,
         Format::VicsJson,
+        Format::Csv,
     ];
 
     pub fn name(self) -> &'static str {
@@ -54,6 +58,7 @@ impl Format {
             Format::TeDatasetCsv => "te-dataset-csv",
             Format::Plain => "plain",
             Format::VicsJson => "vics-json",
+            Format::Csv => "csv",
         }
     }
 }
@@ -65,7 +70,7 @@ impl FromStr for Format {
             .into_iter()
             .find(|f| f.name() == s)
             .ok_or_else(|| {
-                format!("unknown hash-set format '{s}' (expected phscan-jsonl, te-text, te-dataset-csv, plain or vics-json)")
+                format!("unknown hash-set format '{s}' (expected phscan-jsonl, te-text, te-dataset-csv, plain, vics-json or csv)")
             })
     }
 }
@@ -460,10 +465,11 @@ pub fn load_from(input: impl Read, path: &Path, opts: &LoadOptions) -> Result<Ha
     };
     match format {
         Format::PhscanJsonl => jsonl::parse(&mut reader, &mut b, &mut problems),
-        Format::TeText => text::parse_te_text(&mut reader, &mut b, &mut problems),
+        Format::TeText => text::parse_te_text(&mut reader, opts.algorithm, &mut b, &mut problems),
         Format::TeDatasetCsv => text::parse_te_dataset(&mut reader, &mut b, &mut problems),
         Format::Plain => text::parse_plain(&mut reader, opts.algorithm, &mut b, &mut problems),
         Format::VicsJson => vics::parse(&mut reader, &mut b, &mut problems),
+        Format::Csv => text::parse_csv(&mut reader, &mut b, &mut problems),
     }
     // Whatever the parser left unread still counts in the digest.
     if let Err(e) = io::copy(&mut reader, &mut io::sink()) {
@@ -523,9 +529,16 @@ fn detect(reader: &mut impl BufRead) -> Result<Format, String> {
     if lower.starts_with("signal_type,") {
         return Ok(Format::TeDatasetCsv);
     }
+    if first.contains(',') && text::header_names_algorithm(first) {
+        return Ok(Format::Csv);
+    }
+    let named = first
+        .split_once([' ', '\t'])
+        .is_some_and(|(name, _)| name.parse::<Algorithm>().is_ok());
     if lower.starts_with("hash=")
         || lower.starts_with("pdq ")
         || lower.starts_with("video_md5 ")
+        || named
         || first.contains(',')
     {
         return Ok(Format::TeText);

@@ -70,7 +70,7 @@ fn bad_lines_are_all_reported_with_line_numbers() {
 #[test]
 fn jsonl_entries() {
     let s = load_str(&format!(
-        "{{\"type\":\"begin\",\"schema_version\":1}}\n\
+        "{{\"type\":\"begin\",\"schema_version\":3}}\n\
          {{\"type\":\"hash\",\"path\":\"a.png\",\"hashes\":{{\"pdq\":\"{H}\",\"md5\":\"900150983CD24FB0D6963F7D28E17F72\",\"dhash\":\"00ff00ff00ff00ff\"}},\"label\":\"cat-A\",\"pdq_quality\":42}}\n\
          {{\"type\":\"summary\"}}\n"
     ))
@@ -90,6 +90,29 @@ fn jsonl_entries() {
     );
     let e = load_str("{\"hashes\":{\"crc\":\"abcd\"}}\n").unwrap_err();
     assert!(e.to_string().contains("unknown algorithm"), "{e}");
+}
+
+/// A report of schema 1 or 2 holds `image_hasher` values under the 64-bit names:
+/// refused, not matched as if they were ImageHash's. Its PDQ and exact hashes load.
+#[test]
+fn jsonl_before_schema_3_refuses_the_old_64_bit_values() {
+    let old = |hashes: &str| {
+        load_str(&format!(
+            "{{\"type\":\"begin\",\"schema_version\":2}}\n\
+             {{\"type\":\"hash\",\"path\":\"a.png\",\"hashes\":{{{hashes}}}}}\n"
+        ))
+    };
+    let e = old("\"ahash\":\"00ff00ff00ff00ff\"").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains(":2: 'ahash' of a phscan report of schema 2"),
+        "{e}"
+    );
+    let s = old(&format!("\"pdq\":\"{H}\",\"md5\":\"{MD5}\"")).unwrap();
+    assert_eq!((s.count(Algorithm::Pdq), s.count(Algorithm::Md5)), (1, 1));
+    // Without a begin record (a list cut out of a report) nothing is known: loaded.
+    let s = load_str("{\"type\":\"hash\",\"hashes\":{\"whash\":\"00ff00ff00ff00ff\"}}\n").unwrap();
+    assert_eq!(s.count(Algorithm::Whash), 1);
 }
 
 #[test]
@@ -138,7 +161,8 @@ fn plain_lists_refuse_to_guess() {
     }
     let e = load_str("00ff00ff00ff00ff\n").unwrap_err();
     assert!(
-        e.to_string().contains("ahash, dhash, phash or blockhash"),
+        e.to_string()
+            .contains("ahash, dhash, phash, whash or blockhash"),
         "{e}"
     );
 }
@@ -225,7 +249,7 @@ fn convert_round_trips() {
          {{\"type\":\"hash\",\"id\":\"43\",\"hashes\":{{\"pdq\":\"{H}\",\"sha1\":\"{SHA1}\"}}}}\n"
     ))
     .unwrap();
-    for fmt in [Format::PhscanJsonl, Format::VicsJson] {
+    for fmt in [Format::PhscanJsonl, Format::VicsJson, Format::Csv] {
         let mut out = Vec::new();
         write::write(&src, fmt, &mut out).unwrap();
         let back = load_str(std::str::from_utf8(&out).unwrap()).unwrap();
@@ -242,6 +266,70 @@ fn convert_round_trips() {
     let err = write::write(&src, Format::TeText, &mut out).unwrap_err();
     assert!(err.to_string().contains("cannot carry sha1"), "{err}");
     assert!(out.is_empty());
+}
+
+/// ImageHash values kept in a CSV whose header names the algorithms: detected, an
+/// empty cell is no value, the id and label from their columns, other columns ignored.
+#[test]
+fn csv_with_algorithm_columns() {
+    let s = load_str(
+        "path,ahash,phash,size,category\n\
+         a.jpg,00ff00ff00ff00ff,8f373714acfcf4d0,123,x\n\
+         \"b,c.png\",ffffffff00000000,,7,\n",
+    )
+    .unwrap();
+    assert_eq!(s.format, Format::Csv);
+    assert_eq!(
+        (s.count(Algorithm::Ahash), s.count(Algorithm::Phash)),
+        (2, 1)
+    );
+    assert_eq!(
+        entry(&s, Algorithm::Phash, 0),
+        ("a.jpg".into(), Some("x".into()), "8f373714acfcf4d0".into())
+    );
+    assert_eq!(
+        entry(&s, Algorithm::Ahash, 1),
+        ("b,c.png".into(), None, "ffffffff00000000".into())
+    );
+    let e = load_str("path,dhash\na.jpg,00ff\nb.jpg\n").unwrap_err();
+    assert!(e.to_string().contains(":2: dhash column: "), "{e}");
+    assert!(
+        e.to_string().contains(":3: 1 fields, the header has 2"),
+        "{e}"
+    );
+}
+
+/// ThreatExchange-style lines with an algorithm's name, and `hash,metadata` lines
+/// of a 64-bit hash named with `--hashset-algorithm`.
+#[test]
+fn te_text_with_algorithm_names() {
+    let s = load_str(&format!(
+        "phash 8f373714acfcf4d0\nwhash\t00000000000000ff\npdq {H}\n"
+    ))
+    .unwrap();
+    assert_eq!(s.format, Format::TeText);
+    for a in [Algorithm::Phash, Algorithm::Whash, Algorithm::Pdq] {
+        assert_eq!(s.count(a), 1, "{a}");
+    }
+    let f = write("8f373714acfcf4d0,cat.jpg\n");
+    let opts = LoadOptions {
+        format: Some(Format::TeText),
+        algorithm: Some(Algorithm::Dhash),
+    };
+    let s = load(f.path(), &opts).unwrap();
+    assert_eq!(
+        entry(&s, Algorithm::Dhash, 0),
+        ("cat.jpg".into(), None, "8f373714acfcf4d0".into())
+    );
+    // Without it the line is PDQ, and 16 digits are not a PDQ hash.
+    assert!(load(
+        f.path(),
+        &LoadOptions {
+            format: Some(Format::TeText),
+            algorithm: None
+        }
+    )
+    .is_err());
 }
 
 /// A VICS record may list one algorithm twice (`MD5`, and an MD5 among its

@@ -12,8 +12,14 @@ fn skip(text: &str) -> bool {
 }
 
 /// pdq tools: `[hash=]<64 hex>[,metadata]`; python-threatexchange: `pdq <hex>`,
-/// `video_md5 <hex>`.
-pub(super) fn parse_te_text(r: &mut impl BufRead, b: &mut Builder, p: &mut Problems<'_>) {
+/// `video_md5 <hex>`; and the same with any algorithm's name (`phash <hex>`). The
+/// `hash[,metadata]` form is PDQ unless `--hashset-algorithm` names another.
+pub(super) fn parse_te_text(
+    r: &mut impl BufRead,
+    given: Option<Algorithm>,
+    b: &mut Builder,
+    p: &mut Problems<'_>,
+) {
     for_each_line(r, p, |n, text, p| {
         if skip(text) {
             return;
@@ -31,11 +37,17 @@ pub(super) fn parse_te_text(r: &mut impl BufRead, b: &mut Builder, p: &mut Probl
                 lower_prefix("video_md5 ").or_else(|| lower_prefix("video_md5\t"))
             {
                 (Algorithm::Md5, rest, None)
+            } else if let Some((alg, rest)) = t
+                .split_once([' ', '\t'])
+                .and_then(|(name, rest)| Some((name.parse::<Algorithm>().ok()?, rest.trim())))
+            {
+                (alg, rest, None)
             } else {
                 let body = lower_prefix("hash=").unwrap_or(t);
+                let alg = given.unwrap_or(Algorithm::Pdq);
                 match body.split_once(',') {
-                    Some((h, m)) => (Algorithm::Pdq, h.trim(), Some(m.trim())),
-                    None => (Algorithm::Pdq, body.trim(), None),
+                    Some((h, m)) => (alg, h.trim(), Some(m.trim())),
+                    None => (alg, body.trim(), None),
                 }
             };
         match parse_value(alg, hex) {
@@ -164,6 +176,99 @@ pub(super) fn parse_te_dataset(r: &mut impl BufRead, b: &mut Builder, p: &mut Pr
     }
 }
 
+/// Whether a CSV header line names at least one algorithm as a column.
+pub(super) fn header_names_algorithm(line: &str) -> bool {
+    csv_fields(line).is_ok_and(|f| f.iter().any(|c| c.trim().parse::<Algorithm>().is_ok()))
+}
+
+/// The column names that give an entry its id, in order of preference.
+const ID_COLUMNS: [&str; 6] = ["id", "path", "file", "filename", "name", "image"];
+/// The column names that give an entry its label.
+const LABEL_COLUMNS: [&str; 2] = ["label", "category"];
+
+/// CSV with a header: every column named after an algorithm (`ahash`, `phash`,
+/// `pdq`, `md5`...) holds that algorithm's hex values; an `id` (or `path`, `file`,
+/// `filename`, `name`, `image`) column gives the id, a `label` (or `category`) column
+/// the label; other columns are ignored. An empty cell is no value.
+pub(super) fn parse_csv(r: &mut impl BufRead, b: &mut Builder, p: &mut Problems<'_>) {
+    struct Header {
+        len: usize,
+        algs: Vec<(usize, Algorithm)>,
+        id: Option<usize>,
+        label: Option<usize>,
+    }
+    let mut header: Option<Header> = None;
+    let mut values = Vec::new();
+    for_each_line(r, p, |n, text, p| {
+        if skip(text) {
+            return;
+        }
+        let fields = match csv_fields(text) {
+            Ok(f) => f,
+            Err(e) => return p.push(n, e),
+        };
+        let Some(h) = &header else {
+            let names: Vec<String> = fields
+                .iter()
+                .map(|f| f.trim().to_ascii_lowercase())
+                .collect();
+            let algs: Vec<(usize, Algorithm)> = names
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| Some((i, c.parse().ok()?)))
+                .collect();
+            if algs.is_empty() {
+                p.push(
+                    n,
+                    "header names no algorithm column (ahash, dhash, phash, whash, pdq, md5...)"
+                        .into(),
+                );
+            }
+            let find = |choices: &[&str]| {
+                choices
+                    .iter()
+                    .find_map(|c| names.iter().position(|x| x == c))
+            };
+            header = Some(Header {
+                len: names.len(),
+                algs,
+                id: find(&ID_COLUMNS),
+                label: find(&LABEL_COLUMNS),
+            });
+            return;
+        };
+        if fields.len() != h.len {
+            return p.push(
+                n,
+                format!("{} fields, the header has {}", fields.len(), h.len),
+            );
+        }
+        values.clear();
+        for &(i, alg) in &h.algs {
+            let hex = fields[i].trim();
+            if hex.is_empty() {
+                continue;
+            }
+            match parse_value(alg, hex) {
+                Ok(v) => values.push((alg, v)),
+                Err(e) => return p.push(n, format!("{alg} column: {e}")),
+            }
+        }
+        if values.is_empty() {
+            return p.push(n, "no hash in this row".into());
+        }
+        let cell = |c: Option<usize>| c.map(|i| fields[i].trim()).filter(|s| !s.is_empty());
+        let id = cell(h.id).map_or_else(|| format!("line:{n}"), str::to_string);
+        let rec = b.record(&id, cell(h.label));
+        for (alg, v) in &values {
+            b.add(rec, *alg, v, None);
+        }
+    });
+    if header.is_none() {
+        p.push(0, "no header line".into());
+    }
+}
+
 /// One hex value per line. 32 digits are MD5 and 40 SHA-1; 16 (a 64-bit perceptual
 /// hash) and 64 (PDQ or SHA-256) are ambiguous and need `--hashset-algorithm`.
 pub(super) fn parse_plain(
@@ -187,7 +292,7 @@ pub(super) fn parse_plain(
                     if !refused_ambiguous {
                         refused_ambiguous = true;
                         let choices = if hex.len() == 16 {
-                            "ahash, dhash, phash or blockhash"
+                            "ahash, dhash, phash, whash or blockhash"
                         } else {
                             "pdq or sha256"
                         };

@@ -78,7 +78,7 @@ pub fn write(set: &HashSet, format: Format, out: &mut dyn Write) -> io::Result<(
                 return refuse(a.name());
             }
         }
-        Format::PhscanJsonl => {}
+        Format::PhscanJsonl | Format::Csv => {}
     }
     let recs = records(set);
     match format {
@@ -201,6 +201,29 @@ pub fn write(set: &HashSet, format: Format, out: &mut dyn Write) -> io::Result<(
                 serde_json::to_writer(&mut *out, &obj)?;
             }
             out.write_all(b"\n]}\n")?;
+        }
+        Format::Csv => {
+            write!(out, "id,label")?;
+            for a in &algs {
+                write!(out, ",{a}")?;
+            }
+            writeln!(out)?;
+            for (r, rec) in recs.iter().enumerate() {
+                // One line per value of an algorithm a record has several of.
+                let mut left: Vec<(Algorithm, HashValue)> = rec.hashes.clone();
+                while !left.is_empty() {
+                    let id = csv_quote(set.id(r as u32));
+                    let label = set.label(r as u32).map(csv_quote).unwrap_or_default();
+                    write!(out, "{id},{label}")?;
+                    for a in &algs {
+                        match left.iter().position(|(x, _)| x == a) {
+                            Some(i) => write!(out, ",{}", left.remove(i).1.to_hex())?,
+                            None => write!(out, ",")?,
+                        }
+                    }
+                    writeln!(out)?;
+                }
+            }
         }
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! Hash index: every entry of a hash list within a Hamming distance of a query.
 //!
 //! [`PdqIndex`] (256-bit PDQ hashes as `[u64; 4]`, see `PdqHash::to_u64s`) and
-//! [`U64Index`] (64-bit aHash, dHash, pHash, blockhash) answer a batch of queries (e.g.
+//! [`U64Index`] (64-bit aHash, dHash, pHash, wHash, blockhash) answer a batch of queries (e.g.
 //! the 8 dihedral variants of one image) by one of two strategies ([`Strategy`]), chosen
 //! per search by a cost model: multi-index hashing (`ring` for PDQ by default, `mih`
 //! for PDQ's previous `Table` layout, `mih64`) or a linear scan.
@@ -369,7 +369,7 @@ impl PdqIndex {
     }
 }
 
-/// Index over 64-bit hashes (aHash, dHash, pHash, blockhash). Immutable once built;
+/// Index over 64-bit hashes (aHash, dHash, pHash, wHash, blockhash). Immutable once built;
 /// `Sync`.
 ///
 /// Memory: per slot, 12 bytes per entry (a copy of the hash and its entry number) plus

@@ -298,7 +298,7 @@ fn is_exact(alg: &str) -> bool {
 fn threshold_hint(alg: &str) -> u32 {
     match alg {
         "pdq" => 31,
-        "ahash" | "dhash" | "phash" | "blockhash" => 10,
+        "ahash" | "dhash" | "phash" | "whash" | "blockhash" => 10,
         _ => 0,
     }
 }

@@ -6,7 +6,7 @@
 
 use std::io::{self, Read};
 
-use crate::config::{Algorithm, AlgorithmSet, Limits, PdqMode};
+use crate::config::{Algorithm, AlgorithmSet, ImageHashCompat, Limits, PdqMode};
 use crate::contain::contain;
 use crate::decode::{decode, decode_reduced, DecodeError, Decoded};
 use crate::hashing::digest::{hex, sha256, Digests};
@@ -311,6 +311,8 @@ fn later_frames(
 pub struct HashPlan {
     pub algos: AlgorithmSet,
     pub pdq_mode: PdqMode,
+    /// Which Pillow's arithmetic the ImageHash family reproduces.
+    pub imagehash_compat: ImageHashCompat,
     /// Also compute PDQ's 8 dihedral variants.
     pub dihedral: bool,
     pub limits: Limits,
@@ -380,6 +382,7 @@ pub fn hash_image(
     if give_up() {
         return fail("timeout", String::new());
     }
+    hasher.set_imagehash_compat(plan.imagehash_compat);
     let r = contain(|| hasher.perceptual(&image, algos, plan.pdq_mode, plan.dihedral, computed));
     crate::buffers::give_image(image);
     if let Err(panic) = r {
@@ -403,6 +406,7 @@ pub fn hash_later_frames(
     if limit <= 1 {
         return (0, None);
     }
+    hasher.set_imagehash_compat(plan.imagehash_compat);
     let r = contain(|| {
         crate::decode::decode_later_frames(bytes, format, &plan.limits, limit, &mut |k, image| {
             let mut c = Computed::default();

@@ -175,6 +175,7 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
         plan: HashPlan {
             algos,
             pdq_mode: cfg.pdq_mode,
+            imagehash_compat: cfg.imagehash_compat,
             dihedral,
             limits: cfg.limits.clone(),
         },
@@ -423,6 +424,7 @@ fn effective_config(
         "sources": sources,
         "algorithms": algos.names(),
         "pdq_mode": cfg.pdq_mode,
+        "imagehash_compat": cfg.imagehash_compat,
         "threads": cfg.threads,
         "follow_links": cfg.discovery.follow_links,
         "one_file_system": cfg.discovery.one_file_system,
