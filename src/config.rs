@@ -20,10 +20,12 @@ pub enum Algorithm {
     Md5,
     Sha1,
     Sha256,
+    /// Video PDQ: the PDQ hashes of a video's frames, one a second (Meta's vpdq).
+    Vpdq,
 }
 
 impl Algorithm {
-    pub const ALL: [Algorithm; 8] = [
+    pub const ALL: [Algorithm; 9] = [
         Algorithm::Pdq,
         Algorithm::Ahash,
         Algorithm::Dhash,
@@ -32,6 +34,7 @@ impl Algorithm {
         Algorithm::Md5,
         Algorithm::Sha1,
         Algorithm::Sha256,
+        Algorithm::Vpdq,
     ];
 
     pub fn name(self) -> &'static str {
@@ -44,6 +47,7 @@ impl Algorithm {
             Algorithm::Md5 => "md5",
             Algorithm::Sha1 => "sha1",
             Algorithm::Sha256 => "sha256",
+            Algorithm::Vpdq => "vpdq",
         }
     }
 
@@ -55,7 +59,8 @@ impl Algorithm {
     /// Length of the hash in bits.
     pub fn bits(self) -> u32 {
         match self {
-            Algorithm::Pdq | Algorithm::Sha256 => 256,
+            // vPDQ: per frame.
+            Algorithm::Pdq | Algorithm::Sha256 | Algorithm::Vpdq => 256,
             Algorithm::Ahash | Algorithm::Dhash | Algorithm::Phash | Algorithm::Blockhash => 64,
             Algorithm::Md5 => 128,
             Algorithm::Sha1 => 160,
@@ -65,7 +70,7 @@ impl Algorithm {
     /// Default match threshold (Hamming distance) for perceptual hashes.
     pub fn default_threshold(self) -> u32 {
         match self {
-            Algorithm::Pdq => 31,
+            Algorithm::Pdq | Algorithm::Vpdq => 31,
             Algorithm::Ahash | Algorithm::Dhash | Algorithm::Phash | Algorithm::Blockhash => 10,
             _ => 0,
         }
@@ -86,7 +91,7 @@ impl FromStr for Algorithm {
             .into_iter()
             .find(|a| a.name() == l)
             .ok_or_else(|| {
-                format!("unknown algorithm '{s}' (expected one of pdq, ahash, dhash, phash, blockhash, md5, sha1, sha256)")
+                format!("unknown algorithm '{s}' (expected one of pdq, ahash, dhash, phash, blockhash, md5, sha1, sha256, vpdq)")
             })
     }
 }
@@ -111,12 +116,17 @@ impl AlgorithmSet {
     pub fn any_perceptual(&self) -> bool {
         self.iter().any(|a| !a.is_exact())
     }
+    /// Any perceptual hash of images (all but vPDQ, which is of videos)?
+    pub fn any_image_perceptual(&self) -> bool {
+        self.iter().any(|a| !a.is_exact() && a != Algorithm::Vpdq)
+    }
     pub fn any_exact(&self) -> bool {
         self.iter().any(|a| a.is_exact())
     }
     /// Any of the 64-bit perceptual hashes (aHash, dHash, pHash, blockhash)?
     pub fn any_64bit_perceptual(&self) -> bool {
-        self.iter().any(|a| !a.is_exact() && a.bits() == 64)
+        self.iter()
+            .any(|a| !a.is_exact() && a != Algorithm::Vpdq && a.bits() == 64)
     }
     pub fn names(&self) -> Vec<&'static str> {
         self.iter().map(Algorithm::name).collect()
@@ -344,6 +354,8 @@ pub struct Config {
     /// Algorithms asked for explicitly (`--algorithms`); `scan` adds what its hash sets need.
     pub algorithms: AlgorithmSet,
     pub pdq_mode: PdqMode,
+    /// vPDQ hashes one frame every this many seconds of frames (`--vpdq-seconds-per-hash`).
+    pub vpdq_seconds_per_hash: f64,
     pub limits: Limits,
     /// Look inside archives and compressed files (`--no-archives` turns it off).
     pub archives: bool,

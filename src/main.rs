@@ -158,7 +158,7 @@ struct HashArgs {
     common: Common,
     /// Algorithms to compute.
     #[arg(long, value_name = "ALG,...", value_parser = parse_algorithms_arg,
-          default_value = "pdq,md5,sha1,sha256")]
+          default_value = "pdq,vpdq,md5,sha1,sha256")]
     algorithms: AlgorithmSet,
     /// What each entry's `id` is: path, name (file name), sha256, or seq (1, 2, ...).
     #[arg(long, value_name = "KIND", default_value = "path")]
@@ -193,6 +193,11 @@ struct Common {
     /// size, at least 512 px on the short side: an approximation of full, faster).
     #[arg(long, value_name = "MODE", default_value = "full")]
     pdq_mode: PdqMode,
+    /// vPDQ hashes one video frame every this many seconds of frames (every
+    /// int(SECONDS x frame rate)-th decoded frame, at least every frame), as Meta's vpdq;
+    /// python-threatexchange's lists use 1.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0, value_parser = parse_seconds_per_hash)]
+    vpdq_seconds_per_hash: f64,
     /// Output format: jsonl (one record per line) or json (one document).
     #[arg(long, value_enum, default_value_t = FormatArg::Jsonl)]
     format: FormatArg,
@@ -282,6 +287,13 @@ fn parse_algorithms_arg(s: &str) -> Result<AlgorithmSet, String> {
     Ok(set)
 }
 
+fn parse_seconds_per_hash(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a number of seconds (0 or more)")),
+    }
+}
+
 impl Common {
     fn into_parts(self, command: Command, algorithms: AlgorithmSet) -> Result<Config, String> {
         let mut sources: Vec<Source> = self.paths.into_iter().map(Source::Path).collect();
@@ -309,6 +321,7 @@ impl Common {
             },
             algorithms,
             pdq_mode: self.pdq_mode,
+            vpdq_seconds_per_hash: self.vpdq_seconds_per_hash,
             limits: Limits {
                 max_file_size: self.max_file_size,
                 max_pixels: self.max_pixels,

@@ -171,6 +171,17 @@ pub struct FileInfo {
     /// An archive: how many members were found directly in it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub member_count: Option<u64>,
+    /// A video: its codec, as libavcodec names it (`h264`, `hevc`, `vp9`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codec: Option<String>,
+    /// A video: its frame rate (the stream's average, else its base rate), which
+    /// vPDQ's sampling and timestamps use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frame_rate: Option<f64>,
+    /// A video: how many frames were decoded (`frame_error` says why it stopped
+    /// early, if it did).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_frames: Option<u64>,
 }
 
 /// One entry of a hash set that a file matched.

@@ -71,6 +71,7 @@ pub fn plan_for(data: &[u8]) -> HashPlan {
     HashPlan {
         algos,
         pdq_mode,
+        vpdq_seconds_per_hash: 1.0,
         dihedral,
         limits: fuzz_limits(plan == 2),
     }

@@ -2,7 +2,7 @@
 //!
 //! Discovery runs on its own thread and feeds a bounded queue; `--threads` workers
 //! ([`crew`]) open, read, decode, hash and match one entry at a time ([`file`],
-//! [`item`]); an entry that is an archive yields many items ([`container`]), whose
+//! [`item`], a video in [`video`]); an entry that is an archive yields many items ([`container`]), whose
 //! members may be hashed by other workers. The writer, on the calling thread, puts
 //! results back into discovery order (and an archive's items into their order) and
 //! writes them ([`output`]), counting each item once in the summary ([`account`]). A
@@ -22,6 +22,7 @@ mod crew;
 mod file;
 mod item;
 mod output;
+mod video;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, IsTerminal};
@@ -175,6 +176,7 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
         plan: HashPlan {
             algos,
             pdq_mode: cfg.pdq_mode,
+            vpdq_seconds_per_hash: cfg.vpdq_seconds_per_hash,
             dihedral,
             limits: cfg.limits.clone(),
         },
@@ -423,6 +425,7 @@ fn effective_config(
         "sources": sources,
         "algorithms": algos.names(),
         "pdq_mode": cfg.pdq_mode,
+        "vpdq_seconds_per_hash": cfg.vpdq_seconds_per_hash,
         "threads": cfg.threads,
         "follow_links": cfg.discovery.follow_links,
         "one_file_system": cfg.discovery.one_file_system,
