@@ -337,6 +337,10 @@ pub enum Command {
         thresholds: BTreeMap<Algorithm, u32>,
         min_quality: u8,
         dihedral: bool,
+        /// vPDQ: the least share of the query's frames, and of the listed video's, that
+        /// must match (percent; python-threatexchange: 80 and 0).
+        vpdq_match_percent: f64,
+        vpdq_listed_match_percent: f64,
         /// Known-file lists (NSRL RDSv3 databases): images listed there are not decoded.
         known: Vec<PathBuf>,
     },

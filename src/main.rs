@@ -137,6 +137,14 @@ struct ScanArgs {
     /// PDQ hashes with a quality under this are not matched (the record says so).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
     min_quality: u8,
+    /// vPDQ: a video matches a listed one when at least this percentage of its frames
+    /// (of quality >= --min-quality, duplicates dropped) match a listed frame.
+    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent)]
+    vpdq_match_percent: f64,
+    /// vPDQ: ... and at least this percentage of the listed video's frames match one of
+    /// its frames (python-threatexchange: 0).
+    #[arg(long, value_name = "PERCENT", default_value_t = 0.0, value_parser = parse_percent)]
+    vpdq_listed_match_percent: f64,
     /// Match only the image as it is, not its 7 rotated and mirrored PDQ variants.
     #[arg(long)]
     no_dihedral: bool,
@@ -287,6 +295,13 @@ fn parse_algorithms_arg(s: &str) -> Result<AlgorithmSet, String> {
     Ok(set)
 }
 
+fn parse_percent(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
+        _ => Err(format!("'{s}' is not a percentage from 0 to 100")),
+    }
+}
+
 fn parse_seconds_per_hash(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
@@ -366,6 +381,8 @@ fn config_from(cli: Cli) -> Result<Config, String> {
                 thresholds,
                 min_quality: a.min_quality,
                 dihedral: !a.no_dihedral,
+                vpdq_match_percent: a.vpdq_match_percent,
+                vpdq_listed_match_percent: a.vpdq_listed_match_percent,
                 known: a.known,
             };
             let mut cfg = a

@@ -46,6 +46,13 @@ pub fn write(set: &HashSet, format: Format, out: &mut dyn Write) -> io::Result<(
             format!("{} cannot carry {what} entries", format.name()),
         ))
     };
+    if !set.videos.is_empty() {
+        // Refused rather than dropped: a conversion never loses entries silently.
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "phscan hashset convert does not write vPDQ entries",
+        ));
+    }
     match format {
         Format::TeText => {
             if let Some(a) = algs

@@ -102,6 +102,8 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
             thresholds,
             min_quality,
             dihedral,
+            vpdq_match_percent,
+            vpdq_listed_match_percent,
             known,
         } => {
             let mut sets = Vec::with_capacity(hashsets.len());
@@ -114,6 +116,8 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
                 thresholds: thresholds.clone(),
                 min_quality: *min_quality,
                 dihedral: *dihedral,
+                vpdq_match_percent: *vpdq_match_percent,
+                vpdq_listed_match_percent: *vpdq_listed_match_percent,
             };
             let known =
                 KnownLists::open(known, &mut |m| eprintln!("phscan: {m}")).map_err(Fatal)?;
@@ -127,6 +131,9 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
     for s in &sets {
         for a in s.entries.keys() {
             algos.insert(*a);
+        }
+        if !s.videos.is_empty() {
+            algos.insert(Algorithm::Vpdq);
         }
     }
     for a in known.algorithms() {
@@ -444,6 +451,8 @@ fn effective_config(
         v["thresholds"] = serde_json::json!(thresholds);
         v["min_quality"] = serde_json::json!(mc.min_quality);
         v["dihedral"] = serde_json::json!(mc.dihedral);
+        v["vpdq_match_percent"] = serde_json::json!(mc.vpdq_match_percent);
+        v["vpdq_listed_match_percent"] = serde_json::json!(mc.vpdq_listed_match_percent);
     }
     v
 }

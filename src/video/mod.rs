@@ -9,6 +9,7 @@
 //! - [`vpdq`]: the features and python-threatexchange's signal string.
 
 pub mod decode;
+pub mod index;
 pub mod io;
 pub mod sample;
 pub mod vpdq;
