@@ -241,6 +241,10 @@ pub struct Limits {
     pub max_archive_bytes: u64,
     /// The most a compressed stream or member may expand over its compressed size.
     pub max_archive_ratio: u64,
+    /// Frames of a video decoded, at most (the rest is not decoded; the record says so).
+    pub max_video_frames: u64,
+    /// Seconds of a video decoded, at most, by frame number over frame rate; 0: no limit.
+    pub max_video_seconds: f64,
 }
 
 impl Default for Limits {
@@ -255,6 +259,9 @@ impl Default for Limits {
             max_archive_members: 100_000,
             max_archive_bytes: 8 << 30,
             max_archive_ratio: 1000,
+            // About 9 hours at 30 frames a second.
+            max_video_frames: 1_000_000,
+            max_video_seconds: 0.0,
         }
     }
 }

@@ -235,6 +235,14 @@ struct Common {
     /// file record tells how many it has and how many were examined.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_frames, value_parser = clap::value_parser!(u32).range(1..))]
     max_frames: u32,
+    /// Frames of a video decoded, at most; the rest is not decoded, and the record's
+    /// `frame_error` names the limit.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_video_frames, value_parser = clap::value_parser!(u64).range(1..))]
+    max_video_frames: u64,
+    /// Seconds of a video decoded, at most (frame number / frame rate); 0: no limit.
+    /// The rest is not decoded, and the record's `frame_error` names the limit.
+    #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().max_video_seconds, value_parser = parse_seconds)]
+    max_video_seconds: f64,
     /// Do not look inside archives and compressed files: treat them as other files
     /// that are not images.
     #[arg(long)]
@@ -343,6 +351,8 @@ impl Common {
                 max_alloc: self.max_alloc,
                 max_file_seconds: self.max_file_time,
                 max_frames: self.max_frames,
+                max_video_frames: self.max_video_frames,
+                max_video_seconds: self.max_video_seconds,
                 max_archive_depth: self.max_archive_depth,
                 max_archive_members: self.max_archive_members,
                 max_archive_bytes: self.max_archive_bytes,

@@ -444,3 +444,37 @@ fn listed_videos_match_reencoded_trimmed_and_renamed_copies_and_nothing_else() {
     assert_eq!(recs["trimmed.mp4"]["type"], "match");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn video_limits_stop_decoding_and_say_so() {
+    let g = golden();
+    let whole = frames_of(&g[&("1.0".to_string(), "h264_25.mp4".to_string())]);
+    assert_eq!(whole.len(), 3, "h264_25.mp4: 3 s at 25 fps");
+    let clip = format!("{VIDEO}/h264_25.mp4");
+    for (opt, value, frames) in [
+        ("--max-video-frames", "30", 30),
+        ("--max-video-seconds", "2", 50),
+    ] {
+        let out = phscan_cmd(&["hash", "--algorithms", "vpdq", opt, value, &clip]);
+        let recs = json_lines(&out.stdout);
+        assert_eq!(
+            recs[0]["config"]["limits"][&opt[2..].replace('-', "_")].as_f64(),
+            Some(value.parse().unwrap())
+        );
+        let r = &recs[1];
+        let got = frames_of(r["hashes"]["vpdq"].as_str().unwrap());
+        assert_eq!(
+            got[..],
+            whole[..2],
+            "{opt} {value}: the first two frames of a second"
+        );
+        assert_eq!(r["video_frames"].as_u64(), Some(frames), "{r}");
+        assert!(r["frame_error"].as_str().unwrap().contains(opt), "{r}");
+        assert_eq!(
+            recs[2]["partially_examined"].as_u64(),
+            Some(1),
+            "{}",
+            recs[2]
+        );
+    }
+}

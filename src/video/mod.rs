@@ -56,8 +56,8 @@ pub struct VideoError {
 const MIN_SIDE: u32 = 5;
 
 /// vPDQ of the video in `bytes` (a `container`), one frame every `seconds_per_hash`
-/// seconds of frames, under `limits` (`--max-pixels` on the frame size). `give_up` is
-/// asked before each sampled frame.
+/// seconds of frames, under `limits` (`--max-pixels` on the frame size,
+/// `--max-video-frames`, `--max-video-seconds`). `give_up` is asked after each frame.
 pub fn hash_video(
     bytes: &[u8],
     container: VideoContainer,
@@ -91,13 +91,30 @@ pub fn hash_video(
     let mut features = Vec::new();
     let mut convert_error = None;
     let mut timed_out = false;
-    let end = dec.run(&mut |n, frame, codec| {
-        if !sampler.wants(n) {
-            return Flow::Continue;
+    let mut limit_stop = None;
+    let over = |n: u64| {
+        if n >= limits.max_video_frames {
+            return Some(format!(
+                "stopped after {n} frames, the limit (--max-video-frames)"
+            ));
         }
+        let max_s = limits.max_video_seconds;
+        (max_s > 0.0 && n as f64 / info.frame_rate >= max_s)
+            .then(|| format!("stopped at {max_s} seconds, after {n} frames (--max-video-seconds)"))
+    };
+    let end = dec.run(&mut |n, frame, codec| {
+        // Checked for every frame decoded: hashing a frame a second, or fewer, leaves
+        // many decoded frames between two checks otherwise.
         if give_up() {
             timed_out = true;
             return Flow::Stop;
+        }
+        if let Some(e) = over(n) {
+            limit_stop = Some((n, e));
+            return Flow::Stop;
+        }
+        if !sampler.wants(n) {
+            return Flow::Continue;
         }
         let (width, height) = (sampler.width, sampler.height);
         match sampler.convert(frame, codec) {
@@ -120,7 +137,9 @@ pub fn hash_video(
     if timed_out {
         return Err(err("timeout", String::new()));
     }
-    let frame_error = convert_error.or(end.error);
+    // Frames decoded and looked at: not the one that met the limit.
+    let frames = limit_stop.as_ref().map_or(end.frames, |(n, _)| *n);
+    let frame_error = convert_error.or(limit_stop.map(|(_, e)| e)).or(end.error);
     if features.is_empty() {
         let why = frame_error.unwrap_or_else(|| "the stream holds no frame".into());
         return Err(err("decode", format!("no frame could be decoded: {why}")));
@@ -128,7 +147,7 @@ pub fn hash_video(
     Ok(VideoHashed {
         info,
         features,
-        frames: end.frames,
+        frames,
         frame_error,
     })
 }
