@@ -1,8 +1,9 @@
 //! vPDQ matching as python-threatexchange's `VPDQIndex` does it: each video's frames
 //! of quality at or over the threshold, duplicates dropped (the first kept); the
-//! listed videos' unique frame hashes in one PDQ index (multi-index hashing, not a scan
-//! of every listed video); a query video's frames searched at Hamming distance <= the
-//! threshold; then, per listed video, the share of the query's frames that matched one
+//! listed videos' frames in one PDQ index (multi-index hashing, not a scan of every
+//! listed video); a query video's frames searched at Hamming distance <= the
+//! threshold (the index holds each listed video's frames, so a frame two videos share
+//! is held twice, and each entry belongs to one video); then, per listed video, the share of the query's frames that matched one
 //! of its frames (`query_match_percent`) and of its frames that matched one of the
 //! query's (`compared_match_percent`). A video matches when both are at or over their
 //! minimums (python-threatexchange: 80 and 0).
@@ -23,13 +24,11 @@ pub fn prepare(frames: impl Iterator<Item = (PdqHash, u8)>, quality: u8) -> Vec<
         .collect()
 }
 
-/// The listed videos' frames, indexed.
+/// The listed videos' frames, indexed: video `v`'s frames are entries
+/// `start[v]..start[v + 1]` (4 bytes a video beside the index's own).
 pub struct VpdqIndex {
     index: PdqIndex,
-    /// Per unique frame hash: the videos that hold it.
-    frame_videos: Vec<Vec<u32>>,
-    /// Per video: how many unique frames it has (after the quality filter).
-    video_frames: Vec<u32>,
+    start: Vec<u32>,
 }
 
 /// One listed video a query matched.
@@ -53,28 +52,33 @@ pub struct VideoMatch {
 }
 
 impl VpdqIndex {
-    /// Indexes `videos` (each already [`prepare`]d).
+    /// Indexes `videos` (each already [`prepare`]d, so its frames are unique).
+    ///
+    /// # Panics
+    /// With 2^32 frames or more in all.
     pub fn build(videos: &[Vec<PdqHash>]) -> VpdqIndex {
-        let mut unique: HashMap<PdqHash, u32> = HashMap::new();
-        let mut hashes = Vec::new();
-        let mut frame_videos: Vec<Vec<u32>> = Vec::new();
-        let mut video_frames = Vec::with_capacity(videos.len());
-        for (v, frames) in videos.iter().enumerate() {
-            video_frames.push(frames.len() as u32);
-            for h in frames {
-                let i = *unique.entry(*h).or_insert_with(|| {
-                    hashes.push(h.to_u64s());
-                    frame_videos.push(Vec::new());
-                    (hashes.len() - 1) as u32
-                });
-                frame_videos[i as usize].push(v as u32);
-            }
+        let total: usize = videos.iter().map(Vec::len).sum();
+        let mut hashes = Vec::with_capacity(total);
+        let mut start = Vec::with_capacity(videos.len() + 1);
+        for frames in videos {
+            start.push(u32::try_from(hashes.len()).expect("under 2^32 listed frames"));
+            hashes.extend(frames.iter().map(PdqHash::to_u64s));
         }
+        start.push(u32::try_from(hashes.len()).expect("under 2^32 listed frames"));
         VpdqIndex {
             index: PdqIndex::build(hashes),
-            frame_videos,
-            video_frames,
+            start,
         }
+    }
+
+    /// The video that entry `i` belongs to.
+    fn video_of(&self, i: u32) -> u32 {
+        (self.start.partition_point(|&s| s <= i) - 1) as u32
+    }
+
+    /// Approximate heap bytes held.
+    pub fn memory_bytes(&self) -> usize {
+        self.index.memory_bytes() + self.start.capacity() * 4
     }
 
     pub fn is_empty(&self) -> bool {
@@ -102,17 +106,16 @@ impl VpdqIndex {
         let mut per: HashMap<u32, Acc> = HashMap::new();
         let queries: Vec<[u64; 4]> = query.iter().map(PdqHash::to_u64s).collect();
         self.index.search(&queries, distance, &mut |qi, fi, d| {
-            for &v in &self.frame_videos[fi as usize] {
-                let a = per.entry(v).or_insert_with(|| Acc {
-                    query: vec![false; query.len()],
-                    listed: Vec::new(),
-                    best: (d, qi, fi),
-                });
-                a.query[qi] = true;
-                a.listed.push(fi);
-                if (d, qi, fi) < a.best {
-                    a.best = (d, qi, fi);
-                }
+            let v = self.video_of(fi);
+            let a = per.entry(v).or_insert_with(|| Acc {
+                query: vec![false; query.len()],
+                listed: Vec::new(),
+                best: (d, qi, fi),
+            });
+            a.query[qi] = true;
+            a.listed.push(fi);
+            if (d, qi, fi) < a.best {
+                a.best = (d, qi, fi);
             }
         });
         let mut out: Vec<VideoMatch> = per
@@ -121,7 +124,7 @@ impl VpdqIndex {
                 a.listed.sort_unstable();
                 a.listed.dedup();
                 let query_matched = a.query.iter().filter(|m| **m).count() as u32;
-                let listed_frames = self.video_frames[v as usize];
+                let listed_frames = self.start[v as usize + 1] - self.start[v as usize];
                 let listed_matched = a.listed.len() as u32;
                 // As Python computes them: count * 100 / total, in double precision.
                 let qp = f64::from(query_matched * 100) / query.len() as f64;
