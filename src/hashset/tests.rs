@@ -357,3 +357,33 @@ fn parse_value_agrees_with_the_pdq_parser() {
     let e = parse_value(Algorithm::Md5, "g00150983cd24fb0d6963f7d28e17f72").unwrap_err();
     assert!(e.contains("at position 1"), "{e}");
 }
+
+#[test]
+fn vpdq_entries_survive_conversion_where_the_format_carries_them() {
+    let sig = format!("[\"{H},100,0.0\", \"{H},51,1e+02\", \"{H},7,0.0333\"]");
+    let s = load_str(&format!(
+        "signal_type,signal_str,collab,category,tags\nvpdq,\"{}\",Test,cat-V,\n",
+        sig.replace('"', "\"\"")
+    ))
+    .unwrap();
+    for format in [Format::PhscanJsonl, Format::TeText, Format::TeDatasetCsv] {
+        let mut out = Vec::new();
+        write::write(&s, format, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        if format == Format::TeText {
+            // Written back exactly as python-threatexchange writes it.
+            assert_eq!(text, format!("vpdq {sig}\n"));
+        }
+        let back = load_str(&text).unwrap();
+        assert_eq!(back.format, format);
+        assert_eq!(back.count(Algorithm::Vpdq), 1);
+        assert_eq!(back.videos[0].frames, s.videos[0].frames, "{format:?}");
+        if format != Format::TeText {
+            assert_eq!(back.label(back.videos[0].record), Some("cat-V"));
+        }
+    }
+    for format in [Format::Plain, Format::VicsJson] {
+        let e = write::write(&s, format, &mut Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("vpdq"), "{e}");
+    }
+}

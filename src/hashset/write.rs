@@ -46,12 +46,9 @@ pub fn write(set: &HashSet, format: Format, out: &mut dyn Write) -> io::Result<(
             format!("{} cannot carry {what} entries", format.name()),
         ))
     };
-    if !set.videos.is_empty() {
+    if !set.videos.is_empty() && matches!(format, Format::Plain | Format::VicsJson) {
         // Refused rather than dropped: a conversion never loses entries silently.
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "phscan hashset convert does not write vPDQ entries",
-        ));
+        return refuse("vpdq");
     }
     match format {
         Format::TeText => {
@@ -88,6 +85,7 @@ pub fn write(set: &HashSet, format: Format, out: &mut dyn Write) -> io::Result<(
         Format::PhscanJsonl => {}
     }
     let recs = records(set);
+    let signal = |v: &super::ListedVideo| crate::video::vpdq::compact_signal_string(&v.frames);
     match format {
         Format::PhscanJsonl => {
             for (r, rec) in recs.iter().enumerate() {
@@ -121,6 +119,18 @@ pub fn write(set: &HashSet, format: Format, out: &mut dyn Write) -> io::Result<(
                     out.write_all(b"\n")?;
                 }
             }
+            // Each listed video on a line of its own, with its record's id and label.
+            for v in &set.videos {
+                let mut obj = Map::new();
+                obj.insert("type".into(), json!("hash"));
+                obj.insert("id".into(), json!(set.id(v.record)));
+                if let Some(l) = set.label(v.record) {
+                    obj.insert("label".into(), json!(l));
+                }
+                obj.insert("hashes".into(), json!({ "vpdq": signal(v) }));
+                serde_json::to_writer(&mut *out, &obj)?;
+                out.write_all(b"\n")?;
+            }
         }
         Format::TeText => {
             for (r, rec) in recs.iter().enumerate() {
@@ -132,6 +142,9 @@ pub fn write(set: &HashSet, format: Format, out: &mut dyn Write) -> io::Result<(
                         _ => writeln!(out, "video_md5 {}", v.to_hex())?,
                     }
                 }
+            }
+            for v in &set.videos {
+                writeln!(out, "vpdq {}", signal(v))?;
             }
         }
         Format::TeDatasetCsv => {
@@ -146,6 +159,10 @@ pub fn write(set: &HashSet, format: Format, out: &mut dyn Write) -> io::Result<(
                     let cat = set.label(r as u32).map(csv_quote).unwrap_or_default();
                     writeln!(out, "{kind},{},phscan,{cat},", v.to_hex())?;
                 }
+            }
+            for v in &set.videos {
+                let cat = set.label(v.record).map(csv_quote).unwrap_or_default();
+                writeln!(out, "vpdq,{},phscan,{cat},", csv_quote(&signal(v)))?;
             }
         }
         Format::Plain => {

@@ -43,6 +43,33 @@ pub fn signal_string(features: &[VpdqFeature]) -> String {
     s
 }
 
+/// Listed frames written back as a signal string, as python-threatexchange writes
+/// `VpdqCompactFeature`s (`vpdq_to_json`).
+pub fn compact_signal_string(frames: &[CompactFeature]) -> String {
+    let items: Vec<String> = frames
+        .iter()
+        .map(|f| {
+            format!(
+                "{},{},{}",
+                f.hash.to_hex(),
+                f.quality,
+                py_format_3(f.timestamp)
+            )
+        })
+        .collect();
+    let mut s = String::from("[");
+    for (k, i) in items.iter().enumerate() {
+        if k > 0 {
+            s.push_str(", ");
+        }
+        s.push('"');
+        s.push_str(i);
+        s.push('"');
+    }
+    s.push(']');
+    s
+}
+
 /// A float as Python's `format(x, ".3")`: 3 significant digits, correctly rounded
 /// (ties to even), trailing zeros dropped; fixed notation with at least one digit after
 /// the point when the decimal exponent is in -4..=1, else `d[.dd]e±XX`.
