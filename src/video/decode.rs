@@ -34,7 +34,7 @@ pub struct StreamInfo {
 /// Why a video could not be decoded at all.
 #[derive(Debug)]
 pub struct OpenError {
-    /// `decode`, or `unsupported` for a codec this FFmpeg cannot decode.
+    /// `decode`, `unsupported` for a codec this FFmpeg cannot decode, or `limit`.
     pub stage: &'static str,
     pub message: String,
 }
@@ -88,10 +88,12 @@ impl Drop for Decoder<'_> {
 impl<'a> Decoder<'a> {
     /// Opens `data` as a `container`, finds its first video stream (as vpdq: the
     /// first stream of type video, whatever its disposition) and opens its decoder on
-    /// one thread (each phscan worker is one thread of `-j`).
+    /// one thread (each phscan worker is one thread of `-j`). The decoder refuses
+    /// frames of more than `max_pixels` pixels, whatever the container announced.
     pub fn open(
         data: &'a [u8],
         container: VideoContainer,
+        max_pixels: u64,
     ) -> Result<(Decoder<'a>, StreamInfo), OpenError> {
         let input = Input::open(data, container).map_err(fail)?;
         // SAFETY: `input.ctx` is an open format context whose streams are valid while
@@ -117,6 +119,16 @@ impl<'a> Decoder<'a> {
                 return Err(fail(format!(
                     "the {codec_name} stream has no dimensions ({width}x{height})"
                 )));
+            }
+            let pixels = width as u64 * height as u64;
+            if pixels > max_pixels {
+                return Err(OpenError {
+                    stage: "limit",
+                    message: format!(
+                        "frames are {width}x{height} = {pixels} pixels, over the limit of \
+                         {max_pixels} (--max-pixels)"
+                    ),
+                });
             }
             let mut rate = (*st).avg_frame_rate;
             if rate.num == 0 || rate.den == 0 {
@@ -167,6 +179,7 @@ impl<'a> Decoder<'a> {
                 )));
             }
             (*dec.codec).thread_count = 1;
+            (*dec.codec).max_pixels = i64::try_from(max_pixels).unwrap_or(i64::MAX);
             let r = ffi::avcodec_open2(dec.codec, decoder, ptr::null_mut());
             if r < 0 {
                 return Err(OpenError {

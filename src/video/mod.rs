@@ -67,18 +67,9 @@ pub fn hash_video(
     give_up: &dyn Fn() -> bool,
 ) -> Result<VideoHashed, VideoError> {
     let err = |stage, message| VideoError { stage, message };
-    let (mut dec, info) = Decoder::open(bytes, container).map_err(|e| err(e.stage, e.message))?;
+    let (mut dec, info) =
+        Decoder::open(bytes, container, limits.max_pixels).map_err(|e| err(e.stage, e.message))?;
     let (w, h) = (info.width, info.height);
-    if u64::from(w) * u64::from(h) > limits.max_pixels {
-        return Err(err(
-            "limit",
-            format!(
-                "frames are {w}x{h} = {} pixels, over the limit of {} (--max-pixels)",
-                u64::from(w) * u64::from(h),
-                limits.max_pixels
-            ),
-        ));
-    }
     if w < MIN_SIDE || h < MIN_SIDE {
         return Err(err(
             "decode",
