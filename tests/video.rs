@@ -478,3 +478,35 @@ fn video_limits_stop_decoding_and_say_so() {
         );
     }
 }
+
+#[test]
+fn the_case_report_shows_how_much_of_each_video_matched() {
+    let g = golden();
+    let dir = tempdir();
+    let list = dir.join("list.txt");
+    std::fs::write(
+        &list,
+        format!(
+            "vpdq {}\n",
+            g[&("1.0".to_string(), "listed.mp4".to_string())]
+        ),
+    )
+    .unwrap();
+    let report = dir.join("report.jsonl");
+    let out = phscan_cmd(&[
+        "scan",
+        "--hashset",
+        list.to_str().unwrap(),
+        "-o",
+        report.to_str().unwrap(),
+        &format!("{VIDEO}/copy_trimmed.mp4"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = phscan_cmd(&["report", "--format", "markdown", report.to_str().unwrap()]);
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        md.contains("100.0 % of the video's, 50.0 % of the listed one's"),
+        "{md}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
