@@ -4,7 +4,10 @@
 # libwebp, libheif, libavif, dav1d, SQLite and zstd are compiled from source into
 # phscan), libde265 (the HEVC decoder libheif links, shared; its development
 # package brings the run-time library) and libyuv (linked statically: libavif's YUV to
-# RGB conversion, as in Pillow), and for the tests `script` and Chromium. Debian and
+# RGB conversion, as in Pillow), FFmpeg's development files (libavformat, libavcodec,
+# libswscale, libavutil: videos are decoded in process through them, linked shared)
+# and libclang (the FFmpeg bindings are generated at build time), and for the tests
+# `script` and Chromium. Debian and
 # Ubuntu (apt-get), as root or through sudo; elsewhere it names what to install. A Rust toolchain (1.93 or newer) is
 # assumed. `.ci/run` runs this same script, so the README's quick start and CI need
 # the same packages.
@@ -20,6 +23,12 @@ command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 command -v c++ >/dev/null 2>&1 || need="$need g++"
 pkg-config --exists libde265 2>/dev/null || need="$need libde265-dev"
 [ -e /usr/include/libyuv.h ] || need="$need libyuv-dev"
+for lib in libavformat libavcodec libswscale libavutil; do
+    pkg-config --exists $lib 2>/dev/null || need="$need $lib-dev"
+done
+# bindgen (ffmpeg-sys-next's build script) loads libclang.
+ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || ls /usr/lib/*/libclang*.so* >/dev/null 2>&1 \
+    || need="$need libclang-dev"
 # The tests give phscan a terminal with util-linux's `script`, and open the HTML case
 # report (`phscan report`) in headless Chromium.
 command -v script >/dev/null 2>&1 || need="$need bsdutils"

@@ -21,6 +21,8 @@ pub enum Algorithm {
     Md5,
     Sha1,
     Sha256,
+    /// Video PDQ: the PDQ hashes of a video's frames, one a second (Meta's vpdq).
+    Vpdq,
 }
 
 impl Algorithm {
@@ -34,6 +36,7 @@ impl Algorithm {
         Algorithm::Md5,
         Algorithm::Sha1,
         Algorithm::Sha256,
+        Algorithm::Vpdq,
     ];
 
     pub fn name(self) -> &'static str {
@@ -47,6 +50,7 @@ impl Algorithm {
             Algorithm::Md5 => "md5",
             Algorithm::Sha1 => "sha1",
             Algorithm::Sha256 => "sha256",
+            Algorithm::Vpdq => "vpdq",
         }
     }
 
@@ -58,7 +62,8 @@ impl Algorithm {
     /// Length of the hash in bits.
     pub fn bits(self) -> u32 {
         match self {
-            Algorithm::Pdq | Algorithm::Sha256 => 256,
+            // vPDQ: per frame.
+            Algorithm::Pdq | Algorithm::Sha256 | Algorithm::Vpdq => 256,
             Algorithm::Ahash
             | Algorithm::Dhash
             | Algorithm::Phash
@@ -72,7 +77,7 @@ impl Algorithm {
     /// Default match threshold (Hamming distance) for perceptual hashes.
     pub fn default_threshold(self) -> u32 {
         match self {
-            Algorithm::Pdq => 31,
+            Algorithm::Pdq | Algorithm::Vpdq => 31,
             Algorithm::Ahash
             | Algorithm::Dhash
             | Algorithm::Phash
@@ -97,7 +102,7 @@ impl FromStr for Algorithm {
             .into_iter()
             .find(|a| a.name() == l)
             .ok_or_else(|| {
-                format!("unknown algorithm '{s}' (expected one of pdq, ahash, dhash, phash, whash, blockhash, md5, sha1, sha256)")
+                format!("unknown algorithm '{s}' (expected one of pdq, ahash, dhash, phash, whash, blockhash, md5, sha1, sha256, vpdq)")
             })
     }
 }
@@ -122,12 +127,17 @@ impl AlgorithmSet {
     pub fn any_perceptual(&self) -> bool {
         self.iter().any(|a| !a.is_exact())
     }
+    /// Any perceptual hash of images (all but vPDQ, which is of videos)?
+    pub fn any_image_perceptual(&self) -> bool {
+        self.iter().any(|a| !a.is_exact() && a != Algorithm::Vpdq)
+    }
     pub fn any_exact(&self) -> bool {
         self.iter().any(|a| a.is_exact())
     }
     /// Any of the 64-bit perceptual hashes (aHash, dHash, pHash, wHash, blockhash)?
     pub fn any_64bit_perceptual(&self) -> bool {
-        self.iter().any(|a| !a.is_exact() && a.bits() == 64)
+        self.iter()
+            .any(|a| !a.is_exact() && a != Algorithm::Vpdq && a.bits() == 64)
     }
     pub fn names(&self) -> Vec<&'static str> {
         self.iter().map(Algorithm::name).collect()
@@ -276,6 +286,10 @@ pub struct Limits {
     pub max_archive_bytes: u64,
     /// The most a compressed stream or member may expand over its compressed size.
     pub max_archive_ratio: u64,
+    /// Frames of a video decoded, at most (the rest is not decoded; the record says so).
+    pub max_video_frames: u64,
+    /// Seconds of a video decoded, at most, by frame number over frame rate; 0: no limit.
+    pub max_video_seconds: f64,
 }
 
 impl Default for Limits {
@@ -290,6 +304,9 @@ impl Default for Limits {
             max_archive_members: 100_000,
             max_archive_bytes: 8 << 30,
             max_archive_ratio: 1000,
+            // About 9 hours at 30 frames a second.
+            max_video_frames: 1_000_000,
+            max_video_seconds: 0.0,
         }
     }
 }
@@ -372,6 +389,10 @@ pub enum Command {
         thresholds: BTreeMap<Algorithm, u32>,
         min_quality: u8,
         dihedral: bool,
+        /// vPDQ: the least share of the query's frames, and of the listed video's, that
+        /// must match (percent; python-threatexchange: 80 and 0).
+        vpdq_match_percent: f64,
+        vpdq_listed_match_percent: f64,
         /// Known-file lists (NSRL RDSv3 databases): images listed there are not decoded.
         known: Vec<PathBuf>,
     },
@@ -391,6 +412,8 @@ pub struct Config {
     pub pdq_mode: PdqMode,
     /// Which Pillow's arithmetic aHash, dHash, pHash and wHash reproduce.
     pub imagehash_compat: ImageHashCompat,
+    /// vPDQ hashes one frame every this many seconds of frames (`--vpdq-seconds-per-hash`).
+    pub vpdq_seconds_per_hash: f64,
     pub limits: Limits,
     /// Look inside archives and compressed files (`--no-archives` turns it off).
     pub archives: bool,

@@ -111,6 +111,7 @@ pub fn decode(
     limits: &Limits,
 ) -> Result<DynamicImage, DecodeError> {
     let native = match format {
+        MediaFormat::Video(_) => return Err(DecodeError::Invalid("a video, not an image".into())),
         MediaFormat::Jpeg => turbo::decode(bytes, limits, turbo::Size::Full)?,
         MediaFormat::Webp => webp::decode(bytes, limits, webp::Size::Full)?,
         MediaFormat::Heic => return heif::decode(bytes, limits),

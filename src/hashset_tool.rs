@@ -33,6 +33,9 @@ pub fn info(set: &HashSet) -> serde_json::Value {
         entries.insert(a.name(), e.values.len());
         dups.insert(a.name(), duplicates(&e.values));
     }
+    if !set.videos.is_empty() {
+        entries.insert(Algorithm::Vpdq.name(), set.videos.len());
+    }
     let (low, unknown) = set.entries.get(&Algorithm::Pdq).map_or((0, 0), |e| {
         (
             e.quality.iter().filter(|q| **q < 50).count(),
@@ -68,7 +71,8 @@ pub fn info_or_check(
         match hashset::load(p, opts) {
             Ok(set) => {
                 if check_only {
-                    let n: usize = set.entries.values().map(|e| e.values.len()).sum();
+                    let n: usize = set.entries.values().map(|e| e.values.len()).sum::<usize>()
+                        + set.videos.len();
                     writeln!(
                         out,
                         "{}: ok, {} format, {n} entries",

@@ -30,6 +30,7 @@ pub mod scan;
 pub mod sniff;
 #[cfg(test)]
 mod testrng;
+pub mod video;
 
 pub use config::Config;
 pub use scan::run;

@@ -137,6 +137,14 @@ struct ScanArgs {
     /// PDQ hashes with a quality under this are not matched (the record says so).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
     min_quality: u8,
+    /// vPDQ: a video matches a listed one when at least this percentage of its frames
+    /// (of quality >= --min-quality, duplicates dropped) match a listed frame.
+    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent)]
+    vpdq_match_percent: f64,
+    /// vPDQ: ... and at least this percentage of the listed video's frames match one of
+    /// its frames (python-threatexchange: 0).
+    #[arg(long, value_name = "PERCENT", default_value_t = 0.0, value_parser = parse_percent)]
+    vpdq_listed_match_percent: f64,
     /// Match only the image as it is, not its 7 rotated and mirrored PDQ variants.
     #[arg(long)]
     no_dihedral: bool,
@@ -158,7 +166,7 @@ struct HashArgs {
     common: Common,
     /// Algorithms to compute.
     #[arg(long, value_name = "ALG,...", value_parser = parse_algorithms_arg,
-          default_value = "pdq,md5,sha1,sha256")]
+          default_value = "pdq,vpdq,md5,sha1,sha256")]
     algorithms: AlgorithmSet,
     /// What each entry's `id` is: path, name (file name), sha256, or seq (1, 2, ...).
     #[arg(long, value_name = "KIND", default_value = "path")]
@@ -198,6 +206,11 @@ struct Common {
     /// runs its passes in another order, so that some tall images hash differently).
     #[arg(long, value_name = "PILLOW", default_value = "pillow13")]
     imagehash_compat: ImageHashCompat,
+    /// vPDQ hashes one video frame every this many seconds of frames (every
+    /// int(SECONDS x frame rate)-th decoded frame, at least every frame), as Meta's vpdq;
+    /// python-threatexchange's lists use 1.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0, value_parser = parse_seconds_per_hash)]
+    vpdq_seconds_per_hash: f64,
     /// Output format: jsonl (one record per line) or json (one document).
     #[arg(long, value_enum, default_value_t = FormatArg::Jsonl)]
     format: FormatArg,
@@ -227,6 +240,14 @@ struct Common {
     /// file record tells how many it has and how many were examined.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_frames, value_parser = clap::value_parser!(u32).range(1..))]
     max_frames: u32,
+    /// Frames of a video decoded, at most; the rest is not decoded, and the record's
+    /// `frame_error` names the limit.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_video_frames, value_parser = clap::value_parser!(u64).range(1..))]
+    max_video_frames: u64,
+    /// Seconds of a video decoded, at most (frame number / frame rate); 0: no limit.
+    /// The rest is not decoded, and the record's `frame_error` names the limit.
+    #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().max_video_seconds, value_parser = parse_seconds)]
+    max_video_seconds: f64,
     /// Do not look inside archives and compressed files: treat them as other files
     /// that are not images.
     #[arg(long)]
@@ -287,6 +308,20 @@ fn parse_algorithms_arg(s: &str) -> Result<AlgorithmSet, String> {
     Ok(set)
 }
 
+fn parse_percent(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
+        _ => Err(format!("'{s}' is not a percentage from 0 to 100")),
+    }
+}
+
+fn parse_seconds_per_hash(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a number of seconds (0 or more)")),
+    }
+}
+
 impl Common {
     fn into_parts(self, command: Command, algorithms: AlgorithmSet) -> Result<Config, String> {
         let mut sources: Vec<Source> = self.paths.into_iter().map(Source::Path).collect();
@@ -315,12 +350,15 @@ impl Common {
             algorithms,
             pdq_mode: self.pdq_mode,
             imagehash_compat: self.imagehash_compat,
+            vpdq_seconds_per_hash: self.vpdq_seconds_per_hash,
             limits: Limits {
                 max_file_size: self.max_file_size,
                 max_pixels: self.max_pixels,
                 max_alloc: self.max_alloc,
                 max_file_seconds: self.max_file_time,
                 max_frames: self.max_frames,
+                max_video_frames: self.max_video_frames,
+                max_video_seconds: self.max_video_seconds,
                 max_archive_depth: self.max_archive_depth,
                 max_archive_members: self.max_archive_members,
                 max_archive_bytes: self.max_archive_bytes,
@@ -359,6 +397,8 @@ fn config_from(cli: Cli) -> Result<Config, String> {
                 thresholds,
                 min_quality: a.min_quality,
                 dihedral: !a.no_dihedral,
+                vpdq_match_percent: a.vpdq_match_percent,
+                vpdq_listed_match_percent: a.vpdq_listed_match_percent,
                 known: a.known,
             };
             let mut cfg = a

@@ -15,7 +15,8 @@ use crate::hashing::pdq::{Dihedral, PdqHash};
 use crate::hashing::Computed;
 use crate::hashset::{Column, HashSet};
 use crate::index::{PdqIndex, U64Index};
-use crate::report::Hit;
+use crate::report::{Hit, VpdqHit};
+use crate::video::index::{prepare, VpdqIndex};
 
 /// Where an entry lives: (set index, entry index within that set's algorithm).
 type Ref = (u32, u32);
@@ -24,6 +25,10 @@ pub struct MatchConfig {
     pub thresholds: BTreeMap<Algorithm, u32>,
     pub min_quality: u8,
     pub dihedral: bool,
+    /// vPDQ: the least percentage of the query's frames, and of the listed video's,
+    /// that must match.
+    pub vpdq_match_percent: f64,
+    pub vpdq_listed_match_percent: f64,
 }
 
 impl MatchConfig {
@@ -66,6 +71,9 @@ pub struct Index {
     u64s: [Col64; 5],
     /// Per exact algorithm, entry references sorted by value.
     exact: [Vec<Ref>; 3],
+    /// The listed videos' vPDQ frames, and each video's (set index, record).
+    vpdq: VpdqIndex,
+    vpdq_refs: Vec<Ref>,
 }
 
 /// Result of matching one file.
@@ -108,6 +116,18 @@ impl Index {
                 }
             }
         }
+        // Listed videos: their frames of quality, duplicates dropped, in one index.
+        let mut videos = Vec::new();
+        let mut vpdq_refs = Vec::new();
+        for (si, set) in sets.iter_mut().enumerate() {
+            for v in std::mem::take(&mut set.videos) {
+                let frames = v.frames.iter().map(|f| (f.hash, f.quality));
+                videos.push(prepare(frames, cfg.min_quality));
+                vpdq_refs.push((si as u32, v.record));
+            }
+        }
+        let vpdq = VpdqIndex::build(&videos);
+        drop(videos);
         let pdq = PdqIndex::build(pdq);
         let u64s = u64s.map(|(values, refs)| Col64 {
             index: U64Index::build(&values),
@@ -130,6 +150,8 @@ impl Index {
             pdq_refs,
             u64s,
             exact,
+            vpdq,
+            vpdq_refs,
         }
     }
 
@@ -159,6 +181,9 @@ impl Index {
             } else if !self.pdq.is_empty() {
                 self.query_pdq(c, p.quality, &mut hits);
             }
+        }
+        if let Some(frames) = &c.vpdq {
+            self.query_vpdq(frames, &mut hits);
         }
         for a in PERCEPTUAL_64 {
             let Some(h) = c.u64_hash(a) else { continue };
@@ -242,6 +267,47 @@ impl Index {
         }
     }
 
+    /// A video's frames against the listed videos (python-threatexchange's rules).
+    fn query_vpdq(&self, frames: &[crate::video::vpdq::VpdqFeature], hits: &mut Vec<Hit>) {
+        if self.vpdq.is_empty() {
+            return;
+        }
+        let query = prepare(
+            frames.iter().map(|f| (f.hash, f.quality)),
+            self.cfg.min_quality,
+        );
+        let found = self.vpdq.query(
+            &query,
+            self.cfg.threshold(Algorithm::Vpdq),
+            self.cfg.vpdq_match_percent,
+            self.cfg.vpdq_listed_match_percent,
+        );
+        for m in found {
+            let (si, rec) = self.vpdq_refs[m.video as usize];
+            let set = &self.sets[si as usize];
+            hits.push(Hit {
+                hashset: set.name.clone(),
+                id: set.id(rec).to_string(),
+                label: set.label(rec).map(str::to_string),
+                algorithm: Algorithm::Vpdq,
+                distance: m.distance,
+                hash: m.query_hash.to_hex(),
+                listed_hash: m.listed_hash.to_hex(),
+                pdq_quality: None,
+                transform: None,
+                frame: None,
+                vpdq: Some(VpdqHit {
+                    query_match_percent: m.query_match_percent,
+                    compared_match_percent: m.compared_match_percent,
+                    matched_frames: m.query_matched,
+                    query_frames: m.query_frames,
+                    listed_matched_frames: m.listed_matched,
+                    listed_frames: m.listed_frames,
+                }),
+            });
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn hit(
         &self,
@@ -266,6 +332,7 @@ impl Index {
             pdq_quality,
             transform,
             frame: None,
+            vpdq: None,
         }
     }
 }

@@ -171,6 +171,17 @@ pub struct FileInfo {
     /// An archive: how many members were found directly in it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub member_count: Option<u64>,
+    /// A video: its codec, as libavcodec names it (`h264`, `hevc`, `vp9`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codec: Option<String>,
+    /// A video: its frame rate (the stream's average, else its base rate), which
+    /// vPDQ's sampling and timestamps use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frame_rate: Option<f64>,
+    /// A video: how many frames were decoded (`frame_error` says why it stopped
+    /// early, if it did).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_frames: Option<u64>,
 }
 
 /// One entry of a hash set that a file matched.
@@ -193,6 +204,25 @@ pub struct Hit {
     /// Which frame of an animation matched (0-based), when not the first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frame: Option<u32>,
+    /// For vPDQ: how much of the two videos matched.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub vpdq: Option<VpdqHit>,
+}
+
+/// A vPDQ hit's shares of matching frames (frames of quality at or over
+/// `--min-quality`, duplicates dropped), as python-threatexchange reports them.
+#[derive(Clone, Debug, Serialize)]
+pub struct VpdqHit {
+    /// Percentage of the scanned video's frames that match a frame of the listed one.
+    pub query_match_percent: f64,
+    /// Percentage of the listed video's frames that match a frame of the scanned one.
+    pub compared_match_percent: f64,
+    /// The scanned video's frames that matched, and how many it has.
+    pub matched_frames: u32,
+    pub query_frames: u32,
+    /// The listed video's frames that matched, and how many it has.
+    pub listed_matched_frames: u32,
+    pub listed_frames: u32,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -45,7 +45,11 @@ pub fn fuzz_limits(large: bool) -> Limits {
 /// 2: PDQ alone (and SHA-256), `fast`, dihedral, up to 4 Mi pixels: JPEGs decoded
 /// DCT-scaled, other large images box-reduced; 3: the 64-bit hashes alone.
 pub fn plan_for(data: &[u8]) -> HashPlan {
-    let all: AlgorithmSet = Algorithm::ALL.into_iter().collect();
+    // Every image algorithm: vPDQ is of videos, which `hash_bytes` does not take.
+    let all: AlgorithmSet = Algorithm::ALL
+        .into_iter()
+        .filter(|a| *a != Algorithm::Vpdq)
+        .collect();
     let plan = data.last().copied().unwrap_or(0) % 4;
     let (algos, pdq_mode, dihedral) = match plan {
         0 => (all, PdqMode::Full, true),
@@ -73,6 +77,7 @@ pub fn plan_for(data: &[u8]) -> HashPlan {
         algos,
         pdq_mode,
         imagehash_compat: Default::default(),
+        vpdq_seconds_per_hash: 1.0,
         dihedral,
         limits: fuzz_limits(plan == 2),
     }

@@ -25,6 +25,8 @@ pub struct Computed {
     pub phash: Option<u64>,
     pub whash: Option<u64>,
     pub blockhash: Option<u64>,
+    /// A video's vPDQ: its hashed frames.
+    pub vpdq: Option<Vec<crate::video::vpdq::VpdqFeature>>,
     pub digests: DigestValues,
 }
 
@@ -56,6 +58,7 @@ impl Computed {
             let v = match a {
                 Algorithm::Pdq => self.pdq.map(|p| p.hash.to_hex()),
                 Algorithm::Md5 | Algorithm::Sha1 | Algorithm::Sha256 => self.exact(a).map(hex),
+                Algorithm::Vpdq => self.vpdq.as_deref().map(crate::video::vpdq::signal_string),
                 _ => self.u64_hash(a).map(|h| format!("{h:016x}")),
             };
             if let Some(v) = v {
@@ -91,6 +94,19 @@ impl FileHasher {
     /// (default: Pillow 13).
     pub fn set_imagehash_compat(&mut self, compat: ImageHashCompat) {
         self.compat = compat;
+    }
+
+    /// PDQ of an RGB24 video frame, `height` rows `stride` bytes apart, as vpdq hashes
+    /// it: the C++ f32 luma (`fillFloatLumaFromRGB`), then the plain hash.
+    pub fn pdq_rgb_rows(
+        &mut self,
+        rgb: &[u8],
+        stride: usize,
+        width: usize,
+        height: usize,
+    ) -> PdqOutput {
+        pdq::luma_from_rgb8_rows(rgb, stride, width, height, &mut self.luma);
+        self.pdq.hash_luma(&self.luma, width, height)
     }
 
     /// Computes the perceptual hashes in `algos` from one decoded image.

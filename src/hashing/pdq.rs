@@ -381,6 +381,53 @@ fn luma_rgb8_body(rgb: &[u8], out: &mut [f32]) {
     }
 }
 
+/// [`luma_from_rgb8`] of `height` rows of `width` RGB8 pixels, `stride` bytes apart
+/// (a video frame as swscale writes it, rows padded for alignment): vpdq's
+/// `fillFloatLumaFromRGB`, the C++ f32 formula. `out` is filled with `width * height`
+/// values.
+///
+/// # Panics
+/// If `stride < 3 * width` or `rgb` is shorter than the rows.
+pub fn luma_from_rgb8_rows(
+    rgb: &[u8],
+    stride: usize,
+    width: usize,
+    height: usize,
+    out: &mut Vec<f32>,
+) {
+    assert!(stride >= 3 * width, "stride {stride} under 3 x {width}");
+    if height > 0 {
+        assert!(
+            rgb.len() >= stride * (height - 1) + 3 * width,
+            "rows past the buffer"
+        );
+    }
+    out.resize(width * height, 0.0);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has just been found to support AVX2.
+        unsafe { luma_rows_avx2(rgb, stride, width, out) };
+        return;
+    }
+    luma_rows_body(rgb, stride, width, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn luma_rows_avx2(rgb: &[u8], stride: usize, width: usize, out: &mut [f32]) {
+    luma_rows_body(rgb, stride, width, out);
+}
+
+#[inline(always)]
+fn luma_rows_body(rgb: &[u8], stride: usize, width: usize, out: &mut [f32]) {
+    if width == 0 {
+        return;
+    }
+    for (r, dst) in out.chunks_exact_mut(width).enumerate() {
+        luma_rgb8_body(&rgb[r * stride..r * stride + 3 * width], dst);
+    }
+}
+
 #[inline(always)]
 fn luma_of(r: u8, g: u8, b: u8) -> f32 {
     (LUMA_R * f32::from(r) + LUMA_G * f32::from(g)) + LUMA_B * f32::from(b)

@@ -76,6 +76,7 @@ fn line(
                 .ok_or("'pdq_quality' must be a whole number from 0 to 100")? as u8,
         ),
     };
+    let mut vpdq = None;
     for (name, value) in hashes {
         let alg: Algorithm = name.parse()?;
         if let Some(v) = schema.filter(|&v| v < IMAGEHASH_SCHEMA) {
@@ -90,6 +91,15 @@ fn line(
                 ));
             }
         }
+        if alg == Algorithm::Vpdq {
+            let s = value
+                .as_str()
+                .ok_or("hash 'vpdq' must be a vPDQ signal string")?;
+            let frames =
+                crate::video::vpdq::parse_signal(s).map_err(|e| format!("hash 'vpdq': {e}"))?;
+            vpdq = Some(frames);
+            continue;
+        }
         let hex = value
             .as_str()
             .ok_or_else(|| format!("hash '{name}' must be a hex string"))?;
@@ -99,6 +109,9 @@ fn line(
     let rec = b.record(&id, label);
     for (alg, v) in parsed.iter() {
         b.add(rec, *alg, v, quality);
+    }
+    if let Some(frames) = vpdq {
+        b.add_vpdq(rec, frames);
     }
     Ok(())
 }

@@ -235,13 +235,25 @@ pub struct HashSet {
     labels: Vec<u32>,
     label_names: Vec<Box<str>>,
     pub entries: BTreeMap<Algorithm, Entries>,
+    /// Listed videos' vPDQ signals, each with its record.
+    pub videos: Vec<ListedVideo>,
     /// Values the list carries that phscan cannot compute or does not match on
     /// (PhotoDNA, other signal types), counted by kind.
     pub ignored: BTreeMap<String, u64>,
 }
 
+/// A listed video's vPDQ: its frames as the list gives them.
+#[derive(Clone, Debug)]
+pub struct ListedVideo {
+    pub record: u32,
+    pub frames: Vec<crate::video::vpdq::CompactFeature>,
+}
+
 impl HashSet {
     pub fn count(&self, a: Algorithm) -> u64 {
+        if a == Algorithm::Vpdq {
+            return self.videos.len() as u64;
+        }
         self.entries.get(&a).map_or(0, |e| e.values.len() as u64)
     }
     pub fn records(&self) -> usize {
@@ -270,7 +282,12 @@ impl HashSet {
                 v + e.record.capacity() * 4 + e.quality.capacity()
             })
             .sum();
-        cols + self.ids.bytes() + self.labels.capacity() * 4
+        let videos: usize = self
+            .videos
+            .iter()
+            .map(|v| std::mem::size_of::<ListedVideo>() + v.frames.capacity() * 48)
+            .sum();
+        cols + videos + self.ids.bytes() + self.labels.capacity() * 4
     }
 }
 
@@ -281,6 +298,7 @@ pub(crate) struct Builder {
     label_names: Vec<Box<str>>,
     label_lookup: HashMap<Box<str>, u32>,
     entries: BTreeMap<Algorithm, Entries>,
+    videos: Vec<ListedVideo>,
     ignored: BTreeMap<String, u64>,
 }
 
@@ -292,6 +310,7 @@ impl Builder {
             label_names: Vec::new(),
             label_lookup: HashMap::new(),
             entries: BTreeMap::new(),
+            videos: Vec::new(),
             ignored: BTreeMap::new(),
         }
     }
@@ -325,6 +344,15 @@ impl Builder {
         if a == Algorithm::Pdq {
             e.quality.push(quality.unwrap_or(QUALITY_UNKNOWN));
         }
+    }
+
+    /// A listed video's vPDQ signal (already parsed).
+    pub(crate) fn add_vpdq(
+        &mut self,
+        record: u32,
+        frames: Vec<crate::video::vpdq::CompactFeature>,
+    ) {
+        self.videos.push(ListedVideo { record, frames });
     }
 
     pub(crate) fn ignore(&mut self, what: &str) {
@@ -496,6 +524,7 @@ pub fn load_from(input: impl Read, path: &Path, opts: &LoadOptions) -> Result<Ha
         labels: b.labels,
         label_names: b.label_names,
         entries: b.entries,
+        videos: b.videos,
         ignored: b.ignored,
     })
 }

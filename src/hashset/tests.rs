@@ -116,16 +116,63 @@ fn jsonl_before_schema_3_refuses_the_old_64_bit_values() {
 }
 
 #[test]
+fn te_text_vpdq_lines_are_listed_videos() {
+    let s = load_str(&format!(
+        "pdq {H}\nvpdq [\"{H},100,0.0\", \"{H},99,1e+02\"]\nvideo_md5 {MD5}\n"
+    ))
+    .unwrap();
+    assert_eq!(s.format, Format::TeText);
+    assert_eq!((s.count(Algorithm::Pdq), s.count(Algorithm::Md5)), (1, 1));
+    assert_eq!(s.count(Algorithm::Vpdq), 1);
+    let v = &s.videos[0];
+    assert_eq!(s.id(v.record), "line:2");
+    assert_eq!(v.frames.len(), 2);
+    assert_eq!((v.frames[1].quality, v.frames[1].timestamp), (99, 100.0));
+    let e = load_str(&format!("pdq {H}\nvpdq [\"{H},100\"]\n")).unwrap_err();
+    assert!(
+        e.to_string().contains(":2: vpdq: invalid vPDQ frame"),
+        "{e}"
+    );
+}
+
+#[test]
+fn jsonl_vpdq_is_a_listed_video_of_the_record() {
+    let sig = format!("[\\\"{H},100,0.0\\\", \\\"{H},87,1.0\\\"]");
+    let s = load_str(&format!(
+        "{{\"type\":\"hash\",\"path\":\"v.mp4\",\"hashes\":{{\"md5\":\"{MD5}\",\"vpdq\":\"{sig}\"}}}}\n\
+         {{\"type\":\"hash\",\"path\":\"w.mp4\",\"hashes\":{{\"vpdq\":\"[]\"}}}}\n"
+    ))
+    .unwrap();
+    assert_eq!(s.count(Algorithm::Md5), 1);
+    assert_eq!(s.count(Algorithm::Vpdq), 2);
+    assert_eq!(s.records(), 2);
+    assert_eq!(s.id(s.videos[0].record), "v.mp4");
+    assert_eq!(s.videos[0].frames.len(), 2);
+    assert_eq!(s.id(s.videos[1].record), "w.mp4");
+    assert!(s.videos[1].frames.is_empty());
+    assert!(s.ignored.is_empty());
+    let e = load_str("{\"hashes\":{\"vpdq\":\"[\\\"zz,1,0\\\"]\"}}\n").unwrap_err();
+    assert!(
+        e.to_string().contains("hash 'vpdq': invalid vPDQ frame"),
+        "{e}"
+    );
+}
+
+#[test]
 fn te_dataset_csv() {
     let s = load_str(&format!(
         "signal_type,signal_str,collab,category,tags\n\
          pdq,{H},Sample Data,POSITIVE_CLASS,tag1 tag2\n\
          video_md5,{MD5},Sample Data,,\n\
          url,https://example.org/,Sample Data,,\n\
-         pdq,\"{H}\",\"Collab, Inc\",\"A \"\"quoted\"\" cat\",\n"
+         pdq,\"{H}\",\"Collab, Inc\",\"A \"\"quoted\"\" cat\",\n\
+         vpdq,\"[\"\"{H},100,0.0\"\"]\",Sample Data,POSITIVE_CLASS,\n"
     ))
     .unwrap();
     assert_eq!(s.format, Format::TeDatasetCsv);
+    assert_eq!(s.count(Algorithm::Vpdq), 1);
+    assert_eq!(s.id(s.videos[0].record), "Sample Data:line:6");
+    assert_eq!(s.label(s.videos[0].record), Some("POSITIVE_CLASS"));
     assert_eq!(s.count(Algorithm::Pdq), 2);
     assert_eq!(s.count(Algorithm::Md5), 1);
     assert_eq!(s.ignored.get("signal_type url"), Some(&1));
@@ -397,4 +444,34 @@ fn parse_value_agrees_with_the_pdq_parser() {
     assert!(e.contains("at position 31"), "{e}");
     let e = parse_value(Algorithm::Md5, "g00150983cd24fb0d6963f7d28e17f72").unwrap_err();
     assert!(e.contains("at position 1"), "{e}");
+}
+
+#[test]
+fn vpdq_entries_survive_conversion_where_the_format_carries_them() {
+    let sig = format!("[\"{H},100,0.0\", \"{H},51,1e+02\", \"{H},7,0.0333\"]");
+    let s = load_str(&format!(
+        "signal_type,signal_str,collab,category,tags\nvpdq,\"{}\",Test,cat-V,\n",
+        sig.replace('"', "\"\"")
+    ))
+    .unwrap();
+    for format in [Format::PhscanJsonl, Format::TeText, Format::TeDatasetCsv] {
+        let mut out = Vec::new();
+        write::write(&s, format, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        if format == Format::TeText {
+            // Written back exactly as python-threatexchange writes it.
+            assert_eq!(text, format!("vpdq {sig}\n"));
+        }
+        let back = load_str(&text).unwrap();
+        assert_eq!(back.format, format);
+        assert_eq!(back.count(Algorithm::Vpdq), 1);
+        assert_eq!(back.videos[0].frames, s.videos[0].frames, "{format:?}");
+        if format != Format::TeText {
+            assert_eq!(back.label(back.videos[0].record), Some("cat-V"));
+        }
+    }
+    for format in [Format::Plain, Format::VicsJson] {
+        let e = write::write(&s, format, &mut Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("vpdq"), "{e}");
+    }
 }

@@ -12,8 +12,8 @@ fn skip(text: &str) -> bool {
 }
 
 /// pdq tools: `[hash=]<64 hex>[,metadata]`; python-threatexchange: `pdq <hex>`,
-/// `video_md5 <hex>`; and the same with any algorithm's name (`phash <hex>`). The
-/// `hash[,metadata]` form is PDQ unless `--hashset-algorithm` names another.
+/// `video_md5 <hex>`, `vpdq <JSON array>` (a video's vPDQ signal); and the same with
+/// any algorithm's name (`phash <hex>`). The `hash[,metadata]` form is PDQ unless `--hashset-algorithm` names another.
 pub(super) fn parse_te_text(
     r: &mut impl BufRead,
     given: Option<Algorithm>,
@@ -30,6 +30,16 @@ pub(super) fn parse_te_text(
                 .filter(|h| h.eq_ignore_ascii_case(pre))
                 .map(|_| t[pre.len()..].trim())
         };
+        if let Some(rest) = lower_prefix("vpdq ").or_else(|| lower_prefix("vpdq\t")) {
+            match crate::video::vpdq::parse_signal(rest) {
+                Ok(frames) => {
+                    let rec = b.record(&format!("line:{n}"), None);
+                    b.add_vpdq(rec, frames);
+                }
+                Err(e) => p.push(n, format!("vpdq: {e}")),
+            }
+            return;
+        }
         let (alg, hex, meta) =
             if let Some(rest) = lower_prefix("pdq ").or_else(|| lower_prefix("pdq\t")) {
                 (Algorithm::Pdq, rest, None)
@@ -141,9 +151,29 @@ pub(super) fn parse_te_dataset(r: &mut impl BufRead, b: &mut Builder, p: &mut Pr
             );
         }
         let kind = get("signal_type").unwrap_or("").to_ascii_lowercase();
+        let label = match (get("category"), get("tags")) {
+            (Some(c), Some(t)) => Some(format!("{c} [{t}]")),
+            (Some(c), None) => Some(c.to_string()),
+            (None, Some(t)) => Some(format!("[{t}]")),
+            (None, None) => None,
+        };
+        let id = match get("collab") {
+            Some(c) => format!("{c}:line:{n}"),
+            None => format!("line:{n}"),
+        };
         let alg = match kind.as_str() {
             "pdq" => Algorithm::Pdq,
             "video_md5" | "photo_md5" | "md5" => Algorithm::Md5,
+            "vpdq" | "video_vpdq" => {
+                match crate::video::vpdq::parse_signal(get("signal_str").unwrap_or("")) {
+                    Ok(frames) => {
+                        let rec = b.record(&id, label.as_deref());
+                        b.add_vpdq(rec, frames);
+                    }
+                    Err(e) => p.push(n, format!("vpdq: {e}")),
+                }
+                return;
+            }
             "" => return p.push(n, "empty signal_type".into()),
             other => {
                 b.ignore(&format!("signal_type {other}"));
@@ -155,16 +185,6 @@ pub(super) fn parse_te_dataset(r: &mut impl BufRead, b: &mut Builder, p: &mut Pr
         };
         match parse_value(alg, value) {
             Ok(v) => {
-                let label = match (get("category"), get("tags")) {
-                    (Some(c), Some(t)) => Some(format!("{c} [{t}]")),
-                    (Some(c), None) => Some(c.to_string()),
-                    (None, Some(t)) => Some(format!("[{t}]")),
-                    (None, None) => None,
-                };
-                let id = match get("collab") {
-                    Some(c) => format!("{c}:line:{n}"),
-                    None => format!("line:{n}"),
-                };
                 let rec = b.record(&id, label.as_deref());
                 b.add(rec, alg, &v, None);
             }

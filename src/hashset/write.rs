@@ -46,6 +46,10 @@ pub fn write(set: &HashSet, format: Format, out: &mut dyn Write) -> io::Result<(
             format!("{} cannot carry {what} entries", format.name()),
         ))
     };
+    if !set.videos.is_empty() && matches!(format, Format::Plain | Format::VicsJson) {
+        // Refused rather than dropped: a conversion never loses entries silently.
+        return refuse("vpdq");
+    }
     match format {
         Format::TeText => {
             if let Some(a) = algs
@@ -81,6 +85,7 @@ pub fn write(set: &HashSet, format: Format, out: &mut dyn Write) -> io::Result<(
         Format::PhscanJsonl | Format::Csv => {}
     }
     let recs = records(set);
+    let signal = |v: &super::ListedVideo| crate::video::vpdq::compact_signal_string(&v.frames);
     match format {
         Format::PhscanJsonl => {
             for (r, rec) in recs.iter().enumerate() {
@@ -114,6 +119,18 @@ pub fn write(set: &HashSet, format: Format, out: &mut dyn Write) -> io::Result<(
                     out.write_all(b"\n")?;
                 }
             }
+            // Each listed video on a line of its own, with its record's id and label.
+            for v in &set.videos {
+                let mut obj = Map::new();
+                obj.insert("type".into(), json!("hash"));
+                obj.insert("id".into(), json!(set.id(v.record)));
+                if let Some(l) = set.label(v.record) {
+                    obj.insert("label".into(), json!(l));
+                }
+                obj.insert("hashes".into(), json!({ "vpdq": signal(v) }));
+                serde_json::to_writer(&mut *out, &obj)?;
+                out.write_all(b"\n")?;
+            }
         }
         Format::TeText => {
             for (r, rec) in recs.iter().enumerate() {
@@ -125,6 +142,9 @@ pub fn write(set: &HashSet, format: Format, out: &mut dyn Write) -> io::Result<(
                         _ => writeln!(out, "video_md5 {}", v.to_hex())?,
                     }
                 }
+            }
+            for v in &set.videos {
+                writeln!(out, "vpdq {}", signal(v))?;
             }
         }
         Format::TeDatasetCsv => {
@@ -139,6 +159,10 @@ pub fn write(set: &HashSet, format: Format, out: &mut dyn Write) -> io::Result<(
                     let cat = set.label(r as u32).map(csv_quote).unwrap_or_default();
                     writeln!(out, "{kind},{},phscan,{cat},", v.to_hex())?;
                 }
+            }
+            for v in &set.videos {
+                let cat = set.label(v.record).map(csv_quote).unwrap_or_default();
+                writeln!(out, "vpdq,{},phscan,{cat},", csv_quote(&signal(v)))?;
             }
         }
         Format::Plain => {

@@ -96,6 +96,11 @@ pub struct Hit<'a> {
     pub transform: Option<Cow<'a, str>>,
     #[serde(default)]
     pub frame: Option<u32>,
+    /// vPDQ: the shares of the two videos' frames that matched.
+    #[serde(default)]
+    pub query_match_percent: Option<f64>,
+    #[serde(default)]
+    pub compared_match_percent: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

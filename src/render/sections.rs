@@ -333,7 +333,7 @@ pub(super) fn findings<R: BufRead>(
         "label",
         "algorithm",
         "distance",
-        "transform / frame",
+        "transform / frame / frames matched",
     ];
     let mut n = 0u64;
     each_match(lines, &mut |line, item: Item<'_>| {
@@ -359,7 +359,12 @@ pub(super) fn findings<R: BufRead>(
                     (Some(t), Some(f)) => format!("{t}, frame {f}"),
                     (Some(t), None) => t.to_string(),
                     (None, Some(f)) => format!("frame {f}"),
-                    (None, None) => String::new(),
+                    (None, None) => match (h.query_match_percent, h.compared_match_percent) {
+                        (Some(q), Some(c)) => {
+                            format!("{q:.1} % of the video's, {c:.1} % of the listed one's")
+                        }
+                        _ => String::new(),
+                    },
                 };
                 vec![
                     model::escape_text(&h.hashset),

@@ -80,7 +80,8 @@ impl<'a> Tally<'a> {
                 s.archives += file.member_count.is_some() as u64;
                 s.pdq_low_quality += file.pdq_low_quality as u64;
                 s.partially_examined +=
-                    u64::from(file.frames.is_some() && file.frames_examined < file.frames);
+                    u64::from(file.frames.is_some() && file.frames_examined < file.frames)
+                        + u64::from(file.video_frames.is_some() && file.frame_error.is_some());
                 match &cfg.command {
                     Command::Scan { .. } => {
                         if hits.is_empty() {

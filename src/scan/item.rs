@@ -116,6 +116,9 @@ pub(super) fn process_image(
     format: MediaFormat,
     hand: &dyn Watch,
 ) -> Outcome {
+    if let MediaFormat::Video(container) = format {
+        return super::video::process_video(work, hasher, loc, bytes, container, hand);
+    }
     let size = bytes.len() as u64;
     let fname = Some(format.name());
     let fail =
@@ -133,7 +136,7 @@ pub(super) fn process_image(
     }
     let mut dims = (None, None);
     let mut animation = None;
-    if work.plan.algos.any_perceptual() {
+    if work.plan.algos.any_image_perceptual() {
         let give_up = || hand.abandoned();
         let (width, height) =
             match hash_image(bytes, format, &work.plan, hasher, &mut computed, &give_up) {
@@ -159,6 +162,7 @@ pub(super) fn process_image(
             dims,
             media: true,
             member_count: None,
+            video: None,
         },
         animation,
         || sha256(bytes),
@@ -253,6 +257,7 @@ pub(super) fn digested(
             dims: (None, None),
             media: false,
             member_count,
+            video: None,
         },
         None,
         || sha,
@@ -267,10 +272,22 @@ pub(super) struct Described {
     pub(super) dims: (Option<u32>, Option<u32>),
     pub(super) media: bool,
     pub(super) member_count: Option<u64>,
+    /// A video: what its decoding found.
+    pub(super) video: Option<VideoFacts>,
+}
+
+/// What a video's record says of its stream and decoding.
+pub(super) struct VideoFacts {
+    pub(super) codec: String,
+    pub(super) frame_rate: f64,
+    /// Frames the decoder gave.
+    pub(super) frames: u64,
+    /// Why decoding ended before the end of the stream, if it did.
+    pub(super) error: Option<String>,
 }
 
 /// What was found in the frames of an animation after the first.
-struct Animation {
+pub(super) struct Animation {
     frames: u32,
     examined: u32,
     error: Option<String>,
@@ -313,6 +330,8 @@ pub struct HashPlan {
     pub pdq_mode: PdqMode,
     /// Which Pillow's arithmetic the ImageHash family reproduces.
     pub imagehash_compat: ImageHashCompat,
+    /// vPDQ's sampling interval, in seconds of frames (python-threatexchange: 1.0).
+    pub vpdq_seconds_per_hash: f64,
     /// Also compute PDQ's 8 dihedral variants.
     pub dihedral: bool,
     pub limits: Limits,
@@ -452,7 +471,7 @@ pub fn hash_bytes(
         frame_error: None,
     };
     out.computed.digests = digest_bytes(&plan.algos, bytes);
-    if !plan.algos.any_perceptual() {
+    if !plan.algos.any_image_perceptual() {
         return Ok(out);
     }
     let (w, h) = hash_image(bytes, format, plan, hasher, &mut out.computed, &|| false)?;
@@ -473,7 +492,7 @@ pub fn hash_bytes(
 /// Matches an item's hashes (and those of an animation's later frames) and makes
 /// its outcome. A finding always carries the item's SHA-256, for the audit trail:
 /// `sha256_of_item` computes it when it was not computed already.
-fn finish(
+pub(super) fn finish(
     work: &Work,
     mut computed: Computed,
     d: Described,
@@ -503,7 +522,7 @@ fn finish(
             }
             (Some(a.frames), Some(a.examined), a.error)
         }
-        None => (None, None, None),
+        None => (None, None, d.video.as_ref().and_then(|v| v.error.clone())),
     };
     if !hits.is_empty() && computed.digests.sha256.is_none() {
         computed.digests.sha256 = Some(sha256_of_item());
@@ -525,6 +544,9 @@ fn finish(
             frames_examined,
             frame_error,
             member_count: d.member_count,
+            codec: d.video.as_ref().map(|v| v.codec.clone()),
+            frame_rate: d.video.as_ref().map(|v| v.frame_rate),
+            video_frames: d.video.as_ref().map(|v| v.frames),
         },
         computed_sha256,
         hits,

@@ -2,7 +2,7 @@
 //!
 //! Discovery runs on its own thread and feeds a bounded queue; `--threads` workers
 //! ([`crew`]) open, read, decode, hash and match one entry at a time ([`file`],
-//! [`item`]); an entry that is an archive yields many items ([`container`]), whose
+//! [`item`], a video in [`video`]); an entry that is an archive yields many items ([`container`]), whose
 //! members may be hashed by other workers. The writer, on the calling thread, puts
 //! results back into discovery order (and an archive's items into their order) and
 //! writes them ([`output`]), counting each item once in the summary ([`account`]). A
@@ -22,6 +22,7 @@ mod crew;
 mod file;
 mod item;
 mod output;
+mod video;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, IsTerminal};
@@ -101,6 +102,8 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
             thresholds,
             min_quality,
             dihedral,
+            vpdq_match_percent,
+            vpdq_listed_match_percent,
             known,
         } => {
             let mut sets = Vec::with_capacity(hashsets.len());
@@ -113,6 +116,8 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
                 thresholds: thresholds.clone(),
                 min_quality: *min_quality,
                 dihedral: *dihedral,
+                vpdq_match_percent: *vpdq_match_percent,
+                vpdq_listed_match_percent: *vpdq_listed_match_percent,
             };
             let known =
                 KnownLists::open(known, &mut |m| eprintln!("phscan: {m}")).map_err(Fatal)?;
@@ -126,6 +131,9 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
     for s in &sets {
         for a in s.entries.keys() {
             algos.insert(*a);
+        }
+        if !s.videos.is_empty() {
+            algos.insert(Algorithm::Vpdq);
         }
     }
     for a in known.algorithms() {
@@ -176,6 +184,7 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
             algos,
             pdq_mode: cfg.pdq_mode,
             imagehash_compat: cfg.imagehash_compat,
+            vpdq_seconds_per_hash: cfg.vpdq_seconds_per_hash,
             dihedral,
             limits: cfg.limits.clone(),
         },
@@ -425,6 +434,7 @@ fn effective_config(
         "algorithms": algos.names(),
         "pdq_mode": cfg.pdq_mode,
         "imagehash_compat": cfg.imagehash_compat,
+        "vpdq_seconds_per_hash": cfg.vpdq_seconds_per_hash,
         "threads": cfg.threads,
         "follow_links": cfg.discovery.follow_links,
         "one_file_system": cfg.discovery.one_file_system,
@@ -443,6 +453,8 @@ fn effective_config(
         v["thresholds"] = serde_json::json!(thresholds);
         v["min_quality"] = serde_json::json!(mc.min_quality);
         v["dihedral"] = serde_json::json!(mc.dihedral);
+        v["vpdq_match_percent"] = serde_json::json!(mc.vpdq_match_percent);
+        v["vpdq_listed_match_percent"] = serde_json::json!(mc.vpdq_listed_match_percent);
     }
     v
 }
