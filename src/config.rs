@@ -26,7 +26,7 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    pub const ALL: [Algorithm; 9] = [
+    pub const ALL: [Algorithm; 10] = [
         Algorithm::Pdq,
         Algorithm::Ahash,
         Algorithm::Dhash,
