@@ -77,6 +77,9 @@ for t in "${targets[@]}"; do
     fi
     # shellcheck disable=SC2206 # FUZZ_ARGS and FUZZ_CARGO_ARGS are word lists
     opts+=(${FUZZ_ARGS:-})
+    # AddressSanitizer replaces malloc, so phscan's M_PERTURB setting (decode::fix_heap_contents)
+    # has no effect here: have it fill every new block with a fixed byte instead.
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}max_malloc_fill_size=2147483647"
     echo "== fuzzing $t for ${secs}s (log: fuzz/logs/$t.log)"
     # shellcheck disable=SC2206
     if cargo "${toolchain[@]}" fuzz run ${FUZZ_CARGO_ARGS:-} "$t" \

@@ -263,6 +263,19 @@ pub fn decode_reduced(
     decode(bytes, format, limits).map(Decoded::from)
 }
 
+/// Fills every newly allocated heap block with a fixed byte (glibc's `M_PERTURB`), so
+/// that a C decoder which leaves part of a damaged picture unwritten (libde265 does,
+/// under libheif) gives the same pixels, and hashes, every time, rather than whatever
+/// an earlier file left in that memory. Call once at start-up, before other threads
+/// start. No cost above noise on whole scans (docs/benchmarks.md).
+pub fn fix_heap_contents() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: sets one malloc parameter; called before other threads allocate.
+    unsafe {
+        libc::mallopt(libc::M_PERTURB, 0xa5);
+    }
+}
+
 /// Decodes the frames after the first of an animated GIF, APNG or WebP (or the later
 /// images of a HEIF collection, an AVIF sequence, a JPEG XL animation), up to frame
 /// `limit - 1` (0-based; the first frame is [`decode`]'s), each composited on the full
