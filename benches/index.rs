@@ -32,12 +32,9 @@ const U64_D: u32 = 10;
 mod rng;
 use rng::Rng;
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
+#[path = "common/env.rs"]
+mod env;
+use env::env_usize;
 
 fn vm_hwm_mib() -> f64 {
     proc_kib("/proc/self/status", "VmHWM:")

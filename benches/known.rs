@@ -25,12 +25,9 @@ const LOOKUPS: usize = 20_000;
 mod rng;
 use rng::Rng;
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
+#[path = "common/env.rs"]
+mod env;
+use env::env_usize;
 
 /// The digests of row `i` (the SHA family of its counter).
 fn row(i: u64) -> DigestValues {

@@ -17,12 +17,9 @@ use phscan::video::index::VpdqIndex;
 mod rng;
 use rng::Rng;
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
+#[path = "common/env.rs"]
+mod env;
+use env::env_usize;
 
 fn random(r: &mut Rng) -> PdqHash {
     PdqHash::from_u64s([r.next(), r.next(), r.next(), r.next()])
