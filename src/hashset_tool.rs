@@ -19,8 +19,8 @@ fn duplicates(col: &Column) -> u64 {
         (n - v.len()) as u64
     }
     match col {
-        Column::Pdq(v) => count(v.clone()),
-        Column::U64(v) => count(v.clone()),
+        Column::Pdq(v) => count(v.to_vec()),
+        Column::U64(v) => count(v.to_vec()),
         Column::Bytes { width, data } => count(data.chunks(*width).collect::<Vec<_>>()),
     }
 }
@@ -68,6 +68,35 @@ pub fn info_or_check(
 ) -> std::io::Result<i32> {
     let mut code = 0;
     for p in paths {
+        if crate::compiled::is_compiled(p) {
+            match crate::compiled::open(p, None) {
+                Ok(c) => {
+                    let n: u64 = c.info.entries.values().sum();
+                    if check_only {
+                        writeln!(
+                            out,
+                            "{}: ok, {} format, {n} entries from {} lists",
+                            p.display(),
+                            c.info.format,
+                            c.info.sources.len()
+                        )?;
+                    } else {
+                        let mut v = serde_json::to_value(&c.info)?;
+                        v["type"] = json!("hashset_info");
+                        v["phscan_version"] = json!(c.phscan_version);
+                        v["created"] = json!(c.created);
+                        serde_json::to_writer(&mut *out, &v)?;
+                        writeln!(out)?;
+                    }
+                }
+                Err(e) => {
+                    code = 2;
+                    writeln!(err, "{e}")?;
+                    writeln!(err, "{}: the compiled list is refused", p.display())?;
+                }
+            }
+            continue;
+        }
         match hashset::load(p, opts) {
             Ok(set) => {
                 if check_only {
@@ -114,4 +143,33 @@ pub fn convert(
     out.write_all(&buf)
         .and_then(|_| out.flush())
         .map_err(|e| format!("error writing the converted set: {e}"))
+}
+
+/// `phscan hashset compile`: loads every set, indexes them together and writes the
+/// compiled list to `out`. Returns a line for the person who asked.
+pub fn compile(
+    paths: &[std::path::PathBuf],
+    opts: &LoadOptions,
+    min_quality: u8,
+    out: &Path,
+) -> Result<String, String> {
+    let mut sets = Vec::with_capacity(paths.len());
+    for p in paths {
+        if crate::compiled::is_compiled(p) {
+            return Err(format!(
+                "{}: is already a compiled list; compile from the source lists",
+                p.display()
+            ));
+        }
+        sets.push(hashset::load(p, opts).map_err(|e| e.to_string())?);
+    }
+    let c = crate::compiled::compile(sets, min_quality, out)?;
+    let n: u64 = c.info.entries.values().sum();
+    Ok(format!(
+        "{}: {n} entries from {} lists, {:.1} MiB, content SHA-256 {}",
+        out.display(),
+        c.info.sources.len(),
+        c.bytes as f64 / (1u64 << 20) as f64,
+        c.info.sha256
+    ))
 }

@@ -11,6 +11,7 @@
 
 pub mod archive;
 pub mod buffers;
+pub mod compiled;
 pub mod config;
 pub mod contain;
 pub mod decode;
@@ -27,6 +28,7 @@ pub mod matching;
 pub mod render;
 pub mod report;
 pub mod scan;
+pub mod slab;
 pub mod sniff;
 #[cfg(test)]
 mod testrng;

@@ -83,6 +83,21 @@ enum HashsetCmd {
         #[command(flatten)]
         load: LoadArgs,
     },
+    /// Compile sets into one file that `scan --hashset` maps with its index ready:
+    /// no parsing, no index build, pages shared by every process (docs/compiled.md).
+    Compile {
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+        /// The compiled list to write (replaced whole, by rename, when complete).
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: PathBuf,
+        /// Listed vPDQ frames under this quality are left out of the index; scans of
+        /// a list with videos must use the same --min-quality.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
+        min_quality: u8,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
     /// Write a set in another format.
     Convert {
         #[arg(value_name = "FILE")]
@@ -437,6 +452,21 @@ fn hashset_main(cmd: HashsetCmd) -> i32 {
             &mut stdout.lock(),
             &mut stderr.lock(),
         ),
+        HashsetCmd::Compile {
+            files,
+            output,
+            min_quality,
+            load,
+        } => match phscan::hashset_tool::compile(&files, &load.options(), min_quality, &output) {
+            Ok(line) => {
+                eprintln!("phscan: wrote {line}");
+                Ok(0)
+            }
+            Err(e) => {
+                eprintln!("phscan: {e}");
+                Ok(exit::ERROR)
+            }
+        },
         HashsetCmd::Convert {
             file,
             to,

@@ -240,6 +240,10 @@ pub struct HashsetInfo {
     /// types), counted by kind.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub ignored: BTreeMap<String, u64>,
+    /// A compiled list's sources, each described as a list is (their own `sources`
+    /// empty); empty for a list read from its source.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<HashsetInfo>,
 }
 
 /// A known-file list (`--known`), as the `begin` record describes it.

@@ -6,6 +6,8 @@
 //! streams, never loaded whole. The formats are documented in `hashsets/README.md`.
 
 mod jsonl;
+mod persist;
+pub use persist::SetManifest;
 mod text;
 mod vics;
 pub mod write;
@@ -21,6 +23,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Algorithm;
 use crate::hashing::pdq::PdqHash;
+use crate::slab::Slab;
 
 /// The formats phscan reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,32 +115,32 @@ pub const QUALITY_UNKNOWN: u8 = u8::MAX;
 /// The values of one algorithm's entries, in one contiguous column.
 #[derive(Clone, Debug)]
 pub enum Column {
-    Pdq(Vec<[u64; 4]>),
-    U64(Vec<u64>),
+    Pdq(Slab<[u64; 4]>),
+    U64(Slab<u64>),
     /// Fixed-width byte strings, `width` bytes each, one after another.
     Bytes {
         width: usize,
-        data: Vec<u8>,
+        data: Slab<u8>,
     },
 }
 
 impl Column {
     fn new(a: Algorithm) -> Column {
         match a {
-            Algorithm::Pdq => Column::Pdq(Vec::new()),
+            Algorithm::Pdq => Column::Pdq(Slab::default()),
             Algorithm::Md5 => Column::Bytes {
                 width: 16,
-                data: Vec::new(),
+                data: Slab::default(),
             },
             Algorithm::Sha1 => Column::Bytes {
                 width: 20,
-                data: Vec::new(),
+                data: Slab::default(),
             },
             Algorithm::Sha256 => Column::Bytes {
                 width: 32,
-                data: Vec::new(),
+                data: Slab::default(),
             },
-            _ => Column::U64(Vec::new()),
+            _ => Column::U64(Slab::default()),
         }
     }
 
@@ -171,11 +174,11 @@ impl Column {
 
     fn push(&mut self, v: &HashValue) {
         match (self, v) {
-            (Column::Pdq(c), HashValue::Pdq(h)) => c.push(h.to_u64s()),
-            (Column::U64(c), HashValue::U64(h)) => c.push(*h),
+            (Column::Pdq(c), HashValue::Pdq(h)) => c.make_mut().push(h.to_u64s()),
+            (Column::U64(c), HashValue::U64(h)) => c.make_mut().push(*h),
             (Column::Bytes { width, data }, HashValue::Exact { bytes, len }) => {
                 assert_eq!(*width, *len as usize, "hash length checked by the parser");
-                data.extend_from_slice(&bytes[..*width]);
+                data.make_mut().extend_from_slice(&bytes[..*width]);
             }
             _ => unreachable!("value type checked by the parser"),
         }
@@ -187,27 +190,35 @@ impl Column {
 #[derive(Clone, Debug)]
 pub struct Entries {
     pub values: Column,
-    pub record: Vec<u32>,
-    pub quality: Vec<u8>,
+    pub record: Slab<u32>,
+    pub quality: Slab<u8>,
 }
 
 /// Many short strings in one allocation.
 #[derive(Clone, Debug, Default)]
 pub struct Strings {
-    data: String,
-    ends: Vec<u32>,
+    pub(crate) data: Slab<u8>,
+    pub(crate) ends: Slab<u32>,
 }
 
 impl Strings {
     fn push(&mut self, s: &str) -> u32 {
-        self.data.push_str(s);
-        self.ends.push(self.data.len() as u32);
-        (self.ends.len() - 1) as u32
+        let data = self.data.make_mut();
+        data.extend_from_slice(s.as_bytes());
+        let end = data.len() as u32;
+        let ends = self.ends.make_mut();
+        ends.push(end);
+        (ends.len() - 1) as u32
     }
+    /// String `i`. Strings are pushed as UTF-8; one from a damaged compiled list that is
+    /// not reads as U+FFFD rather than failing a scan.
     pub fn get(&self, i: u32) -> &str {
         let i = i as usize;
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.data[start..self.ends[i] as usize]
+        self.data
+            .get(start..self.ends[i] as usize)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or("\u{FFFD}")
     }
     pub fn len(&self) -> usize {
         self.ends.len()
@@ -216,7 +227,7 @@ impl Strings {
         self.ends.is_empty()
     }
     fn bytes(&self) -> usize {
-        self.data.capacity() + self.ends.capacity() * 4
+        self.data.heap_bytes() + self.ends.heap_bytes()
     }
 }
 
@@ -231,9 +242,9 @@ pub struct HashSet {
     pub path: PathBuf,
     pub format: Format,
     pub sha256: [u8; 32],
-    ids: Strings,
-    labels: Vec<u32>,
-    label_names: Vec<Box<str>>,
+    pub(crate) ids: Strings,
+    pub(crate) labels: Slab<u32>,
+    pub(crate) label_names: Strings,
     pub entries: BTreeMap<Algorithm, Entries>,
     /// Listed videos' vPDQ signals, each with its record.
     pub videos: Vec<ListedVideo>,
@@ -265,7 +276,7 @@ impl HashSet {
     pub fn label(&self, record: u32) -> Option<&str> {
         match self.labels[record as usize] {
             NO_LABEL => None,
-            l => Some(&self.label_names[l as usize]),
+            l => Some(self.label_names.get(l)),
         }
     }
     /// Approximate heap bytes held.
@@ -275,11 +286,11 @@ impl HashSet {
             .values()
             .map(|e| {
                 let v = match &e.values {
-                    Column::Pdq(v) => v.capacity() * 32,
-                    Column::U64(v) => v.capacity() * 8,
-                    Column::Bytes { data, .. } => data.capacity(),
+                    Column::Pdq(v) => v.heap_bytes(),
+                    Column::U64(v) => v.heap_bytes(),
+                    Column::Bytes { data, .. } => data.heap_bytes(),
                 };
-                v + e.record.capacity() * 4 + e.quality.capacity()
+                v + e.record.heap_bytes() + e.quality.heap_bytes()
             })
             .sum();
         let videos: usize = self
@@ -287,7 +298,7 @@ impl HashSet {
             .iter()
             .map(|v| std::mem::size_of::<ListedVideo>() + v.frames.capacity() * 48)
             .sum();
-        cols + videos + self.ids.bytes() + self.labels.capacity() * 4
+        cols + videos + self.ids.bytes() + self.labels.heap_bytes() + self.label_names.bytes()
     }
 }
 
@@ -295,7 +306,7 @@ impl HashSet {
 pub(crate) struct Builder {
     ids: Strings,
     labels: Vec<u32>,
-    label_names: Vec<Box<str>>,
+    label_names: Strings,
     label_lookup: HashMap<Box<str>, u32>,
     entries: BTreeMap<Algorithm, Entries>,
     videos: Vec<ListedVideo>,
@@ -307,7 +318,7 @@ impl Builder {
         Builder {
             ids: Strings::default(),
             labels: Vec::new(),
-            label_names: Vec::new(),
+            label_names: Strings::default(),
             label_lookup: HashMap::new(),
             entries: BTreeMap::new(),
             videos: Vec::new(),
@@ -322,8 +333,7 @@ impl Builder {
             Some(l) => match self.label_lookup.get(l) {
                 Some(&i) => i,
                 None => {
-                    let i = self.label_names.len() as u32;
-                    self.label_names.push(l.into());
+                    let i = self.label_names.push(l);
                     self.label_lookup.insert(l.into(), i);
                     i
                 }
@@ -336,13 +346,15 @@ impl Builder {
     pub(crate) fn add(&mut self, record: u32, a: Algorithm, v: &HashValue, quality: Option<u8>) {
         let e = self.entries.entry(a).or_insert_with(|| Entries {
             values: Column::new(a),
-            record: Vec::new(),
-            quality: Vec::new(),
+            record: Slab::default(),
+            quality: Slab::default(),
         });
         e.values.push(v);
-        e.record.push(record);
+        e.record.make_mut().push(record);
         if a == Algorithm::Pdq {
-            e.quality.push(quality.unwrap_or(QUALITY_UNKNOWN));
+            e.quality
+                .make_mut()
+                .push(quality.unwrap_or(QUALITY_UNKNOWN));
         }
     }
 
@@ -521,7 +533,7 @@ pub fn load_from(input: impl Read, path: &Path, opts: &LoadOptions) -> Result<Ha
         format,
         sha256,
         ids: b.ids,
-        labels: b.labels,
+        labels: b.labels.into(),
         label_names: b.label_names,
         entries: b.entries,
         videos: b.videos,

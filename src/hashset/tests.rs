@@ -82,7 +82,7 @@ fn jsonl_entries() {
         let (id, label, _) = entry(&s, a, 0);
         assert_eq!((id.as_str(), label.as_deref()), ("a.png", Some("cat-A")));
     }
-    assert_eq!(s.entries[&Algorithm::Pdq].quality, vec![42]);
+    assert_eq!(s.entries[&Algorithm::Pdq].quality[..], [42]);
     let e = load_str("{\"type\":\"hash\",\"hashes\":{\"md5\":\"abc\"}}\n").unwrap_err();
     assert!(
         e.to_string().contains(":1: md5 hash must be 32 hex digits"),

@@ -6,7 +6,7 @@
 //! use `popcnt` whenever the CPU has it, and a portable bit count otherwise.
 
 /// A fixed-width bit string that can be split into slots.
-pub(crate) trait Bits: Copy + Send + Sync + 'static {
+pub(crate) trait Bits: crate::slab::Plain {
     /// Number of bits.
     const BITS: u32;
     /// `width` bits (1..=32) starting at bit `off` (bit k of the hash is bit k % 64 of

@@ -12,6 +12,8 @@ use super::bits::{for_each_within, Bits};
 use super::huge;
 use super::mih::{prefetch, Scratch, AHEAD};
 use super::plan::{self, Costs};
+use crate::compiled::file::{Reader, Sec, Writer};
+use crate::slab::Slab;
 
 /// Measured costs of this layout (see [`Costs`]).
 pub(crate) const COSTS: Costs = Costs {
@@ -22,9 +24,9 @@ pub(crate) const COSTS: Costs = Costs {
 struct Slot {
     off: u32,
     width: u32,
-    offsets: Vec<u32>,
-    hashes: Vec<u64>,
-    ids: Vec<u32>,
+    offsets: Slab<u32>,
+    hashes: Slab<u64>,
+    ids: Slab<u32>,
 }
 
 pub(crate) struct Mih64 {
@@ -53,7 +55,7 @@ impl Mih64 {
     pub(crate) fn memory_bytes(&self) -> usize {
         self.slots
             .iter()
-            .map(|s| 4 * s.offsets.capacity() + 8 * s.hashes.capacity() + 4 * s.ids.capacity())
+            .map(|s| s.offsets.heap_bytes() + s.hashes.heap_bytes() + s.ids.heap_bytes())
             .sum()
     }
 
@@ -155,6 +157,69 @@ fn first_slot(slots: &[Slot], h: u64, radii: &[Option<u32>], qkeys: &[u32]) -> u
         .unwrap_or(usize::MAX)
 }
 
+/// A [`Mih64`] as a compiled list records it (`crate::compiled`).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct Mih64Manifest {
+    slots: Vec<SlotManifest>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SlotManifest {
+    width: u32,
+    offsets: Sec,
+    hashes: Sec,
+    ids: Sec,
+}
+
+impl Mih64 {
+    pub(crate) fn save(&self, w: &mut Writer) -> std::io::Result<Mih64Manifest> {
+        let mut slots = Vec::with_capacity(self.slots.len());
+        for s in &self.slots {
+            slots.push(SlotManifest {
+                width: s.width,
+                offsets: w.put(&s.offsets)?,
+                hashes: w.put(&s.hashes)?,
+                ids: w.put(&s.ids)?,
+            });
+        }
+        Ok(Mih64Manifest { slots })
+    }
+
+    /// Maps the arrays a [`Mih64::save`] wrote, checking their sizes.
+    pub(crate) fn load(m: &Mih64Manifest, r: &Reader) -> Result<Self, String> {
+        let bad = |what: &str| format!("damaged index ({what})");
+        let widths: Vec<u32> = m.slots.iter().map(|s| s.width).collect();
+        if widths.is_empty()
+            || widths.iter().sum::<u32>() != 64
+            || widths.iter().any(|w| !(1..=24).contains(w))
+        {
+            return Err(bad("64-bit slot widths"));
+        }
+        let mut slots = Vec::with_capacity(widths.len());
+        let mut n = None;
+        for (sm, (off, width)) in m.slots.iter().zip(plan::offsets(&widths, 64)) {
+            let hashes = r.get::<u64>(sm.hashes)?;
+            if *n.get_or_insert(hashes.len()) != hashes.len() {
+                return Err(bad("64-bit slot sizes"));
+            }
+            let ids = r.get_n::<u32>(sm.ids, hashes.len(), "64-bit entry numbers")?;
+            let offsets = r.get_n::<u32>(sm.offsets, (1usize << width) + 1, "64-bit buckets")?;
+            // Bounds inside a bucket are checked where they are used (slicing).
+            if offsets[0] != 0 || offsets[offsets.len() - 1] as usize != hashes.len() {
+                return Err(bad("64-bit bucket bounds"));
+            }
+            slots.push(Slot {
+                off,
+                width,
+                offsets,
+                hashes,
+                ids,
+            });
+        }
+        Ok(Mih64 { slots })
+    }
+}
+
 fn build_slot(hashes: &[u64], off: u32, width: u32) -> Slot {
     let nk = 1usize << width;
     // Counting sort: count value v at offsets[v + 2], prefix-sum so offsets[v + 1] is
@@ -183,8 +248,8 @@ fn build_slot(hashes: &[u64], off: u32, width: u32) -> Slot {
     Slot {
         off,
         width,
-        offsets,
-        hashes: sorted,
-        ids,
+        offsets: offsets.into(),
+        hashes: sorted.into(),
+        ids: ids.into(),
     }
 }

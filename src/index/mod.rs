@@ -26,6 +26,8 @@ use mih::{Mih, Scratch};
 use mih64::Mih64;
 use ring::Ring;
 
+use crate::compiled::file::{Reader, Writer};
+
 /// Which path a search takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
@@ -366,6 +368,46 @@ impl PdqIndex {
             }
             _ => false,
         }
+    }
+}
+
+/// A [`PdqIndex`] as a compiled list records it.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct PdqIndexManifest(ring::RingManifest);
+
+impl PdqIndex {
+    /// Writes the index into a compiled list. Only the default layout (`Ring`) is
+    /// compiled; the others are benchmark peers.
+    pub fn save(&self, w: &mut Writer) -> std::io::Result<PdqIndexManifest> {
+        match &self.inner {
+            Pdq::Ring(r) if r.has_fp2() => Ok(PdqIndexManifest(r.save(w)?)),
+            _ => Err(std::io::Error::other(
+                "only the default PDQ index layout can be compiled",
+            )),
+        }
+    }
+
+    /// Maps an index [`PdqIndex::save`] wrote.
+    pub fn load(m: &PdqIndexManifest, r: &Reader) -> Result<PdqIndex, String> {
+        Ok(PdqIndex {
+            inner: Pdq::Ring(Ring::load(&m.0, r)?),
+        })
+    }
+}
+
+/// A [`U64Index`] as a compiled list records it.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct U64IndexManifest(mih64::Mih64Manifest);
+
+impl U64Index {
+    pub fn save(&self, w: &mut Writer) -> std::io::Result<U64IndexManifest> {
+        Ok(U64IndexManifest(self.inner.save(w)?))
+    }
+
+    pub fn load(m: &U64IndexManifest, r: &Reader) -> Result<U64Index, String> {
+        Ok(U64Index {
+            inner: Mih64::load(&m.0, r)?,
+        })
     }
 }
 

@@ -65,6 +65,8 @@ use super::bits::{for_each_within, Bits};
 use super::huge;
 use super::mih::{prefetch, Scratch, AHEAD};
 use super::plan;
+use crate::compiled::file::{Reader, Sec, Writer};
+use crate::slab::Slab;
 
 /// Prefetches the line at `p` into L2 (a hint; it never faults).
 #[inline(always)]
@@ -110,6 +112,8 @@ struct Line([u16; 32]);
 
 // SAFETY: a line of integers is valid when zeroed.
 unsafe impl huge::Zeroable for Line {}
+// SAFETY: a line is 32 u16 words, no padding (64 bytes, aligned to 64).
+unsafe impl crate::slab::Plain for Line {}
 
 struct Slot {
     off: u32,
@@ -119,13 +123,13 @@ struct Slot {
     stride: usize,
     /// Cache lines prefetched per probe (those the mean bucket fills).
     lines: usize,
-    words: Vec<Line>,
-    /// (value, start in `spill`) of each bucket with more entries than room, by value.
-    spill_at: Vec<(u32, u32)>,
-    spill: Vec<u16>,
+    words: Slab<Line>,
+    /// [value, start in `spill`] of each bucket with more entries than room, by value.
+    spill_at: Slab<[u32; 2]>,
+    spill: Slab<u16>,
     /// Entry numbers, sorted by slot value; the bits above [`Ring::id_bits`] hold the
     /// second fingerprint (the low `fp2_bits` of slot i + 2).
-    ids: Vec<u32>,
+    ids: Slab<u32>,
     /// Second-fingerprint bits (0 when the entry numbers leave no room).
     fp2_bits: u32,
 }
@@ -159,15 +163,15 @@ impl Slot {
     fn spilled(&self, v: u32, count: u32) -> &[u16] {
         let i = self
             .spill_at
-            .binary_search_by_key(&v, |&(b, _)| b)
+            .binary_search_by_key(&v, |&[b, _]| b)
             .expect("an overfull bucket has a spill");
-        let start = self.spill_at[i].1 as usize;
+        let start = self.spill_at[i][1] as usize;
         &self.spill[start..start + count as usize - (self.stride - HEADER)]
     }
 }
 
 pub(crate) struct Ring<H: Bits> {
-    pub(crate) hashes: Vec<H>,
+    pub(crate) hashes: Slab<H>,
     slots: Vec<Slot>,
     /// Low bits of an `ids` word that hold the entry number.
     id_bits: u32,
@@ -252,7 +256,7 @@ impl<H: Bits> Ring<H> {
             .map(|d| plan::radii(widths, hashes.len(), d, &plan::RING))
             .collect();
         Ring {
-            hashes,
+            hashes: hashes.into(),
             slots,
             id_bits,
             mode,
@@ -270,15 +274,15 @@ impl<H: Bits> Ring<H> {
     }
 
     pub(crate) fn memory_bytes(&self) -> usize {
-        self.hashes.capacity() * std::mem::size_of::<H>()
+        self.hashes.heap_bytes()
             + self
                 .slots
                 .iter()
                 .map(|s| {
-                    64 * s.words.capacity()
-                        + 8 * s.spill_at.capacity()
-                        + 2 * s.spill.capacity()
-                        + 4 * s.ids.capacity()
+                    s.words.heap_bytes()
+                        + s.spill_at.heap_bytes()
+                        + s.spill.heap_bytes()
+                        + s.ids.heap_bytes()
                 })
                 .sum::<usize>()
     }
@@ -803,7 +807,7 @@ fn build_slot<H: Bits>(
     let mut spilled = 0u32;
     for v in 0..nk {
         if count(v) > room {
-            spill_at.push((v as u32, spilled));
+            spill_at.push([v as u32, spilled]);
             spilled += (count(v) - room) as u32;
         }
     }
@@ -845,8 +849,8 @@ fn build_slot<H: Bits>(
             if k < room {
                 w[v * stride + HEADER + k] = f;
             } else {
-                let j = spill_at.partition_point(|&(b, _)| (b as usize) < v);
-                spill[spill_at[j].1 as usize + k - room] = f;
+                let j = spill_at.partition_point(|&[b, _]| (b as usize) < v);
+                spill[spill_at[j][1] as usize + k - room] = f;
             }
         }
         for v in 0..nk {
@@ -863,10 +867,10 @@ fn build_slot<H: Bits>(
         width,
         stride,
         lines,
-        words,
-        spill_at,
-        spill,
-        ids,
+        words: words.into(),
+        spill_at: spill_at.into(),
+        spill: spill.into(),
+        ids: ids.into(),
         fp2_bits,
     }
 }
@@ -878,6 +882,114 @@ fn fingerprint2_at<H: Bits>(h: &H, off: u32, bits: u32) -> u32 {
         0
     } else {
         h.key(off, bits)
+    }
+}
+
+/// A [`Ring`] as a compiled list records it (`crate::compiled`).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct RingManifest {
+    hashes: Sec,
+    id_bits: u32,
+    slots: Vec<SlotManifest>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SlotManifest {
+    width: u32,
+    stride: usize,
+    lines: usize,
+    fp2_bits: u32,
+    words: Sec,
+    spill_at: Sec,
+    spill: Sec,
+    ids: Sec,
+}
+
+impl<H: Bits> Ring<H> {
+    /// Writes the arrays; the previous default layout (without second fingerprints)
+    /// is not compiled.
+    pub(crate) fn save(&self, w: &mut Writer) -> std::io::Result<RingManifest> {
+        assert!(self.has_fp2(), "only the default layout is compiled");
+        let mut slots = Vec::with_capacity(self.slots.len());
+        for s in &self.slots {
+            slots.push(SlotManifest {
+                width: s.width,
+                stride: s.stride,
+                lines: s.lines,
+                fp2_bits: s.fp2_bits,
+                words: w.put(&s.words)?,
+                spill_at: w.put(&s.spill_at)?,
+                spill: w.put(&s.spill)?,
+                ids: w.put(&s.ids)?,
+            });
+        }
+        Ok(RingManifest {
+            hashes: w.put(&self.hashes)?,
+            id_bits: self.id_bits,
+            slots,
+        })
+    }
+
+    /// Maps the arrays a [`Ring::save`] wrote, checking every size the search relies
+    /// on (bucket reads are unchecked: see [`Slot::bucket`]).
+    pub(crate) fn load(m: &RingManifest, r: &Reader) -> Result<Self, String> {
+        let bad = |what: &str| format!("damaged index ({what})");
+        let hashes = r.get::<H>(m.hashes)?;
+        let n = hashes.len();
+        if n >= u32::MAX as usize {
+            return Err(bad("entry count"));
+        }
+        let id_bits = u32::BITS - (n.saturating_sub(1) as u32).leading_zeros();
+        if m.id_bits != id_bits {
+            return Err(bad("entry-number bits"));
+        }
+        let widths: Vec<u32> = m.slots.iter().map(|s| s.width).collect();
+        if widths.iter().sum::<u32>() != H::BITS
+            || widths.iter().any(|w| !(1..=24).contains(w))
+            || !(11..=32).contains(&widths.len())
+        {
+            return Err(bad("slot widths"));
+        }
+        let spec = plan::offsets(&widths, H::BITS);
+        let mut slots = Vec::with_capacity(spec.len());
+        for (sm, &(off, width)) in m.slots.iter().zip(&spec) {
+            let nk = 1usize << width;
+            if !(sm.stride == 8
+                || sm.stride == 16
+                || (sm.stride >= 32 && sm.stride.is_multiple_of(32)))
+                || sm.stride > 1 << 16
+                || !(1..=sm.stride.div_ceil(32)).contains(&sm.lines)
+                || sm.fp2_bits > FP2_BITS.min(u32::BITS - id_bits)
+            {
+                return Err(bad("slot layout"));
+            }
+            let words = r.get_n::<Line>(sm.words, (nk * sm.stride).div_ceil(32) + 1, "buckets")?;
+            let spill_at = r.get::<[u32; 2]>(sm.spill_at)?;
+            let spill = r.get::<u16>(sm.spill)?;
+            let ids = r.get_n::<u32>(sm.ids, n, "entry numbers")?;
+            slots.push(Slot {
+                off,
+                width,
+                stride: sm.stride,
+                lines: sm.lines,
+                words,
+                spill_at,
+                spill,
+                ids,
+                fp2_bits: sm.fp2_bits,
+            });
+        }
+        let mode = if has_avx2() { AVX2 } else { PORTABLE };
+        let radii = (0..=H::BITS)
+            .map(|d| plan::radii(&widths, n, d, &plan::RING))
+            .collect();
+        Ok(Ring {
+            hashes,
+            slots,
+            id_bits,
+            mode,
+            radii,
+        })
     }
 }
 

@@ -36,7 +36,7 @@ use crate::config::{Algorithm, AlgorithmSet, Command, Config, IdKind, OutputForm
 use crate::discovery::discover_batches;
 use crate::hashing::digest::hex;
 use crate::known::KnownLists;
-use crate::matching::{Index, MatchConfig};
+use crate::matching::{Group, Index, MatchConfig};
 use crate::report::{self, Begin, EncodedPath, HashsetInfo, Record, ReportWriter};
 
 use crew::{batch_len, Batch, Crew, Msg, BATCH_WORK_NS};
@@ -95,6 +95,8 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
     let started = Instant::now();
     let started_at = report::utc_now_rfc3339();
 
+    // Lists compiled by `phscan hashset compile`, mapped with their index.
+    let mut compiled = Vec::new();
     let (sets, match_cfg, known) = match &cfg.command {
         Command::Scan {
             hashsets,
@@ -108,6 +110,10 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
         } => {
             let mut sets = Vec::with_capacity(hashsets.len());
             for p in hashsets {
+                if crate::compiled::is_compiled(p) {
+                    compiled.push(crate::compiled::open(p, Some(*min_quality)).map_err(Fatal)?);
+                    continue;
+                }
                 sets.push(
                     crate::hashset::load(p, hashset_options).map_err(|e| Fatal(e.to_string()))?,
                 );
@@ -136,6 +142,11 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
             algos.insert(Algorithm::Vpdq);
         }
     }
+    for c in &compiled {
+        for a in c.info.entries.keys() {
+            algos.insert(a.parse().expect("an algorithm's name"));
+        }
+    }
     for a in known.algorithms() {
         algos.insert(a);
     }
@@ -146,8 +157,13 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
         algos.insert(Algorithm::Sha256);
     }
     let dihedral = match_cfg.as_ref().is_some_and(|m| m.dihedral);
-    let digest_all_files =
-        match_cfg.is_some() && sets.iter().any(|s| s.entries.keys().any(|a| a.is_exact()));
+    let digest_all_files = match_cfg.is_some()
+        && (sets.iter().any(|s| s.entries.keys().any(|a| a.is_exact()))
+            || compiled.iter().any(|c| {
+                [Algorithm::Md5, Algorithm::Sha1, Algorithm::Sha256]
+                    .iter()
+                    .any(|a| c.info.entries.contains_key(a.name()))
+            }));
 
     let begin = Record::Begin(Begin {
         schema_version: report::SCHEMA_VERSION,
@@ -173,12 +189,21 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
                     .collect(),
                 records: s.records() as u64,
                 ignored: s.ignored.clone(),
+                sources: Vec::new(),
             })
+            .chain(compiled.iter().map(|c| c.info.clone()))
             .collect(),
         known: known.info(),
     });
 
-    let index = match_cfg.map(|mc| Index::build(sets, mc));
+    let index = match_cfg.map(|mc| {
+        let mut groups = Vec::with_capacity(1 + compiled.len());
+        if !sets.is_empty() {
+            groups.push(Group::build(sets, mc.min_quality));
+        }
+        groups.extend(compiled.into_iter().map(|c| c.group));
+        Index::new(groups, mc)
+    });
     let work = Arc::new(Work {
         plan: HashPlan {
             algos,

@@ -10,8 +10,10 @@
 
 use std::collections::HashMap;
 
+use crate::compiled::file::{Reader, Sec, Writer};
 use crate::hashing::pdq::PdqHash;
-use crate::index::PdqIndex;
+use crate::index::{PdqIndex, PdqIndexManifest};
+use crate::slab::Slab;
 
 /// python-threatexchange's `prepare_vpdq_feature`: frames of quality >= `quality`,
 /// then duplicates of a hash dropped, the first kept.
@@ -28,7 +30,14 @@ pub fn prepare(frames: impl Iterator<Item = (PdqHash, u8)>, quality: u8) -> Vec<
 /// `start[v]..start[v + 1]` (4 bytes a video beside the index's own).
 pub struct VpdqIndex {
     index: PdqIndex,
-    start: Vec<u32>,
+    start: Slab<u32>,
+}
+
+/// A [`VpdqIndex`] as a compiled list records it.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct VpdqIndexManifest {
+    index: PdqIndexManifest,
+    start: Sec,
 }
 
 /// One listed video a query matched.
@@ -67,8 +76,33 @@ impl VpdqIndex {
         start.push(u32::try_from(hashes.len()).expect("under 2^32 listed frames"));
         VpdqIndex {
             index: PdqIndex::build(hashes),
-            start,
+            start: start.into(),
         }
+    }
+
+    pub fn save(&self, w: &mut Writer) -> std::io::Result<VpdqIndexManifest> {
+        Ok(VpdqIndexManifest {
+            index: self.index.save(w)?,
+            start: w.put(&self.start)?,
+        })
+    }
+
+    /// Maps an index [`VpdqIndex::save`] wrote; `videos` is how many it must hold.
+    pub fn load(m: &VpdqIndexManifest, r: &Reader, videos: usize) -> Result<Self, String> {
+        let index = PdqIndex::load(&m.index, r)?;
+        let start = r.get_n::<u32>(m.start, videos + 1, "listed videos")?;
+        if start[0] != 0
+            || start[videos] as usize != index.len()
+            || start.windows(2).any(|w| w[0] > w[1])
+        {
+            return Err("damaged index (listed videos' frame ranges)".into());
+        }
+        Ok(VpdqIndex { index, start })
+    }
+
+    /// How many videos are listed.
+    pub fn videos(&self) -> usize {
+        self.start.len().saturating_sub(1)
     }
 
     /// The video that entry `i` belongs to.
@@ -78,7 +112,7 @@ impl VpdqIndex {
 
     /// Approximate heap bytes held.
     pub fn memory_bytes(&self) -> usize {
-        self.index.memory_bytes() + self.start.capacity() * 4
+        self.index.memory_bytes() + self.start.heap_bytes()
     }
 
     pub fn is_empty(&self) -> bool {

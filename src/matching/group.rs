@@ -1,0 +1,451 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::MatchConfig;
+use crate::compiled::file::{Reader, Sec, Writer};
+use crate::config::Algorithm;
+use crate::hashing::pdq::{Dihedral, PdqHash};
+use crate::hashing::Computed;
+use crate::hashset::{Column, HashSet, SetManifest};
+use crate::index::{PdqIndex, PdqIndexManifest, U64Index, U64IndexManifest};
+use crate::report::{Hit, VpdqHit};
+use crate::slab::Slab;
+use crate::video::index::{prepare, VpdqIndex, VpdqIndexManifest};
+
+/// Where an entry lives: [set index, entry index within that set's algorithm].
+type Ref = [u32; 2];
+
+const PERCEPTUAL_64: [Algorithm; 5] = [
+    Algorithm::Ahash,
+    Algorithm::Dhash,
+    Algorithm::Phash,
+    Algorithm::Whash,
+    Algorithm::Blockhash,
+];
+const EXACT: [Algorithm; 3] = [Algorithm::Md5, Algorithm::Sha1, Algorithm::Sha256];
+
+fn slot64(a: Algorithm) -> usize {
+    PERCEPTUAL_64
+        .iter()
+        .position(|x| *x == a)
+        .expect("a 64-bit perceptual algorithm")
+}
+
+/// The 64-bit entries of one algorithm: values, their index, and where each lives.
+struct Col64 {
+    values: Slab<u64>,
+    index: U64Index,
+    refs: Slab<Ref>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Col64Manifest {
+    values: Sec,
+    index: U64IndexManifest,
+    refs: Sec,
+}
+
+/// A [`Group`] as a compiled list records it.
+#[derive(Serialize, Deserialize)]
+pub struct GroupManifest {
+    sets: Vec<SetManifest>,
+    /// Listed videos per set.
+    videos: Vec<usize>,
+    pdq: PdqIndexManifest,
+    pdq_refs: Sec,
+    u64s: Vec<Col64Manifest>,
+    exact: Vec<Sec>,
+    vpdq: VpdqIndexManifest,
+    vpdq_refs: Sec,
+    vpdq_min_quality: u8,
+}
+
+/// Sets indexed together: the PDQ, 64-bit, exact and vPDQ entries of all of them.
+pub struct Group {
+    sets: Vec<HashSet>,
+    pdq: PdqIndex,
+    pdq_refs: Slab<Ref>,
+    u64s: [Col64; 5],
+    /// Per exact algorithm, entry references sorted by value.
+    exact: [Slab<Ref>; 3],
+    /// The listed videos' vPDQ frames, and each video's [set index, record].
+    vpdq: VpdqIndex,
+    vpdq_refs: Slab<Ref>,
+    /// The quality under which listed vPDQ frames were left out of `vpdq`.
+    vpdq_min_quality: u8,
+    /// Entries per set and algorithm (the PDQ and 64-bit columns have moved into the
+    /// index), and listed videos per set.
+    counts: Vec<BTreeMap<Algorithm, usize>>,
+}
+
+fn exact_bytes(sets: &[HashSet], a: Algorithm, [si, ei]: Ref) -> &[u8] {
+    match &sets[si as usize].entries[&a].values {
+        Column::Bytes { width, data } => &data[ei as usize * width..(ei as usize + 1) * width],
+        _ => unreachable!("exact hashes are stored as bytes"),
+    }
+}
+
+impl Group {
+    /// Takes ownership of the sets; their PDQ and 64-bit columns move into the index.
+    /// Listed vPDQ frames under `min_quality` are left out, as python-threatexchange
+    /// does.
+    pub fn build(mut sets: Vec<HashSet>, min_quality: u8) -> Self {
+        let counts = sets
+            .iter()
+            .map(|s| {
+                Algorithm::ALL
+                    .iter()
+                    .map(|a| (*a, s.count(*a) as usize))
+                    .filter(|x| x.1 > 0)
+                    .collect()
+            })
+            .collect();
+        let mut pdq = Vec::new();
+        let mut pdq_refs = Vec::new();
+        let mut u64s: [(Vec<u64>, Vec<Ref>); 5] = Default::default();
+        for (si, set) in sets.iter_mut().enumerate() {
+            for (alg, e) in set.entries.iter_mut() {
+                match &mut e.values {
+                    Column::Pdq(v) => {
+                        pdq_refs.extend((0..v.len() as u32).map(|i| [si as u32, i]));
+                        if pdq.is_empty() {
+                            pdq = v.take_vec();
+                        } else {
+                            pdq.extend_from_slice(v);
+                            *v = Slab::default();
+                        }
+                    }
+                    Column::U64(v) => {
+                        let (vals, refs) = &mut u64s[slot64(*alg)];
+                        refs.extend((0..v.len() as u32).map(|i| [si as u32, i]));
+                        vals.extend_from_slice(v);
+                        *v = Slab::default();
+                    }
+                    Column::Bytes { .. } => {}
+                }
+            }
+        }
+        // Listed videos: their frames of quality, duplicates dropped, in one index.
+        let mut videos = Vec::new();
+        let mut vpdq_refs = Vec::new();
+        for (si, set) in sets.iter_mut().enumerate() {
+            for v in std::mem::take(&mut set.videos) {
+                let frames = v.frames.iter().map(|f| (f.hash, f.quality));
+                videos.push(prepare(frames, min_quality));
+                vpdq_refs.push([si as u32, v.record]);
+            }
+        }
+        let vpdq = VpdqIndex::build(&videos);
+        drop(videos);
+        let pdq = PdqIndex::build(pdq);
+        let u64s = u64s.map(|(values, refs)| Col64 {
+            index: U64Index::build(&values),
+            values: values.into(),
+            refs: refs.into(),
+        });
+        let exact = EXACT.map(|a| {
+            let mut refs: Vec<Ref> = sets
+                .iter()
+                .enumerate()
+                .flat_map(|(si, s)| (0..s.count(a) as u32).map(move |ei| [si as u32, ei]))
+                .collect();
+            refs.sort_unstable_by(|x, y| exact_bytes(&sets, a, *x).cmp(exact_bytes(&sets, a, *y)));
+            refs.into()
+        });
+        Group {
+            sets,
+            pdq,
+            pdq_refs: pdq_refs.into(),
+            u64s,
+            exact,
+            vpdq,
+            vpdq_refs: vpdq_refs.into(),
+            vpdq_min_quality: min_quality,
+            counts,
+        }
+    }
+
+    /// The sets, with their entries per algorithm (vPDQ: listed videos).
+    pub fn sets(&self) -> impl Iterator<Item = (&HashSet, &BTreeMap<Algorithm, usize>)> {
+        self.sets.iter().zip(&self.counts)
+    }
+
+    /// The quality under which listed vPDQ frames were left out, if any video is
+    /// listed.
+    pub fn vpdq_min_quality(&self) -> Option<u8> {
+        (!self.vpdq.is_empty()).then_some(self.vpdq_min_quality)
+    }
+
+    /// Writes the group into a compiled list.
+    pub fn save(&self, w: &mut Writer) -> std::io::Result<GroupManifest> {
+        let mut sets = Vec::with_capacity(self.sets.len());
+        for (s, counts) in self.sets.iter().zip(&self.counts) {
+            sets.push(s.save(w, counts)?);
+        }
+        let mut u64s = Vec::with_capacity(5);
+        for c in &self.u64s {
+            u64s.push(Col64Manifest {
+                values: w.put(&c.values)?,
+                index: c.index.save(w)?,
+                refs: w.put(&c.refs)?,
+            });
+        }
+        let mut exact = Vec::with_capacity(3);
+        for e in &self.exact {
+            exact.push(w.put(e)?);
+        }
+        Ok(GroupManifest {
+            sets,
+            videos: self
+                .counts
+                .iter()
+                .map(|c| c.get(&Algorithm::Vpdq).copied().unwrap_or(0))
+                .collect(),
+            pdq: self.pdq.save(w)?,
+            pdq_refs: w.put(&self.pdq_refs)?,
+            u64s,
+            exact,
+            vpdq: self.vpdq.save(w)?,
+            vpdq_refs: w.put(&self.vpdq_refs)?,
+            vpdq_min_quality: self.vpdq_min_quality,
+        })
+    }
+
+    /// Maps a group [`Group::save`] wrote. Sizes are checked here; an entry reference
+    /// is checked where it is used (a damaged one that passed the file's checksums
+    /// fails that lookup, it cannot read outside the arrays).
+    pub fn load(m: &GroupManifest, r: &Reader) -> Result<Group, String> {
+        if m.u64s.len() != PERCEPTUAL_64.len()
+            || m.exact.len() != EXACT.len()
+            || m.videos.len() != m.sets.len()
+        {
+            return Err("damaged manifest (column counts)".into());
+        }
+        let mut sets = Vec::with_capacity(m.sets.len());
+        let mut counts = Vec::with_capacity(m.sets.len());
+        for (sm, &videos) in m.sets.iter().zip(&m.videos) {
+            let (set, mut c) = HashSet::load(sm, r)?;
+            if videos > 0 {
+                c.insert(Algorithm::Vpdq, videos);
+            }
+            sets.push(set);
+            counts.push(c);
+        }
+        let total = |a: Algorithm| {
+            counts
+                .iter()
+                .map(|c| c.get(&a).copied().unwrap_or(0))
+                .sum::<usize>()
+        };
+        let pdq = PdqIndex::load(&m.pdq, r)?;
+        if pdq.len() != total(Algorithm::Pdq) {
+            return Err("damaged manifest (PDQ entry count)".into());
+        }
+        let pdq_refs = r.get_n(m.pdq_refs, pdq.len(), "PDQ entry references")?;
+        let mut u64s = Vec::with_capacity(5);
+        for (cm, a) in m.u64s.iter().zip(PERCEPTUAL_64) {
+            let n = total(a);
+            let index = U64Index::load(&cm.index, r)?;
+            if index.len() != n {
+                return Err(format!("damaged manifest ({a} entry count)"));
+            }
+            u64s.push(Col64 {
+                values: r.get_n(cm.values, n, "64-bit values")?,
+                index,
+                refs: r.get_n(cm.refs, n, "64-bit entry references")?,
+            });
+        }
+        let u64s: [Col64; 5] = u64s.try_into().map_err(|_| "five 64-bit columns")?;
+        let mut exact = Vec::with_capacity(3);
+        for (&s, a) in m.exact.iter().zip(EXACT) {
+            exact.push(r.get_n(s, total(a), "exact hash references")?);
+        }
+        let exact: [Slab<Ref>; 3] = exact.try_into().map_err(|_| "three exact columns")?;
+        let videos = total(Algorithm::Vpdq);
+        Ok(Group {
+            sets,
+            pdq,
+            pdq_refs,
+            u64s,
+            exact,
+            vpdq: VpdqIndex::load(&m.vpdq, r, videos)?,
+            vpdq_refs: r.get_n(m.vpdq_refs, videos, "listed video references")?,
+            vpdq_min_quality: m.vpdq_min_quality,
+            counts,
+        })
+    }
+
+    /// Whether an exact hash among `d` is listed in any set (cheap: no perceptual
+    /// search). Known-file filtering asks this first, so that a finding always wins.
+    pub fn has_exact_hit(&self, d: &crate::hashing::digest::DigestValues) -> bool {
+        EXACT.into_iter().enumerate().any(|(k, a)| {
+            let v: Option<&[u8]> = match a {
+                Algorithm::Md5 => d.md5.as_ref().map(|x| &x[..]),
+                Algorithm::Sha1 => d.sha1.as_ref().map(|x| &x[..]),
+                _ => d.sha256.as_ref().map(|x| &x[..]),
+            };
+            v.is_some_and(|v| {
+                let refs = &self.exact[k];
+                let i = refs.partition_point(|r| exact_bytes(&self.sets, a, *r) < v);
+                i < refs.len() && exact_bytes(&self.sets, a, refs[i]) == v
+            })
+        })
+    }
+
+    /// Adds this group's hits for `c` to `hits`; `pdq_quality` is the quality of
+    /// `c`'s PDQ when it is to be matched.
+    pub(super) fn query(
+        &self,
+        c: &Computed,
+        pdq_quality: Option<u8>,
+        cfg: &MatchConfig,
+        hits: &mut Vec<Hit>,
+    ) {
+        if let Some(q) = pdq_quality {
+            if !self.pdq.is_empty() {
+                self.query_pdq(c, q, cfg, hits);
+            }
+        }
+        if let Some(frames) = &c.vpdq {
+            self.query_vpdq(frames, cfg, hits);
+        }
+        for a in PERCEPTUAL_64 {
+            let Some(h) = c.u64_hash(a) else { continue };
+            let col = &self.u64s[slot64(a)];
+            if col.values.is_empty() {
+                continue;
+            }
+            col.index.search(&[h], cfg.threshold(a), &mut |_, i, d| {
+                let v = col.values[i as usize];
+                hits.push(self.hit(
+                    a,
+                    col.refs[i as usize],
+                    d,
+                    format!("{h:016x}"),
+                    format!("{v:016x}"),
+                    None,
+                    None,
+                ));
+            });
+        }
+        for (k, a) in EXACT.into_iter().enumerate() {
+            let Some(d) = c.exact(a) else { continue };
+            let refs = &self.exact[k];
+            let start = refs.partition_point(|r| exact_bytes(&self.sets, a, *r) < d);
+            for r in refs[start..]
+                .iter()
+                .take_while(|r| exact_bytes(&self.sets, a, **r) == d)
+            {
+                let hex = crate::hashing::digest::hex(d);
+                hits.push(self.hit(a, *r, 0, hex.clone(), hex, None, None));
+            }
+        }
+    }
+
+    fn query_pdq(&self, c: &Computed, quality: u8, cfg: &MatchConfig, hits: &mut Vec<Hit>) {
+        let t = cfg.threshold(Algorithm::Pdq);
+        let base = c.pdq.expect("pdq computed").hash;
+        let variants: Vec<(Dihedral, [u64; 4], PdqHash)> = match (&c.pdq_dihedral, cfg.dihedral) {
+            (Some(all), true) => Dihedral::ALL
+                .iter()
+                .zip(all.iter())
+                .map(|(d, h)| (*d, h.to_u64s(), *h))
+                .collect(),
+            _ => vec![(Dihedral::Orig, base.to_u64s(), base)],
+        };
+        // Best (smallest distance, then first variant) per entry.
+        let queries: Vec<[u64; 4]> = variants.iter().map(|v| v.1).collect();
+        let mut best: BTreeMap<u32, (u32, usize)> = BTreeMap::new();
+        self.pdq.search(&queries, t, &mut |vi, i, d| {
+            let slot = best.entry(i).or_insert((d, vi));
+            if (d, vi) < *slot {
+                *slot = (d, vi);
+            }
+        });
+        for (i, (d, vi)) in best {
+            let (xf, _, h) = variants[vi];
+            let listed = PdqHash::from_u64s(self.pdq.hash(i as usize)).to_hex();
+            hits.push(self.hit(
+                Algorithm::Pdq,
+                self.pdq_refs[i as usize],
+                d,
+                h.to_hex(),
+                listed,
+                Some(quality),
+                Some(xf.name()),
+            ));
+        }
+    }
+
+    /// A video's frames against the listed videos (python-threatexchange's rules).
+    fn query_vpdq(
+        &self,
+        frames: &[crate::video::vpdq::VpdqFeature],
+        cfg: &MatchConfig,
+        hits: &mut Vec<Hit>,
+    ) {
+        if self.vpdq.is_empty() {
+            return;
+        }
+        let query = prepare(frames.iter().map(|f| (f.hash, f.quality)), cfg.min_quality);
+        let found = self.vpdq.query(
+            &query,
+            cfg.threshold(Algorithm::Vpdq),
+            cfg.vpdq_match_percent,
+            cfg.vpdq_listed_match_percent,
+        );
+        for m in found {
+            let [si, rec] = self.vpdq_refs[m.video as usize];
+            let set = &self.sets[si as usize];
+            hits.push(Hit {
+                hashset: set.name.clone(),
+                id: set.id(rec).to_string(),
+                label: set.label(rec).map(str::to_string),
+                algorithm: Algorithm::Vpdq,
+                distance: m.distance,
+                hash: m.query_hash.to_hex(),
+                listed_hash: m.listed_hash.to_hex(),
+                pdq_quality: None,
+                transform: None,
+                frame: None,
+                vpdq: Some(VpdqHit {
+                    query_match_percent: m.query_match_percent,
+                    compared_match_percent: m.compared_match_percent,
+                    matched_frames: m.query_matched,
+                    query_frames: m.query_frames,
+                    listed_matched_frames: m.listed_matched,
+                    listed_frames: m.listed_frames,
+                }),
+            });
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn hit(
+        &self,
+        algorithm: Algorithm,
+        [si, ei]: Ref,
+        distance: u32,
+        hash: String,
+        listed_hash: String,
+        pdq_quality: Option<u8>,
+        transform: Option<&'static str>,
+    ) -> Hit {
+        let set = &self.sets[si as usize];
+        let rec = set.entries[&algorithm].record[ei as usize];
+        Hit {
+            hashset: set.name.clone(),
+            id: set.id(rec).to_string(),
+            label: set.label(rec).map(str::to_string),
+            algorithm,
+            distance,
+            hash,
+            listed_hash,
+            pdq_quality,
+            transform,
+            frame: None,
+            vpdq: None,
+        }
+    }
+}
