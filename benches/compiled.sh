@@ -37,7 +37,7 @@ with open(path, "w") as f:
                         for i in range(start, min(n, start + 100_000))))
 EOF
 fi
-echo "phscan compiled-list benchmark: $N PDQ entries + the fixtures' ($(du -h "$CSV" | cut -f1) CSV)"
+echo "phscan compiled-list benchmark: $N PDQ entries + the fixtures' ($(du -hL "$CSV" | cut -f1) CSV)"
 echo "  $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD), $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 /usr/bin/time -f "  compile: %e s wall, %U s user, peak RSS %M KiB" \
     "$B" hashset compile "$CSV" -o "$PHC" 2>&1 | sed 's/^phscan: wrote /  wrote /'
