@@ -40,7 +40,10 @@ fn run(index: &PdqIndex, batches: &[Vec<[u64; 4]>]) -> (Vec<Pairs>, f64) {
             index.search_with(Strategy::MultiIndex, b, D, &mut |q, e, d| o.push((q, e, d)));
         }
     });
-    (raw.into_iter().map(|v| v.into_iter().collect()).collect(), t.cpu)
+    (
+        raw.into_iter().map(|v| v.into_iter().collect()).collect(),
+        t.cpu,
+    )
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -1426,3 +1426,50 @@ fn a_one_line_summary_goes_to_a_terminal_and_nowhere_else() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&o.stderr).contains("matched,"));
 }
+
+#[test]
+fn one_file_system_reports_each_directory_it_does_not_enter() {
+    use std::os::unix::fs::MetadataExt;
+    // /proc is always a file system of its own; a followed link to one of its small
+    // directories stands in for a mount point inside a drive's tree.
+    let dir = tempdir();
+    let other = Path::new("/proc/sys/dev");
+    assert_ne!(
+        std::fs::metadata(other).expect("/proc is mounted").dev(),
+        std::fs::metadata(&dir).unwrap().dev(),
+        "the test needs /proc on another file system than the target directory"
+    );
+    link("tests/fixtures/known/k01.png", &dir.join("k01.png"));
+    std::os::unix::fs::symlink(other, dir.join("mnt")).unwrap();
+    let d = dir.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            "--follow-links",
+            "--list-skipped",
+            "--hashset",
+            "hashsets/fixtures.jsonl",
+        ];
+        args.extend_from_slice(extra);
+        args.push(d);
+        json_lines(&phscan_cmd(&args).stdout)
+    };
+    let records = run(&["--one-file-system"]);
+    let skipped: Vec<&Value> = records.iter().filter(|r| r["type"] == "skipped").collect();
+    assert_eq!(skipped.len(), 1, "{records:?}");
+    assert_eq!(skipped[0]["reason"], "other-filesystem");
+    assert_eq!(file_name(skipped[0]), "mnt");
+    let summary = records.last().unwrap();
+    assert_eq!(summary["skipped"]["other-filesystem"], 1, "{summary}");
+    assert_eq!(summary["matched"], 1, "{summary}");
+    assert_accounted(summary);
+    // Without the option the directory is walked.
+    let summary = run(&[]).pop().unwrap();
+    assert!(summary["files_seen"].as_u64().unwrap() > 1, "{summary}");
+    assert_eq!(
+        summary["skipped"].get("other-filesystem"),
+        None,
+        "{summary}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,6 +1,7 @@
 //! The torture test: a generated tree holding every hostile case at once. The scan
-//! must finish, account for every file, write only valid JSON, exit 2 (there were
-//! failures), and leave the tree exactly as it was (content, size, mtime of every
+//! must finish, account for every file, write only valid JSON, exit 1 (known images
+//! match, which takes precedence over the 2 that the failures would give), and leave
+//! the tree exactly as it was (content, size, mtime of every
 //! file; the access time of every file, directory and symbolic link; no file added).
 //!
 //! No image data is written: image files enter the tree as hard links to committed

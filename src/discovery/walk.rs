@@ -132,7 +132,7 @@ enum Step {
     Found(Found),
     /// Walk the directory at this path (`true`: reached through a followed link).
     Enter(PathBuf, bool),
-    /// Nothing: a directory on another file system (`--one-file-system`).
+    /// Nothing (no directory is being walked).
     Nothing,
 }
 
@@ -201,8 +201,12 @@ impl Walk<'_> {
                         },
                     };
                     if dev != root_dev {
-                        // Not entered, as walkdir's same_file_system did.
-                        return Step::Nothing;
+                        // Not entered, and said so: a mount point left out of a
+                        // drive's scan is something the report must show.
+                        return Step::Found(Found::Skip {
+                            path,
+                            reason: reason::OTHER_FILESYSTEM,
+                        });
                     }
                 }
                 Step::Enter(path, followed_dev.is_some())
