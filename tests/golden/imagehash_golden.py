@@ -26,6 +26,12 @@ import pywt
 import scipy
 from PIL import Image
 
+# HEIC and JPEG XL through the plugins their users have (AVIF is Pillow's own); the
+# fixtures include those formats, so a missing plugin is an error, not a skip.
+import pillow_heif  # noqa: E402
+import pillow_jxl  # noqa: E402,F401  (registers the JPEG XL opener)
+
+pillow_heif.register_heif_opener()
 Image.MAX_IMAGE_PIXELS = None
 
 

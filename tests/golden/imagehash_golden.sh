@@ -5,8 +5,10 @@
 #
 #   tests/golden/imagehash_golden.sh VENV13 VENV12 BLOCKHASH_PYTHON_DIR
 #
-# VENV13: a virtualenv with pillow 13, ImageHash==4.3.2, scipy, PyWavelets;
-# VENV12: the same with 'pillow<13'; BLOCKHASH_PYTHON_DIR: a checkout of
+# VENV13: a virtualenv with pillow 13, ImageHash==4.3.2, scipy, PyWavelets,
+# pillow-heif and pillow-jxl-plugin (as ../shared/reference/setup.sh WITH_MEDIA=1
+# installs them); VENV12: the same with 'pillow<13' (the plugins installed with
+# --no-deps, so that Pillow stays at 12); BLOCKHASH_PYTHON_DIR: a checkout of
 # github.com/commonsmachinery/blockhash-python (its blockhash.py).
 set -eu
 [ $# -eq 3 ] || { sed -n '2,11p' "$0"; exit 2; }
@@ -15,7 +17,9 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 cargo run --release --quiet --example imagehash_images -- "$dir"
 fixtures=$(find tests/fixtures/known tests/fixtures/variants tests/fixtures/unrelated \
-    tests/fixtures/odd/tiny-4x4.png -type f | sort)
+    tests/fixtures/odd/tiny-4x4.png tests/fixtures-animated tests/fixtures-media \
+    tests/fixtures-imagehash \
+    -type f ! -name '*.py' ! -name '*.md' | sort)
 for v in 13:"$1" 12:"$2"; do
     # shellcheck disable=SC2086
     "${v#*:}/bin/python" tests/golden/imagehash_golden.py --gen "$dir" \
