@@ -806,6 +806,8 @@ fn a_read_error_part_way_ends_the_video_with_its_cause() {
 /// Peak resident memory (KiB) of `phscan hash ARGS`, and its records.
 fn peak_rss_kib(args: &[&str]) -> (i64, Vec<Value>) {
     use std::io::Read;
+    // Reaped by wait4 below, which std's wait cannot replace: it gives the rusage.
+    #[allow(clippy::zombie_processes)]
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_phscan"))
         .current_dir(root())
         .arg("hash")

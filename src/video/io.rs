@@ -187,7 +187,7 @@ impl<'a> Input<'a> {
             let mut input = Input {
                 ctx: ptr::null_mut(),
                 avio,
-                src: src,
+                src,
             };
             let mut ctx = ffi::avformat_alloc_context();
             if ctx.is_null() {
