@@ -894,5 +894,27 @@ fn a_video_stops_at_its_time_limit_and_keeps_what_it_hashed() {
         r["message"].as_str()
     };
     assert!(said.unwrap().contains("--max-video-time"), "{r}");
+    // A video may take longer than --max-file-time: the watchdog allows it
+    // --max-video-time more, and it is hashed whole.
+    let out = phscan_cmd(&[
+        "hash",
+        "--algorithms",
+        "vpdq",
+        "--vpdq-seconds-per-hash",
+        "0",
+        "--max-file-time",
+        "0.05",
+        path.to_str().unwrap(),
+    ]);
+    let recs = json_lines(&out.stdout);
+    let r = &recs[1];
+    assert_eq!(r["type"], "hash", "{r}");
+    assert_eq!(r["video_frames"].as_u64(), Some(600), "{r}");
+    assert!(r.get("frame_error").is_none(), "{r}");
+    let summary = &recs[2];
+    assert!(
+        summary["elapsed_seconds"].as_f64().unwrap() > 0.05,
+        "the video took less than --max-file-time: {summary}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
