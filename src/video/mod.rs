@@ -1,6 +1,7 @@
 //! Videos: decoded in process by FFmpeg's libraries from bytes in memory or from the
-//! file phscan opened (never a path, never a temporary file), and hashed with vPDQ exactly as Meta's vpdq does
-//! (ThreatExchange `vpdq/cpp`, the hasher of python-threatexchange and HMA).
+//! file phscan opened (never a path, never a temporary file), and hashed with vPDQ
+//! exactly as Meta's vpdq does (ThreatExchange `vpdq/cpp`, the hasher of
+//! python-threatexchange and HMA).
 //!
 //! - [`io`]: libavformat reading from memory or an open file ([`io::ReadAt`]), with
 //!   the demuxer of the recognised container;
