@@ -266,7 +266,8 @@ impl FromStr for PdqMode {
 /// Resource limits per file. Each breach is reported for the file; none stops the scan.
 #[derive(Clone, Debug, Serialize)]
 pub struct Limits {
-    /// Media files larger than this are not read into memory or decoded.
+    /// Media files larger than this are not read into memory or decoded (videos on
+    /// disk excepted: they are read as they are decoded, never whole).
     pub max_file_size: u64,
     /// Images with more pixels than this (from the header) are not decoded.
     pub max_pixels: u64,
@@ -290,6 +291,10 @@ pub struct Limits {
     pub max_video_frames: u64,
     /// Seconds of a video decoded, at most, by frame number over frame rate; 0: no limit.
     pub max_video_seconds: f64,
+    /// Wall-clock seconds one video's decoding may take; at the limit it stops, and the
+    /// frames hashed so far are kept (the record says so). A video item's watchdog
+    /// budget is this plus `max_file_seconds`. 0: no limit.
+    pub max_video_time: f64,
 }
 
 impl Default for Limits {
@@ -307,6 +312,8 @@ impl Default for Limits {
             // About 9 hours at 30 frames a second.
             max_video_frames: 1_000_000,
             max_video_seconds: 0.0,
+            // Two hours: a two-hour 1080p video decodes in well under that (docs/video.md).
+            max_video_time: 7200.0,
         }
     }
 }

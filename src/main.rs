@@ -238,7 +238,8 @@ struct Common {
     /// Also write a `skipped` record for every file that is not scanned.
     #[arg(long)]
     list_skipped: bool,
-    /// Media files larger than this many bytes are not read (reported as errors).
+    /// Media files larger than this many bytes are not read (reported as errors);
+    /// videos on disk are read as they are decoded, never whole, and are not limited.
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_file_size)]
     max_file_size: u64,
     /// Images with more pixels than this are not decoded (checked from the header).
@@ -263,6 +264,11 @@ struct Common {
     /// The rest is not decoded, and the record's `frame_error` names the limit.
     #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().max_video_seconds, value_parser = parse_seconds)]
     max_video_seconds: f64,
+    /// Seconds one video's decoding may take; then it stops, the frames hashed so far
+    /// are kept, and the record's `frame_error` says so. A video's item may take this
+    /// plus --max-file-time before its worker is abandoned. 0: no limit.
+    #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().max_video_time, value_parser = parse_seconds)]
+    max_video_time: f64,
     /// Do not look inside archives and compressed files: treat them as other files
     /// that are not images.
     #[arg(long)]
@@ -374,6 +380,7 @@ impl Common {
                 max_frames: self.max_frames,
                 max_video_frames: self.max_video_frames,
                 max_video_seconds: self.max_video_seconds,
+                max_video_time: self.max_video_time,
                 max_archive_depth: self.max_archive_depth,
                 max_archive_members: self.max_archive_members,
                 max_archive_bytes: self.max_archive_bytes,

@@ -17,7 +17,7 @@ use phscan::config::Limits;
 use phscan::hashing::pdq::PdqHash;
 use phscan::hashing::FileHasher;
 use phscan::sniff::{sniff, MediaFormat, VideoContainer};
-use phscan::video::{hash_video, vpdq};
+use phscan::video::{hash_video, vpdq, ReadAt};
 use serde_json::Value;
 
 const VIDEO: &str = "tests/fixtures-video";
@@ -61,10 +61,20 @@ fn hash_records(args: &[&str]) -> BTreeMap<String, Value> {
 #[test]
 fn vpdq_is_bit_exact_with_meta_vpdq_in_every_codec() {
     let golden = golden();
+    // Every clip is over 2 KiB: videos on disk are read as they are decoded, not
+    // whole under --max-file-size.
+    for (_, file) in golden.keys() {
+        let len = std::fs::metadata(root().join(VIDEO).join(file))
+            .unwrap()
+            .len();
+        assert!(len > 2048, "{file}: {len} bytes");
+    }
     for spf in ["1.0", "0.5"] {
         let recs = hash_records(&[
             "--algorithms",
             "vpdq",
+            "--max-file-size",
+            "2048",
             "--vpdq-seconds-per-hash",
             spf,
             VIDEO,
@@ -507,6 +517,404 @@ fn the_case_report_shows_how_much_of_each_video_matched() {
     assert!(
         md.contains("100.0 % of the video's, 50.0 % of the listed one's"),
         "{md}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Writes a synthetic video of `frames` frames (`w`x`h`, 25 fps) to `path`, encoded by
+/// this FFmpeg's `codec` in the container its extension names: blocks that move from
+/// frame to frame under pseudo-random noise (the noise keeps the file large).
+/// `faststart`: an MP4's index before the media data (otherwise it is at the end, and
+/// the demuxer reads the end of the file first).
+fn make_video(path: &Path, codec: ffmpeg_next::codec::Id, size: (u32, u32), frames: i64) {
+    make_video_with(path, codec, size, frames, false)
+}
+
+fn make_video_with(
+    path: &Path,
+    codec_id: ffmpeg_next::codec::Id,
+    (w, h): (u32, u32),
+    frames: i64,
+    faststart: bool,
+) {
+    use ffmpeg_next::{codec, encoder, format, frame, Dictionary, Packet, Rational};
+    ffmpeg_next::init().unwrap();
+    // The encoders' banners would go to the test's standard error.
+    // SAFETY: sets a global integer in libavutil.
+    unsafe { ffmpeg_next::ffi::av_log_set_level(ffmpeg_next::ffi::AV_LOG_QUIET) };
+    let mut octx = format::output(path).unwrap();
+    let global = octx.format().flags().contains(format::Flags::GLOBAL_HEADER);
+    let codec = encoder::find(codec_id).unwrap_or_else(|| panic!("no {codec_id:?} encoder"));
+    let mut ost = octx.add_stream(codec).unwrap();
+    let mut enc = codec::context::Context::new_with_codec(codec)
+        .encoder()
+        .video()
+        .unwrap();
+    let pix = if codec_id == codec::Id::MJPEG {
+        format::Pixel::YUVJ420P
+    } else {
+        format::Pixel::YUV420P
+    };
+    let tb = Rational(1, 25);
+    enc.set_width(w);
+    enc.set_height(h);
+    enc.set_format(pix);
+    enc.set_time_base(tb);
+    enc.set_frame_rate(Some(Rational(25, 1)));
+    enc.set_bit_rate(40_000_000);
+    enc.set_gop(12);
+    if global {
+        enc.set_flags(codec::Flags::GLOBAL_HEADER);
+    }
+    let mut enc = enc.open_as(codec).unwrap();
+    ost.set_parameters(&enc);
+    ost.set_time_base(tb);
+    let mut opts = Dictionary::new();
+    if faststart {
+        opts.set("movflags", "+faststart");
+    }
+    octx.write_header_with(opts).unwrap();
+    let ost_tb = octx.stream(0).unwrap().time_base();
+    let mut x = 0x2545_f491_u32;
+    let drain = |enc: &mut encoder::Video, octx: &mut format::context::Output| {
+        let mut p = Packet::empty();
+        while enc.receive_packet(&mut p).is_ok() {
+            p.set_stream(0);
+            p.rescale_ts(tb, ost_tb);
+            p.write_interleaved(octx).unwrap();
+        }
+    };
+    for i in 0..frames {
+        let mut f = frame::Video::new(pix, w, h);
+        for plane in 0..3 {
+            let stride = f.stride(plane);
+            let (pw, ph) = (
+                f.plane_width(plane) as usize,
+                f.plane_height(plane) as usize,
+            );
+            let data = f.data_mut(plane);
+            for y in 0..ph {
+                for xx in 0..pw {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    let block = ((xx / 8 + y / 8 + i as usize) % 4) as u32 * 60;
+                    data[y * stride + xx] = (block + (x & 31)) as u8;
+                }
+            }
+        }
+        f.set_pts(Some(i));
+        enc.send_frame(&f).unwrap();
+        drain(&mut enc, &mut octx);
+    }
+    enc.send_eof().unwrap();
+    drain(&mut enc, &mut octx);
+    octx.write_trailer().unwrap();
+}
+
+/// MD5 of `bytes`, as hex.
+fn md5_hex(bytes: &[u8]) -> String {
+    let mut d = phscan::hashing::digest::Digests::new(true, false, false);
+    d.update(bytes);
+    phscan::hashing::digest::hex(&d.finish().md5.unwrap())
+}
+
+/// The library's vPDQ of a video in memory, as a signal string.
+fn in_memory_signal(bytes: &[u8]) -> String {
+    let (signal, _, e) = in_memory(bytes);
+    assert!(e.is_none(), "{e:?}");
+    signal
+}
+
+/// The library's vPDQ of a video in memory: signal string, frames decoded, and
+/// `frame_error`.
+fn in_memory(bytes: &[u8]) -> (String, u64, Option<String>) {
+    let Some(MediaFormat::Video(c)) = sniff(&bytes[..bytes.len().min(4096)]) else {
+        panic!("not recognised as a video")
+    };
+    let v = hash_video(
+        &bytes,
+        c,
+        1.0,
+        &Limits::default(),
+        &mut FileHasher::new(),
+        &|| false,
+    )
+    .unwrap();
+    (vpdq::signal_string(&v.features), v.frames, v.frame_error)
+}
+
+#[test]
+fn a_video_over_max_file_size_is_hashed_from_the_file_as_in_memory() {
+    let dir = tempdir();
+    // MPEG-4 Part 2 in MP4 with its index at the end, and MJPEG in AVI.
+    for (name, codec) in [
+        ("big.mp4", ffmpeg_next::codec::Id::MPEG4),
+        ("big.avi", ffmpeg_next::codec::Id::MJPEG),
+    ] {
+        make_video(&dir.join(name), codec, (160, 120), 60);
+    }
+    // An image over the limit is still refused.
+    common::link("tests/fixtures/known/k01.png", &dir.join("k01.png"));
+    let recs = hash_records(&[
+        "--algorithms",
+        "vpdq,md5,sha256",
+        "--max-file-size",
+        "65536",
+        dir.to_str().unwrap(),
+    ]);
+    for name in ["big.mp4", "big.avi"] {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        assert!(bytes.len() > 4 * 65536, "{name}: {} bytes", bytes.len());
+        let r = &recs[name];
+        assert_eq!(r["type"], "hash", "{r}");
+        assert_eq!(r["size"].as_u64(), Some(bytes.len() as u64), "{r}");
+        assert_eq!(r["hashes"]["md5"].as_str(), Some(md5_hex(&bytes).as_str()));
+        let sha = phscan::hashing::digest::hex(&phscan::hashing::digest::sha256(&bytes));
+        assert_eq!(r["hashes"]["sha256"].as_str(), Some(sha.as_str()));
+        assert!(r.get("frame_error").is_none(), "{r}");
+        let (want, frames, _) = in_memory(&bytes);
+        assert_eq!(r["video_frames"].as_u64(), Some(frames), "{r}");
+        assert!(frames >= 59, "{name}: {frames} frames of 60");
+        assert_eq!(frames_of(&want).len(), 3, "{name}: 60 frames at 25 fps");
+        assert_eq!(r["hashes"]["vpdq"].as_str(), Some(want.as_str()), "{name}");
+    }
+    // The same bytes as an archive member go through the in-memory path: same hashes.
+    let zip_path = dir.join("member.zip");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+    z.start_file("v.avi", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    z.write_all(&std::fs::read(dir.join("big.avi")).unwrap())
+        .unwrap();
+    z.finish().unwrap();
+    let out = phscan_cmd(&["hash", "--algorithms", "vpdq", zip_path.to_str().unwrap()]);
+    let member = json_lines(&out.stdout)
+        .into_iter()
+        .find(|r| r["type"] == "hash" && r["member"].is_array())
+        .expect("member record");
+    assert_eq!(member["hashes"]["vpdq"], recs["big.avi"]["hashes"]["vpdq"]);
+    let r = &recs["k01.png"];
+    assert_eq!(
+        (r["type"].as_str(), r["stage"].as_str()),
+        (Some("error"), Some("limit")),
+        "{r}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_truncated_large_video_hashes_the_frames_before_the_cut() {
+    let dir = tempdir();
+    let path = dir.join("whole.mp4");
+    // H.264 (libx264): its decoder refuses the packet cut short.
+    make_video_with(&path, ffmpeg_next::codec::Id::H264, (160, 120), 100, true);
+    let whole = std::fs::read(&path).unwrap();
+    let cut = &whole[..whole.len() * 6 / 10];
+    assert!(cut.len() > 4 * 65536, "{} bytes", cut.len());
+    std::fs::write(dir.join("cut.mp4"), cut).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let recs = hash_records(&[
+        "--algorithms",
+        "vpdq",
+        "--max-file-size",
+        "65536",
+        dir.to_str().unwrap(),
+    ]);
+    let r = &recs["cut.mp4"];
+    assert_eq!(r["type"], "hash", "{r}");
+    let want = frames_of(&in_memory_signal(&whole));
+    let got = frames_of(r["hashes"]["vpdq"].as_str().unwrap());
+    assert!(!got.is_empty() && got.len() < want.len(), "{got:?}");
+    assert_eq!(got[..], want[..got.len()], "the frames before the cut");
+    // As the in-memory path reports it (the path of a video in an archive).
+    let (signal, frames, error) = in_memory(cut);
+    assert_eq!(r["hashes"]["vpdq"].as_str(), Some(signal.as_str()));
+    assert_eq!(r["video_frames"].as_u64(), Some(frames));
+    let e = error.expect("frame_error in memory");
+    assert_eq!(r["frame_error"].as_str(), Some(e.as_str()), "{r}");
+    assert_eq!(recs.len(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A source whose reads fail from byte `fails_at` on, as a failing disk would.
+struct FailingDisk {
+    bytes: Vec<u8>,
+    fails_at: u64,
+}
+
+impl ReadAt for FailingDisk {
+    fn len(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        if offset >= self.fails_at {
+            return Err(std::io::Error::from_raw_os_error(libc::EIO));
+        }
+        let end = (offset + buf.len() as u64).min(self.fails_at) as usize;
+        let rest = &self.bytes[offset as usize..end.max(offset as usize)];
+        buf[..rest.len()].copy_from_slice(rest);
+        Ok(rest.len())
+    }
+}
+
+#[test]
+fn a_read_error_part_way_ends_the_video_with_its_cause() {
+    let dir = tempdir();
+    let path = dir.join("v.mp4");
+    make_video_with(&path, ffmpeg_next::codec::Id::MPEG4, (160, 120), 100, true);
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let want = frames_of(&in_memory_signal(&bytes));
+    let fails_at = bytes.len() as u64 / 2;
+    let disk = FailingDisk { bytes, fails_at };
+    let v = hash_video(
+        &disk,
+        VideoContainer::Mp4,
+        1.0,
+        &Limits::default(),
+        &mut FileHasher::new(),
+        &|| false,
+    )
+    .unwrap();
+    let got = frames_of(&vpdq::signal_string(&v.features));
+    assert!(!got.is_empty() && got.len() < want.len(), "{got:?}");
+    assert_eq!(got[..], want[..got.len()]);
+    let e = v.frame_error.expect("frame_error");
+    assert!(
+        e.contains("read error at byte") && e.contains("Input/output error"),
+        "{e}"
+    );
+    // Failing while the header is read: nothing is decoded, and the stage says why.
+    let disk = FailingDisk {
+        fails_at: 100,
+        ..disk
+    };
+    let e = hash_video(
+        &disk,
+        VideoContainer::Mp4,
+        1.0,
+        &Limits::default(),
+        &mut FileHasher::new(),
+        &|| false,
+    )
+    .unwrap_err();
+    assert_eq!(e.stage, "read", "{e:?}");
+    assert!(e.message.contains("Input/output error"), "{e:?}");
+}
+
+/// Peak resident memory (KiB) of `phscan hash ARGS`, and its records.
+fn peak_rss_kib(args: &[&str]) -> (i64, Vec<Value>) {
+    use std::io::Read;
+    // Reaped by wait4 below, which std's wait cannot replace: it gives the rusage.
+    #[allow(clippy::zombie_processes)]
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_phscan"))
+        .current_dir(root())
+        .arg("hash")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is valid; wait4 reaps this child, which std has not.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32, "wait4");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{status}"
+    );
+    (usage.ru_maxrss, json_lines(&out))
+}
+
+#[test]
+fn memory_does_not_grow_with_the_size_of_a_video_on_disk() {
+    let dir = tempdir();
+    let (small, big) = (dir.join("small.avi"), dir.join("big.avi"));
+    make_video(&small, ffmpeg_next::codec::Id::MJPEG, (640, 480), 10);
+    make_video(&big, ffmpeg_next::codec::Id::MJPEG, (640, 480), 300);
+    let big_len = std::fs::metadata(&big).unwrap().len() as i64;
+    assert!(big_len > 30 << 20, "big.avi: {big_len} bytes");
+    let run = |p: &Path| {
+        let (rss, recs) =
+            peak_rss_kib(&["--algorithms", "vpdq,md5", "-j", "1", p.to_str().unwrap()]);
+        assert_eq!(recs[1]["type"], "hash", "{}", recs[1]);
+        (rss, recs[1]["video_frames"].as_u64())
+    };
+    let (rss_small, n) = run(&small);
+    assert_eq!(n, Some(10));
+    let (rss_big, n) = run(&big);
+    assert_eq!(n, Some(300));
+    eprintln!("peak RSS: {rss_small} KiB (10 frames), {rss_big} KiB (300 frames, {big_len} bytes)");
+    // Read whole, the big video alone would add its 30+ MiB.
+    assert!(
+        rss_big < rss_small + 12 * 1024,
+        "peak RSS {rss_big} KiB for {big_len} bytes, {rss_small} KiB for the small video"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_video_stops_at_its_time_limit_and_keeps_what_it_hashed() {
+    let dir = tempdir();
+    let path = dir.join("long.avi");
+    make_video(&path, ffmpeg_next::codec::Id::MJPEG, (320, 240), 600);
+    let out = phscan_cmd(&[
+        "hash",
+        "--algorithms",
+        "vpdq",
+        "--vpdq-seconds-per-hash",
+        "0",
+        "--max-video-time",
+        "0.01",
+        path.to_str().unwrap(),
+    ]);
+    let recs = json_lines(&out.stdout);
+    assert_eq!(
+        recs[0]["config"]["limits"]["max_video_time"].as_f64(),
+        Some(0.01)
+    );
+    let r = &recs[1];
+    // Hashing each of 600 frames takes far longer than 10 ms: decoding stops part
+    // way, with the frames hashed so far, or before the first (a `decode` error).
+    let said = if r["type"] == "hash" {
+        assert!(r["video_frames"].as_u64().unwrap() < 600, "{r}");
+        assert_eq!(
+            recs[2]["partially_examined"].as_u64(),
+            Some(1),
+            "{}",
+            recs[2]
+        );
+        r["frame_error"].as_str()
+    } else {
+        assert_eq!(r["stage"], "decode", "{r}");
+        r["message"].as_str()
+    };
+    assert!(said.unwrap().contains("--max-video-time"), "{r}");
+    // A video may take longer than --max-file-time: the watchdog allows it
+    // --max-video-time more, and it is hashed whole.
+    let out = phscan_cmd(&[
+        "hash",
+        "--algorithms",
+        "vpdq",
+        "--vpdq-seconds-per-hash",
+        "0",
+        "--max-file-time",
+        "0.05",
+        path.to_str().unwrap(),
+    ]);
+    let recs = json_lines(&out.stdout);
+    let r = &recs[1];
+    assert_eq!(r["type"], "hash", "{r}");
+    assert_eq!(r["video_frames"].as_u64(), Some(600), "{r}");
+    assert!(r.get("frame_error").is_none(), "{r}");
+    let summary = &recs[2];
+    assert!(
+        summary["elapsed_seconds"].as_f64().unwrap() > 0.05,
+        "the video took less than --max-file-time: {summary}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -181,6 +181,8 @@ enum Slot {
 
 struct Busy {
     since: Instant,
+    /// Time the item may take beyond the budget (a video: --max-video-time).
+    extra: Duration,
     /// What is known of the item so far, for the report if it times out.
     size: Option<u64>,
     format: Option<&'static str>,
@@ -293,6 +295,7 @@ impl Crew {
                 Found::File { path, follow } => {
                     place.lock().expect("place").slot = Slot::Busy(Busy {
                         since: Instant::now(),
+                        extra: Duration::ZERO,
                         size: None,
                         format: None,
                         what: What::Entry {
@@ -361,6 +364,7 @@ impl Crew {
         let len = bytes.len() as u64;
         place.lock().expect("place").slot = Slot::Busy(Busy {
             since: Instant::now(),
+            extra: Duration::ZERO,
             size: Some(len),
             format: format.map(MediaFormat::name),
             what: What::Member {
@@ -464,7 +468,8 @@ impl Crew {
                     continue;
                 };
                 let elapsed = busy.since.elapsed();
-                if elapsed < budget {
+                let limit = budget.saturating_add(busy.extra);
+                if elapsed < limit {
                     continue;
                 }
                 let replaced = self.abandoned_running.fetch_add(1, Ordering::Relaxed)
@@ -474,10 +479,15 @@ impl Crew {
                     unreachable!("checked above");
                 };
                 let held = p.take();
+                let which = if busy.extra.is_zero() {
+                    "--max-file-time"
+                } else {
+                    "--max-file-time + --max-video-time"
+                };
                 let message = format!(
-                    "not done after {:.3} s (limit {} s, --max-file-time); abandoned",
+                    "not done after {:.3} s (limit {} s, {which}); abandoned",
                     elapsed.as_secs_f64(),
-                    budget.as_secs_f64()
+                    limit.as_secs_f64()
                 );
                 let timed_out =
                     |loc, size, format: Option<&'static str>, archive: bool| Outcome::Failed {
@@ -590,6 +600,12 @@ impl Watch for Hand<'_> {
         }
     }
 
+    fn allow_more(&self, extra: Duration) {
+        if let Slot::Busy(b) = &mut self.place.lock().expect("place").slot {
+            b.extra = extra;
+        }
+    }
+
     fn abandoned(&self) -> bool {
         matches!(
             self.place.lock().expect("place").slot,
@@ -647,6 +663,7 @@ impl Sink for Hand<'_> {
         if let Slot::Busy(b) = &mut self.place.lock().expect("place").slot {
             // The time budget is per item.
             b.since = Instant::now();
+            b.extra = Duration::ZERO;
             if let What::Container { current, .. } = &mut b.what {
                 *current = member;
             }

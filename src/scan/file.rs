@@ -1,5 +1,6 @@
 //! A discovered file: opened read-only, recognised by its first bytes, and then an
-//! image item (read whole into memory, within `--max-file-size`), an archive whose
+//! image item (read whole into memory, within `--max-file-size`), a video (decoded
+//! from the open handle, [`super::video`]), an archive whose
 //! items follow one by one ([`super::container`]), or another file (digested from
 //! disk for an exact list, or skipped).
 
@@ -100,6 +101,14 @@ pub(super) fn process_file(
             format.name(),
         ))
     };
+    // A video is read as it is decoded, never whole: --max-file-size is for what is
+    // held in memory.
+    if let crate::sniff::MediaFormat::Video(container) = format {
+        let loc = Location::file(path);
+        return Some(super::video::process_video_file(
+            work, hasher, loc, &file, size, container, sink,
+        ));
+    }
     if size > limits.max_file_size {
         return fail_media(
             "limit",

@@ -103,6 +103,9 @@ pub(super) struct Work {
 pub(super) trait Watch {
     /// What is known of the item so far, for the report if it times out.
     fn note(&self, size: u64, format: Option<&'static str>);
+    /// The item may take `extra` beyond the per-item time budget (a video, which has
+    /// a time limit of its own).
+    fn allow_more(&self, extra: std::time::Duration);
     /// The watchdog has given up on the item (already reported): stop.
     fn abandoned(&self) -> bool;
 }

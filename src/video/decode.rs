@@ -14,7 +14,7 @@ use std::ptr;
 
 use ffmpeg_next::ffi;
 
-use super::io::{av_err, Input};
+use super::io::{av_err, Input, ReadAt};
 use crate::sniff::VideoContainer;
 
 /// What the first video stream is, before decoding.
@@ -34,7 +34,8 @@ pub struct StreamInfo {
 /// Why a video could not be decoded at all.
 #[derive(Debug)]
 pub struct OpenError {
-    /// `decode`, `unsupported` for a codec this FFmpeg cannot decode, or `limit`.
+    /// `decode`, `unsupported` for a codec this FFmpeg cannot decode, `limit`, or
+    /// `read` when the source could not be read.
     pub stage: &'static str,
     pub message: String,
 }
@@ -91,11 +92,14 @@ impl<'a> Decoder<'a> {
     /// one thread (each phscan worker is one thread of `-j`). The decoder refuses
     /// frames of more than `max_pixels` pixels, whatever the container announced.
     pub fn open(
-        data: &'a [u8],
+        data: &'a dyn ReadAt,
         container: VideoContainer,
         max_pixels: u64,
     ) -> Result<(Decoder<'a>, StreamInfo), OpenError> {
-        let input = Input::open(data, container).map_err(fail)?;
+        let input = Input::open(data, container).map_err(|(read, message)| OpenError {
+            stage: if read { "read" } else { "decode" },
+            message,
+        })?;
         // SAFETY: `input.ctx` is an open format context whose streams are valid while
         // it is; the codec context is allocated, checked and owned by the Decoder.
         unsafe {
@@ -215,9 +219,22 @@ impl<'a> Decoder<'a> {
             // SAFETY: context and packet are valid while `self` is.
             let r = unsafe { ffi::av_read_frame(self.input.ctx, self.packet) };
             if r < 0 {
-                if r != ffi::AVERROR_EOF {
+                // The source's own error says more than FFmpeg's code for it; a read
+                // error that the demuxer took for the end of the file is one too.
+                if let Some(why) = self.input.read_error() {
+                    end.error = Some(format!("reading stopped: {why}"));
+                } else if r != ffi::AVERROR_EOF {
                     end.error = Some(format!("reading stopped: {}", av_err(r)));
                 }
+                break;
+            }
+            // A read error while this packet was read: its data stops short, and a
+            // frame decoded from it would be damaged, so it is dropped and decoding
+            // ends as at a failed read (the decoder drained as below).
+            if let Some(why) = self.input.read_error() {
+                // SAFETY: the packet is valid while `self` is.
+                unsafe { ffi::av_packet_unref(self.packet) };
+                end.error = Some(format!("reading stopped: {why}"));
                 break;
             }
             match self.packet(each) {

@@ -1,9 +1,10 @@
-//! Videos: decoded in process by FFmpeg's libraries from bytes in memory (never a
-//! path, never a temporary file), and hashed with vPDQ exactly as Meta's vpdq does
-//! (ThreatExchange `vpdq/cpp`, the hasher of python-threatexchange and HMA).
+//! Videos: decoded in process by FFmpeg's libraries from bytes in memory or from the
+//! file phscan opened (never a path, never a temporary file), and hashed with vPDQ
+//! exactly as Meta's vpdq does (ThreatExchange `vpdq/cpp`, the hasher of
+//! python-threatexchange and HMA).
 //!
-//! - [`io`]: libavformat reading from memory, with the demuxer of the recognised
-//!   container;
+//! - [`io`]: libavformat reading from memory or an open file ([`io::ReadAt`]), with
+//!   the demuxer of the recognised container;
 //! - [`decode`]: the first video stream, decoded in vpdq's order of calls;
 //! - [`sample`]: which frames are hashed, and their conversion to RGB;
 //! - [`vpdq`]: the features and python-threatexchange's signal string.
@@ -15,11 +16,13 @@ pub mod sample;
 pub mod vpdq;
 
 use std::sync::Once;
+use std::time::Instant;
 
 use crate::config::Limits;
 use crate::hashing::FileHasher;
 use crate::sniff::VideoContainer;
 use decode::{Decoder, Flow, StreamInfo};
+pub use io::{FileAt, ReadAt};
 use vpdq::VpdqFeature;
 
 /// FFmpeg's own messages would go to standard error, between phscan's records:
@@ -45,7 +48,7 @@ pub struct VideoHashed {
 }
 
 /// Why a video gave no vPDQ: the report's `stage` (`decode`, `unsupported`, `limit`,
-/// `timeout`) and message.
+/// `read`, `timeout`) and message.
 #[derive(Debug)]
 pub struct VideoError {
     pub stage: &'static str,
@@ -55,11 +58,12 @@ pub struct VideoError {
 /// PDQ's smallest hashable side; vpdq fails on smaller frames.
 const MIN_SIDE: u32 = 5;
 
-/// vPDQ of the video in `bytes` (a `container`), one frame every `seconds_per_hash`
-/// seconds of frames, under `limits` (`--max-pixels` on the frame size,
-/// `--max-video-frames`, `--max-video-seconds`). `give_up` is asked after each frame.
+/// vPDQ of the video in `bytes` (a `container`: a byte slice, or a [`FileAt`]), one
+/// frame every `seconds_per_hash` seconds of frames, under `limits` (`--max-pixels` on
+/// the frame size, `--max-video-frames`, `--max-video-seconds`, `--max-video-time`).
+/// `give_up` is asked after each frame.
 pub fn hash_video(
-    bytes: &[u8],
+    bytes: &dyn ReadAt,
     container: VideoContainer,
     seconds_per_hash: f64,
     limits: &Limits,
@@ -67,6 +71,7 @@ pub fn hash_video(
     give_up: &dyn Fn() -> bool,
 ) -> Result<VideoHashed, VideoError> {
     let err = |stage, message| VideoError { stage, message };
+    let started = Instant::now();
     let (mut dec, info) =
         Decoder::open(bytes, container, limits.max_pixels).map_err(|e| err(e.stage, e.message))?;
     let (w, h) = (info.width, info.height);
@@ -90,8 +95,22 @@ pub fn hash_video(
             ));
         }
         let max_s = limits.max_video_seconds;
-        (max_s > 0.0 && n as f64 / info.frame_rate >= max_s)
-            .then(|| format!("stopped at {max_s} seconds, after {n} frames (--max-video-seconds)"))
+        if max_s > 0.0 && n as f64 / info.frame_rate >= max_s {
+            return Some(format!(
+                "stopped at {max_s} seconds, after {n} frames (--max-video-seconds)"
+            ));
+        }
+        // A time budget of the video's own, so that a long video keeps the frames
+        // hashed in time instead of losing them all to --max-file-time's watchdog.
+        let max_t = limits.max_video_time;
+        let spent = started.elapsed().as_secs_f64();
+        (max_t > 0.0 && spent >= max_t).then(|| {
+            format!(
+                "stopped after {n} frames ({:.3} s of video) when decoding had taken \
+                 {spent:.3} s, the limit (--max-video-time {max_t})",
+                n as f64 / info.frame_rate
+            )
+        })
     };
     let end = dec.run(&mut |n, frame, codec| {
         // Checked for every frame decoded: hashing a frame a second, or fewer, leaves
