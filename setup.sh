@@ -59,7 +59,7 @@ if [ -n "$need" ]; then
     fi
 fi
 # pyspark 4.3.0 in its own virtual environment, where tests/spark.rs looks for it
-# (PHSCAN_SPARK_VENV, by default ~/.cache/phscan/spark-venv); about 450 MB, once.
+# (PHSCAN_SPARK_VENV, by default ~/.cache/phscan/spark-venv); about 1.2 GB, once.
 venv="${PHSCAN_SPARK_VENV:-$HOME/.cache/phscan/spark-venv}"
 if ! "$venv/bin/python" -c 'import pyspark, sys; sys.exit(pyspark.__version__ != "4.3.0")' >/dev/null 2>&1; then
     echo "setup.sh: installing pyspark 4.3.0 into $venv" >&2
