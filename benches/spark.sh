@@ -3,7 +3,8 @@
 # deploy/spark/phscan_spark.py on a local cluster of this machine
 # (local-cluster[2,1,1024]: two executors of one core), in the same run, plus the job
 # over an empty list (what Spark costs before the first file). Wall time, and user +
-# system CPU time of the whole process tree, by /usr/bin/time.
+# system CPU time of the whole process tree (benches/tree_cpu.py: /usr/bin/time would
+# miss Spark's executors, which spark-submit does not reap).
 #
 #   benches/spark.sh [CORPUS]    (default /work/corpus: every file under photos/ and misc/)
 #
@@ -33,19 +34,20 @@ tr '\n' '\0' < "$work/list" | xargs -0 cat > /dev/null
 
 export SPARK_LOCAL_IP=127.0.0.1 PYSPARK_PYTHON="$venv/bin/python" PYSPARK_DRIVER_PYTHON="$venv/bin/python"
 spark() {
-    /usr/bin/time -f "$3" "$venv/bin/spark-submit" --master 'local-cluster[2,1,1024]' --conf spark.ui.enabled=false \
-        deploy/spark/phscan_spark.py --phscan "$bin" --hashset hashsets/fixtures.jsonl \
-        --files-from "$1" --output "$2" --partitions "${BENCH_PARTITIONS:-4}" > "$work/spark.out" 2> "$work/spark.err" \
-        || { tail -20 "$work/spark.err" >&2; exit 2; }
-    tail -1 "$work/spark.err"
+    # spark-submit's output to files, the timing line to the terminal.
+    python3 benches/tree_cpu.py "$3" sh -c 'log=$1; shift; exec "$@" > "$log.out" 2> "$log.err"' \
+        sh "$work/spark" "$venv/bin/spark-submit" --master 'local-cluster[2,1,1024]' \
+        --conf spark.ui.enabled=false deploy/spark/phscan_spark.py --phscan "$bin" \
+        --hashset hashsets/fixtures.jsonl --files-from "$1" --output "$2" \
+        --partitions "${BENCH_PARTITIONS:-4}" || { tail -20 "$work/spark.err" >&2; exit 2; }
 }
 
-/usr/bin/time -f "phscan alone (-j 2):  %e s wall, %U s user, %S s system" \
+python3 benches/tree_cpu.py "phscan alone (-j 2)" \
     "$bin" scan -j 2 --progress=never --hashset hashsets/fixtures.jsonl --files-from "$work/list" \
     -o "$work/alone.jsonl" || true
 tail -1 "$work/alone.jsonl" | grep -q '"type":"summary"' || { echo "spark.sh: phscan failed" >&2; exit 2; }
-spark "$work/list" "$work/spark" "Spark job:            %e s wall, %U s user, %S s system"
-spark "$work/empty" "$work/spark-empty" "Spark job, no files:  %e s wall, %U s user, %S s system"
+spark "$work/list" "$work/spark" "Spark job"
+spark "$work/empty" "$work/spark-empty" "Spark job, no files"
 echo "load after: $(uptime)"
 
 # The same files counted by both.
