@@ -107,8 +107,8 @@ pub enum Plan {
     Fresh,
     /// The report ends with the summary of a complete scan: nothing to do.
     Complete { exit_code: i32 },
-    /// Continue it.
-    Continue(Start),
+    /// Continue it (boxed: a plan is made once, and the variants differ in size).
+    Continue(Box<Start>),
 }
 
 /// Refuses to write a new report over an existing non-empty regular file, unless
@@ -170,7 +170,7 @@ pub fn plan(report: &Path, begin: &Value) -> Result<Plan, String> {
         Ok(t) => t,
         // Stopped before its first checkpoint: start again after the `begin`.
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Ok(Plan::Continue(Start {
+            return Ok(Plan::Continue(Box::new(Start {
                 report_bytes: first.len() as u64 + 1,
                 entries: 0,
                 chain: [0; 32],
@@ -179,7 +179,7 @@ pub fn plan(report: &Path, begin: &Value) -> Result<Plan, String> {
                 elapsed_seconds: 0.0,
                 resumed: 0,
                 begin_sha256,
-            }))
+            })))
         }
         Err(e) => return Err(format!("cannot read {}: {e}", cp_path.display())),
     };
@@ -218,7 +218,7 @@ pub fn plan(report: &Path, begin: &Value) -> Result<Plan, String> {
     let chain =
         parse_hex32(&cp.paths_sha256).ok_or_else(|| bad("paths_sha256 is not 64 hex digits"))?;
     let summary = summary_from_json(&cp.summary).map_err(|e| bad(&e))?;
-    Ok(Plan::Continue(Start {
+    Ok(Plan::Continue(Box::new(Start {
         report_bytes: cp.report_bytes,
         entries: cp.entries,
         chain,
@@ -227,7 +227,7 @@ pub fn plan(report: &Path, begin: &Value) -> Result<Plan, String> {
         elapsed_seconds: cp.elapsed_seconds,
         resumed: cp.resumed,
         begin_sha256,
-    }))
+    })))
 }
 
 /// The first line, without its newline; `None` when the file has no complete line.

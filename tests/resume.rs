@@ -122,7 +122,7 @@ fn ends_with_summary(report: &Path) -> bool {
 #[test]
 fn resume_after_sigkill_gives_the_uninterrupted_records() {
     let dir = tempdir();
-    let mut rng = Rng(0x5eed_16);
+    let mut rng = Rng(0x5eed_0016);
     let mut mid_scan = 0;
     for list_clean in [true, false] {
         let args = scan_args(list_clean);

@@ -165,7 +165,7 @@ fn merge_refuses_what_does_not_add_up() {
         assert!(err.contains(why), "expected {why:?} in: {err}");
         assert!(!out_path.exists(), "{why}: output written");
     };
-    refused(&[p0.clone()], "shard 1/2 missing");
+    refused(std::slice::from_ref(&p0), "shard 1/2 missing");
     refused(&[p0.clone(), p0.clone(), p1.clone()], "are both shard 0/2");
     refused(&[p0.clone(), part(1, 3, &[])], "another split");
     let other = part(1, 2, &["--threshold", "pdq=20"]);
@@ -190,7 +190,7 @@ fn merge_refuses_what_does_not_add_up() {
     std::fs::write(&cut, damaged.join("\n") + "\n").unwrap();
     refused(&[p0.clone(), cut.clone()], "the report is damaged");
     std::fs::write(&cut, "{\"begin\":{}}\n").unwrap();
-    refused(&[cut.clone()], "cut.jsonl:1: not a phscan");
+    refused(std::slice::from_ref(&cut), "cut.jsonl:1: not a phscan");
     // Written once; then refused without --force.
     assert_eq!(
         merge(&[p0.clone(), p1.clone()], &out_path).status.code(),

@@ -228,7 +228,7 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
                     let _ = resume::remove_stale(p);
                     return Ok(exit_code);
                 }
-                Plan::Continue(s) => Some(s),
+                Plan::Continue(s) => Some(*s),
             }
         }
         _ => None,
