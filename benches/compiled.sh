@@ -53,7 +53,7 @@ measure() {
     rm -f "$out"
     t0=$(date +%s.%N)
     { echo "$FILES"; while [ ! -e "$out.done" ]; do sleep 0.01; done; } |
-        "$B" scan --list-clean --list-skipped --files-from - --hashset "$list" -o "$out" &
+        "$B" scan --force --list-clean --list-skipped --files-from - --hashset "$list" -o "$out" &
     pid=$!
     local n=0
     while [ "$n" -lt "$NFILES" ]; do
@@ -90,7 +90,7 @@ done
 
 # Two processes with the compiled list at once: the file's pages are shared.
 hold() {
-    { echo "$FILES"; sleep 3; } | "$B" scan --files-from - --hashset "$PHC" -o "$1" &
+    { echo "$FILES"; sleep 3; } | "$B" scan --force --files-from - --hashset "$PHC" -o "$1" &
 }
 hold "$W/two-a.jsonl"
 hold "$W/two-b.jsonl"

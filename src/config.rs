@@ -327,11 +327,41 @@ pub enum Source {
     List { from: PathBuf, null: bool },
 }
 
+/// `--shard K/N`: this run takes entry `i` of discovery (0-based, in discovery order)
+/// when `i % count == index`. What an entry is: see [`crate::discovery`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("'{s}' is not a shard K/N (0 <= K < N, e.g. 0/4)");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: u64 = k.trim().parse().map_err(|_| bad())?;
+        let count: u64 = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct DiscoveryConfig {
     pub sources: Vec<Source>,
     pub follow_links: bool,
     pub one_file_system: bool,
+    /// `--shard K/N`: only every N-th entry, from the K-th.
+    pub shard: Option<Shard>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -357,6 +387,13 @@ pub struct OutputConfig {
     pub progress: Progress,
     pub list_skipped: bool,
     pub list_clean: bool,
+    /// `--resume`: continue the interrupted report at `path` (JSON Lines only).
+    pub resume: bool,
+    /// `--force`: overwrite an existing report at `path`.
+    pub force: bool,
+    /// Seconds between checkpoints of a JSON Lines report written to a file
+    /// (`--checkpoint-seconds`; 0: after every entry). See [`crate::resume`].
+    pub checkpoint_seconds: f64,
 }
 
 /// How `hash` names the entries it writes.
@@ -443,5 +480,14 @@ mod tests {
         assert!(parse_thresholds("pdq=x").is_err());
         assert!(parse_thresholds("pdq=300").is_err());
         assert!(parse_thresholds("md5=1").is_err());
+    }
+
+    #[test]
+    fn parses_shards() {
+        assert_eq!("2/5".parse(), Ok(Shard { index: 2, count: 5 }));
+        assert_eq!("0/1".parse::<Shard>().unwrap().to_string(), "0/1");
+        for bad in ["5/5", "1/0", "1", "a/2", "-1/2", "1/2/3"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
     }
 }

@@ -41,11 +41,16 @@ enum Cmd {
     /// charts. The document is self-contained: no script, no external reference, no
     /// image content of any kind. A file that is not a phscan report is refused with
     /// FILE:LINE: reason.
+    ///
+    /// `phscan report merge` joins the reports of a scan run in parts instead.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Report {
+        #[command(subcommand)]
+        merge: Option<ReportCmd>,
         /// The report: the output of `phscan scan` or `phscan hash` (JSON Lines or a
         /// JSON document), complete, interrupted or merged.
-        #[arg(value_name = "REPORT")]
-        report: PathBuf,
+        #[arg(value_name = "REPORT", required = true)]
+        report: Option<PathBuf>,
         /// Write the document to FILE instead of standard output.
         #[arg(short = 'o', long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -63,6 +68,25 @@ enum Cmd {
     Man {
         #[arg(value_name = "COMMAND")]
         command: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCmd {
+    /// Join the JSON Lines reports of one scan run in parts (`--shard K/N`, the Spark
+    /// job's partitions) into one: one `begin`, every record, one `summary` whose counts
+    /// are the sums. Reports of different scans (sources, hash sets, settings), an
+    /// incomplete report, a shard twice or a missing shard are refused.
+    Merge {
+        /// The reports (complete JSON Lines reports).
+        #[arg(value_name = "REPORT", required = true)]
+        reports: Vec<PathBuf>,
+        /// Write the merged report to FILE instead of standard output.
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Overwrite an existing -o FILE.
+        #[arg(long, requires = "output")]
+        force: bool,
     },
 }
 
@@ -229,9 +253,27 @@ struct Common {
     /// Output format: jsonl (one record per line) or json (one document).
     #[arg(long, value_enum, default_value_t = FormatArg::Jsonl)]
     format: FormatArg,
-    /// Write the report to FILE instead of standard output.
+    /// Write the report to FILE instead of standard output. An existing non-empty FILE
+    /// is refused unless --resume or --force.
     #[arg(short = 'o', long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Continue the interrupted scan whose JSON Lines report is the -o FILE: the same
+    /// command (sources, hash sets, settings; checked) skips what the report holds and
+    /// appends the rest. A missing FILE starts the scan; a complete one is left as is.
+    #[arg(long, requires = "output", conflicts_with = "force")]
+    resume: bool,
+    /// Overwrite an existing -o FILE.
+    #[arg(long, requires = "output")]
+    force: bool,
+    /// A JSON Lines report written to a file is made durable and checkpointed (FILE.checkpoint)
+    /// at most this often, for --resume; 0: after every entry.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0, value_parser = parse_seconds)]
+    checkpoint_seconds: f64,
+    /// Take only every N-th entry of discovery (a path named, a file or link met in a
+    /// walk, a line of a list), from the K-th (0-based): K/N. N runs with 0/N .. N-1/N
+    /// over the same sources split the scan, disjoint and complete.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<phscan::config::Shard>,
     /// Progress bar on standard error.
     #[arg(long, value_enum, default_value_t = ProgressArg::Auto)]
     progress: ProgressArg,
@@ -367,6 +409,7 @@ impl Common {
                 sources,
                 follow_links: self.follow_links,
                 one_file_system: self.one_file_system,
+                shard: self.shard,
             },
             algorithms,
             pdq_mode: self.pdq_mode,
@@ -401,6 +444,9 @@ impl Common {
                 },
                 list_skipped: self.list_skipped,
                 list_clean: false,
+                resume: self.resume,
+                force: self.force,
+                checkpoint_seconds: self.checkpoint_seconds,
             },
         })
     }
@@ -516,10 +562,29 @@ fn main() -> ExitCode {
     match cli.command {
         Cmd::Hashset(cmd) => return ExitCode::from(hashset_main(cmd) as u8),
         Cmd::Report {
+            merge:
+                Some(ReportCmd::Merge {
+                    reports,
+                    output,
+                    force,
+                }),
+            ..
+        } => {
+            return match phscan::merge::merge_to(&reports, output.as_deref(), force) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("phscan: {e}");
+                    ExitCode::from(exit::ERROR as u8)
+                }
+            };
+        }
+        Cmd::Report {
             report,
             output,
             format,
+            ..
         } => {
+            let report = report.expect("clap requires REPORT without a subcommand");
             let format = match format {
                 DocFormat::Html => phscan::render::Format::Html,
                 DocFormat::Markdown => phscan::render::Format::Markdown,

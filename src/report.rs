@@ -318,7 +318,15 @@ pub struct Summary {
     /// The scan was stopped by SIGINT or SIGTERM before it finished: the counts cover
     /// only the files reported before the stop.
     pub interrupted: bool,
+    /// `scan --resume`: how many times the report was continued after an interruption
+    /// (absent when never): the counts and `elapsed_seconds` cover every run.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub resumed: u64,
     pub exit_code: i32,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Summary {

@@ -9,6 +9,13 @@
 //!
 //! The scanner takes entries in batches ([`discover_batches`]): handing one entry to
 //! another thread costs more than examining a small file.
+//!
+//! An *entry* is one [`Found`]: a path named on the command line, a file, skipped link
+//! or special file met while walking a directory, a walk error, one line of a file
+//! list, or a file list that cannot be read. Directories walked are not entries.
+//! `--shard K/N` keeps entry `i` (0-based, in this order, counted over all sources)
+//! when `i % N == K`, so that N runs over the same sources take disjoint entries
+//! whose union is every entry.
 
 use std::ffi::OsString;
 use std::fs;
@@ -16,7 +23,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::config::{DiscoveryConfig, Source};
+use crate::config::{DiscoveryConfig, Shard, Source};
 
 #[cfg(unix)]
 mod walk;
@@ -33,7 +40,7 @@ pub mod reason {
     pub const OTHER_FILESYSTEM: &str = "other-filesystem";
 }
 
-/// One thing discovery found.
+/// One thing discovery found: an entry.
 #[derive(Debug)]
 pub enum Found {
     /// A regular file to scan. `follow` tells the opener whether a symlink at this
@@ -47,6 +54,15 @@ pub enum Found {
         stage: &'static str,
         message: String,
     },
+}
+
+impl Found {
+    /// The path the entry is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            Found::File { path, .. } | Found::Skip { path, .. } | Found::Error { path, .. } => path,
+        }
+    }
 }
 
 /// Where discovery puts what it finds.
@@ -138,8 +154,44 @@ pub fn discover_batches(
     }
 }
 
+/// `--shard`: passes on every `count`-th entry, from the `index`-th.
+struct Sharded<'a> {
+    inner: &'a mut dyn Sink,
+    shard: Shard,
+    seen: u64,
+}
+
+impl Sink for Sharded<'_> {
+    fn found(&mut self, found: Found) -> bool {
+        let i = self.seen;
+        self.seen += 1;
+        if i % self.shard.count == self.shard.index {
+            self.inner.found(found)
+        } else {
+            true
+        }
+    }
+    fn may_wait(&mut self) -> bool {
+        self.inner.may_wait()
+    }
+}
+
 /// Returns false if the sink stopped discovery.
 fn discover_into(cfg: &DiscoveryConfig, sink: &mut dyn Sink) -> bool {
+    match cfg.shard {
+        Some(shard) => discover_sources(
+            cfg,
+            &mut Sharded {
+                inner: sink,
+                shard,
+                seen: 0,
+            },
+        ),
+        None => discover_sources(cfg, sink),
+    }
+}
+
+fn discover_sources(cfg: &DiscoveryConfig, sink: &mut dyn Sink) -> bool {
     for source in &cfg.sources {
         let go_on = match source {
             Source::Path(p) => visit_path(cfg, p, false, sink),
@@ -326,6 +378,7 @@ mod tests {
             sources,
             follow_links: false,
             one_file_system: false,
+            shard: None,
         }
     }
 
@@ -372,6 +425,66 @@ mod tests {
             false
         });
         assert_eq!(calls, 1);
+    }
+
+    /// Shards of a walk and of a list are disjoint, in order, and together are every
+    /// entry (files, skipped links, errors alike).
+    #[test]
+    fn shards_split_the_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["a", "b/c"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+            for i in 0..5 {
+                std::fs::write(dir.path().join(d).join(format!("{i}")), b"text").unwrap();
+            }
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("0", dir.path().join("a").join("link")).unwrap();
+        let list = dir.path().join("list");
+        std::fs::write(&list, b"a/0\nmissing\nb\n").unwrap();
+        let sources = vec![
+            Source::Path(dir.path().to_path_buf()),
+            Source::List {
+                from: list,
+                null: false,
+            },
+        ];
+        let all = {
+            let mut v = Vec::new();
+            discover(&cfg(sources.clone()), &mut |f| {
+                v.push(f);
+                true
+            });
+            paths(&v)
+        };
+        assert!(all.len() >= 13, "{all:?}");
+        for n in [1u64, 2, 3, 7, 40] {
+            let mut union = vec![None; all.len()];
+            for k in 0..n {
+                let mut c = cfg(sources.clone());
+                c.shard = Some(Shard { index: k, count: n });
+                let mut got = Vec::new();
+                discover(&c, &mut |f| {
+                    got.push(f);
+                    true
+                });
+                let got = paths(&got);
+                let want: Vec<PathBuf> = all
+                    .iter()
+                    .skip(k as usize)
+                    .step_by(n as usize)
+                    .cloned()
+                    .collect();
+                assert_eq!(got, want, "shard {k}/{n}");
+                for (j, _) in all.iter().enumerate().skip(k as usize).step_by(n as usize) {
+                    assert!(union[j].replace(k).is_none(), "entry {j} in two shards");
+                }
+            }
+            assert!(
+                union.iter().all(Option::is_some),
+                "{n}: an entry in no shard"
+            );
+        }
     }
 
     #[test]

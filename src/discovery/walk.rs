@@ -367,6 +367,7 @@ mod tests {
 
     fn walk(root: &Path, follow_links: bool) -> Vec<String> {
         let cfg = DiscoveryConfig {
+            shard: None,
             sources: vec![Source::Path(root.to_path_buf())],
             follow_links,
             one_file_system: false,

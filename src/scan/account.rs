@@ -50,6 +50,17 @@ impl<'a> Tally<'a> {
         }
     }
 
+    /// Continues the counts of an interrupted scan (`--resume`).
+    pub(super) fn resume(&mut self, summary: Summary, hash_seq: u64) {
+        self.summary = summary;
+        self.hash_seq = hash_seq;
+    }
+
+    /// The counts so far, and the last `hash --id seq` number, for a checkpoint.
+    pub(super) fn so_far(&self) -> (&Summary, u64) {
+        (&self.summary, self.hash_seq)
+    }
+
     pub(super) fn into_summary(self) -> Summary {
         self.summary
     }

@@ -44,6 +44,11 @@ pub(super) enum Msg {
     Done { seq: u64, total: u32 },
     /// Discovery is over: it found this many entries.
     Discovered(u64),
+    /// The path chain ([`crate::resume::chain_step`]) after each entry of the batch that
+    /// discovery hands on next; sent before it, only when the report is checkpointed.
+    Chain(Vec<[u8; 32]>),
+    /// Discovery cannot go on: the scan stops with this error.
+    Fatal(String),
 }
 
 /// Entries go to the workers in batches of about this much work (by the time the last

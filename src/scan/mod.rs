@@ -17,6 +17,7 @@
 //! whose worker is stuck goes to the others.
 
 mod account;
+mod checkpoints;
 mod container;
 mod crew;
 mod file;
@@ -28,6 +29,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{self, IsTerminal};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration as Seconds;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, unbounded};
@@ -38,7 +40,9 @@ use crate::hashing::digest::hex;
 use crate::known::KnownLists;
 use crate::matching::{Group, Index, MatchConfig};
 use crate::report::{self, Begin, EncodedPath, HashsetInfo, Record, ReportWriter};
+use crate::resume::{self, Plan};
 
+use checkpoints::Marks;
 use crew::{batch_len, Batch, Crew, Msg, BATCH_WORK_NS};
 use item::{Outcome, Work};
 use output::{make_progress, Output};
@@ -94,6 +98,20 @@ struct Pending {
 pub fn run(cfg: &Config) -> Result<i32, Fatal> {
     let started = Instant::now();
     let started_at = report::utc_now_rfc3339();
+    let document = cfg.output.format == OutputFormat::Json;
+    if let Some(p) = &cfg.output.path {
+        if cfg.output.resume && document {
+            return Err(Fatal(
+                "--resume continues a JSON Lines report, not a --format json document".into(),
+            ));
+        }
+        // Before the hash sets are loaded (seconds for large lists): fail fast.
+        if !cfg.output.resume {
+            resume::refuse_existing(p, cfg.output.force).map_err(Fatal)?;
+        }
+    } else if cfg.output.resume {
+        return Err(Fatal("--resume needs the report's file: -o REPORT".into()));
+    }
 
     // Lists compiled by `phscan hashset compile`, mapped with their index.
     let mut compiled = Vec::new();
@@ -219,16 +237,68 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
         archives: cfg.archives,
     });
 
-    let document = cfg.output.format == OutputFormat::Json;
-    let mut output = Output::open(cfg.output.path.as_deref(), document)?;
+    let write_err = |e: io::Error| Fatal(format!("error writing the report: {e}"));
+    let begin_line = serde_json::to_vec(&begin).map_err(|e| write_err(e.into()))?;
+    let start = match &cfg.output.path {
+        Some(p) if cfg.output.resume => {
+            let begin_json: serde_json::Value =
+                serde_json::from_slice(&begin_line).map_err(|e| write_err(e.into()))?;
+            match resume::plan(p, &begin_json).map_err(Fatal)? {
+                Plan::Fresh => None,
+                Plan::Complete { exit_code } => {
+                    eprintln!(
+                        "phscan: {} is complete (it ends with its summary): nothing to resume",
+                        p.display()
+                    );
+                    let _ = resume::remove_stale(p);
+                    return Ok(exit_code);
+                }
+                Plan::Continue(s) => Some(*s),
+            }
+        }
+        _ => None,
+    };
+    let mut output = match (&cfg.output.path, &start) {
+        (Some(p), Some(s)) => Output::append(p, s.report_bytes)?,
+        (path, None) => {
+            if let Some(p) = path {
+                resume::remove_stale(p).map_err(Fatal)?;
+            }
+            Output::open(path.as_deref(), document)?
+        }
+        (None, Some(_)) => unreachable!("--resume needs -o"),
+    };
+    let marks = match (output.checkpoint_handle()?, &cfg.output.path) {
+        (Some(handle), Some(p)) => {
+            let begin_sha256 = match &start {
+                Some(s) => s.begin_sha256.clone(),
+                None => hex(&crate::hashing::digest::sha256(&begin_line)),
+            };
+            Some(resume::Checkpointer::new(
+                handle,
+                p,
+                begin_sha256,
+                Seconds::from_secs_f64(cfg.output.checkpoint_seconds),
+                start.as_ref(),
+                started,
+            ))
+        }
+        _ => None,
+    };
+    let mut marks = Marks::new(
+        marks,
+        start.as_ref().map_or(0, |s| s.entries),
+        start.as_ref().map_or([0; 32], |s| s.chain),
+    );
     let flush_each = output.is_terminal();
     let mut writer = ReportWriter::new(
         io::BufWriter::with_capacity(64 * 1024, output.writer()?),
         document,
         flush_each,
     );
-    let write_err = |e: io::Error| Fatal(format!("error writing the report: {e}"));
-    writer.begin(&begin).map_err(write_err)?;
+    if start.is_none() {
+        writer.begin(&begin).map_err(write_err)?;
+    }
     crate::interrupt::install();
 
     let progress = make_progress(cfg.output.progress);
@@ -274,13 +344,53 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
     // detached: an interrupted scan does not wait for it.
     let discovery_cfg = cfg.discovery.clone();
     let ns_per_file = Arc::clone(&crew.ns_per_file);
+    let chained = marks.wants_chains();
+    let (done_before, chain_before) = start
+        .as_ref()
+        .map_or((0, [0; 32]), |s| (s.entries, s.chain));
     std::thread::Builder::new()
         .name("phscan-discovery".into())
         .spawn(move || {
-            let mut seq = 0u64;
+            let mut seq = done_before;
+            // A continued scan walks again the entries done before, checking by the
+            // chain of their paths that they are the same, and does not scan them.
+            let mut skip = done_before;
+            let mut chain = [0u8; 32];
             let mut complete = true;
             let max_len = || batch_len(ns_per_file.load(Ordering::Relaxed));
-            discover_batches(&discovery_cfg, &max_len, &mut |entries| {
+            discover_batches(&discovery_cfg, &max_len, &mut |mut entries| {
+                if skip > 0 {
+                    let k = entries.len().min(skip as usize);
+                    for e in &entries[..k] {
+                        chain = resume::chain_step(&chain, e.path());
+                    }
+                    skip -= k as u64;
+                    entries.drain(..k);
+                    if skip == 0 && chain != chain_before {
+                        let _ = res_tx.send(Msg::Fatal(format!(
+                            "cannot resume: the first {done_before} entries found now are not those \
+                             the interrupted scan found (the files or the file list changed)"
+                        )));
+                        complete = false;
+                        return false;
+                    }
+                    if entries.is_empty() {
+                        return true;
+                    }
+                }
+                if chained {
+                    let chains = entries
+                        .iter()
+                        .map(|e| {
+                            chain = resume::chain_step(&chain, e.path());
+                            chain
+                        })
+                        .collect();
+                    if res_tx.send(Msg::Chain(chains)).is_err() {
+                        complete = false;
+                        return false;
+                    }
+                }
                 for _ in 0..entries.len() {
                     if crate::interrupt::requested() || tok_tx.send(()).is_err() {
                         complete = false;
@@ -299,7 +409,13 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
                 ok
             });
             drop(job_tx);
-            if complete {
+            if complete && skip > 0 {
+                let _ = res_tx.send(Msg::Fatal(format!(
+                    "cannot resume: the interrupted scan had done {done_before} entries, \
+                     only {} are found now (the files or the file list changed)",
+                    done_before - skip
+                )));
+            } else if complete {
                 let _ = res_tx.send(Msg::Discovered(seq));
             }
         })
@@ -309,10 +425,14 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
     // The scan is complete when discovery has reported how many entries it found and
     // each has its results.
     let mut interrupted = false;
+    let mut fatal: Option<String> = None;
     let mut runs: BTreeMap<u64, Vec<Outcome>> = BTreeMap::new();
     let mut archives: HashMap<u64, Pending> = HashMap::new();
-    let mut next = 0u64;
+    let mut next = done_before;
     let mut out = account::Tally::new(cfg, progress.as_ref());
+    if let Some(s) = start {
+        out.resume(s.summary, s.hash_seq);
+    }
     let mut discovered: Option<u64> = None;
     'recv: while discovered != Some(next) {
         let msg = match res_rx.recv_timeout(Duration::from_millis(100)) {
@@ -343,6 +463,14 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
                 discovered = Some(n);
                 continue;
             }
+            Msg::Chain(chains) => {
+                marks.discovered(chains);
+                continue;
+            }
+            Msg::Fatal(e) => {
+                fatal = Some(e);
+                break 'recv;
+            }
         }
         // Write whatever is next in order.
         loop {
@@ -350,7 +478,10 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
                 next += run.len() as u64;
                 for o in run {
                     let _ = tok_rx.recv();
-                    if let Err(e) = out.put(o, &mut writer) {
+                    if let Err(e) = out
+                        .put(o, &mut writer)
+                        .and_then(|_| marks.entry_done(&out, &mut writer))
+                    {
                         failure = Some(e);
                         break 'recv;
                     }
@@ -373,10 +504,25 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
             archives.remove(&next);
             let _ = tok_rx.recv();
             next += 1;
+            if let Err(e) = marks.entry_done(&out, &mut writer) {
+                failure = Some(e);
+                break 'recv;
+            }
+        }
+    }
+    interrupted |= crate::interrupt::requested();
+    if let Some(e) = fatal {
+        crew.stop.store(true, Ordering::Relaxed);
+        return Err(Fatal(e));
+    }
+    // Stopped by a signal between entries: a last checkpoint, so that a continuation
+    // redoes nothing. Inside an archive's records, the previous checkpoint stands.
+    if interrupted && failure.is_none() && archives.get(&next).is_none_or(|p| p.written == 0) {
+        if let Err(e) = marks.save(&out, &mut writer) {
+            failure = Some(e);
         }
     }
     let mut summary = out.into_summary();
-    interrupted |= crate::interrupt::requested();
     // Workers stop after the file in hand, the watchdog at its next look; discovery
     // stops when its queue is dropped. None is waited for: an abandoned worker may
     // still be inside a file, and is left to finish or to end with the process.
@@ -390,7 +536,9 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
     if let Some(e) = failure {
         return Err(write_err(e));
     }
-    summary.elapsed_seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+    let (elapsed, resumed) = marks.elapsed_and_resumed(started.elapsed().as_secs_f64());
+    summary.elapsed_seconds = (elapsed * 1000.0).round() / 1000.0;
+    summary.resumed = resumed;
     summary.interrupted = interrupted;
     summary.exit_code = if interrupted {
         crate::interrupt::EXIT_CODE
@@ -409,6 +557,10 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
         .into_inner()
         .map_err(|e| write_err(e.into_error()))?;
     output.commit()?;
+    // An interrupted report keeps its checkpoint, for `--resume`.
+    if !interrupted {
+        marks.complete().map_err(write_err)?;
+    }
     // For the person at the terminal; never on standard output, never in a log.
     if io::stderr().is_terminal() {
         eprintln!("{line}");
@@ -469,6 +621,9 @@ fn effective_config(
         "list_skipped": cfg.output.list_skipped,
         "list_clean": cfg.output.list_clean,
     });
+    if let Some(shard) = cfg.discovery.shard {
+        v["shard"] = serde_json::json!(shard.to_string());
+    }
     if let Some(mc) = mc {
         let thresholds: BTreeMap<&str, u32> = algos
             .iter()

@@ -2,7 +2,7 @@
 //! complete), and the progress line on standard error.
 
 use std::fs::File;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal, Seek, Write};
 use std::path::Path;
 
 use super::Fatal;
@@ -17,6 +17,8 @@ pub(super) enum Output {
         path: std::path::PathBuf,
         partial: Option<std::path::PathBuf>,
         file: Option<File>,
+        /// A regular file (not a FIFO or a device): it can be checkpointed.
+        regular: bool,
     },
 }
 
@@ -46,7 +48,42 @@ impl Output {
             path: path.to_path_buf(),
             partial,
             file: Some(file),
+            regular,
         })
+    }
+
+    /// The report at `path` continued (`--resume`): its first `keep` bytes kept, the
+    /// rest (records past the last checkpoint) dropped, written on from there.
+    pub(super) fn append(path: &Path, keep: u64) -> Result<Output, Fatal> {
+        let fail = |e: io::Error| Fatal(format!("cannot continue {}: {e}", path.display()));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(fail)?;
+        file.set_len(keep).map_err(fail)?;
+        file.seek(io::SeekFrom::End(0)).map_err(fail)?;
+        Ok(Output::File {
+            path: path.to_path_buf(),
+            partial: None,
+            file: Some(file),
+            regular: true,
+        })
+    }
+
+    /// A second handle on a JSON Lines report in a regular file, for checkpoints.
+    pub(super) fn checkpoint_handle(&self) -> Result<Option<File>, Fatal> {
+        match self {
+            Output::File {
+                file: Some(f),
+                partial: None,
+                regular: true,
+                path,
+            } => f
+                .try_clone()
+                .map(Some)
+                .map_err(|e| Fatal(format!("cannot checkpoint {}: {e}", path.display()))),
+            _ => Ok(None),
+        }
     }
 
     pub(super) fn is_terminal(&self) -> bool {
