@@ -26,6 +26,7 @@ pub mod known;
 pub mod matching;
 pub mod render;
 pub mod report;
+pub mod robust;
 pub mod scan;
 pub mod sniff;
 #[cfg(test)]
