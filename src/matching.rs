@@ -15,7 +15,8 @@ use crate::hashing::pdq::{Dihedral, PdqHash};
 use crate::hashing::Computed;
 use crate::hashset::{Column, HashSet};
 use crate::index::{PdqIndex, U64Index};
-use crate::report::{Hit, VpdqHit};
+use crate::report::{Hit, TrimBoxOut, VpdqHit};
+use crate::robust::{Kind, Thresholds, Variant};
 use crate::video::index::{prepare, VpdqIndex};
 
 /// Where an entry lives: (set index, entry index within that set's algorithm).
@@ -29,6 +30,8 @@ pub struct MatchConfig {
     /// that must match.
     pub vpdq_match_percent: f64,
     pub vpdq_listed_match_percent: f64,
+    /// Thresholds of robust entries, per kind.
+    pub robust: Thresholds,
 }
 
 impl MatchConfig {
@@ -74,7 +77,15 @@ pub struct Index {
     /// The listed videos' vPDQ frames, and each video's (set index, record).
     vpdq: VpdqIndex,
     vpdq_refs: Vec<Ref>,
+    /// Robust entries (docs/robust.md): whole-image variants (crops, rotations), and
+    /// regions, each indexed apart; refs are (set, record, variant).
+    robust: PdqIndex,
+    robust_refs: Vec<RobustRef>,
+    regions: PdqIndex,
+    region_refs: Vec<RobustRef>,
 }
+
+type RobustRef = (u32, u32, Variant);
 
 /// Result of matching one file.
 pub struct MatchResult {
@@ -126,6 +137,20 @@ impl Index {
                 vpdq_refs.push((si as u32, v.record));
             }
         }
+        let (mut robust, mut robust_refs, mut regions, mut region_refs) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (si, set) in sets.iter_mut().enumerate() {
+            for e in std::mem::take(&mut set.robust) {
+                let r = (si as u32, e.record, e.variant);
+                if e.variant.kind() == Kind::Region {
+                    regions.push(e.hash.to_u64s());
+                    region_refs.push(r);
+                } else {
+                    robust.push(e.hash.to_u64s());
+                    robust_refs.push(r);
+                }
+            }
+        }
         let vpdq = VpdqIndex::build(&videos);
         drop(videos);
         let pdq = PdqIndex::build(pdq);
@@ -152,6 +177,10 @@ impl Index {
             exact,
             vpdq,
             vpdq_refs,
+            robust: PdqIndex::build(robust),
+            robust_refs,
+            regions: PdqIndex::build(regions),
+            region_refs,
         }
     }
 
@@ -178,7 +207,7 @@ impl Index {
         if let Some(p) = c.pdq {
             if p.quality < self.cfg.min_quality {
                 pdq_low_quality = true;
-            } else if !self.pdq.is_empty() {
+            } else if !self.pdq.is_empty() || !self.robust.is_empty() || !self.regions.is_empty() {
                 self.query_pdq(c, p.quality, &mut hits);
             }
         }
@@ -233,29 +262,52 @@ impl Index {
 
     fn query_pdq(&self, c: &Computed, quality: u8, hits: &mut Vec<Hit>) {
         let t = self.cfg.threshold(Algorithm::Pdq);
+        let first_robust = hits.len();
         let base = c.pdq.expect("pdq computed").hash;
-        let variants: Vec<(Dihedral, [u64; 4], PdqHash)> =
+        let mut variants: Vec<(Dihedral, bool, PdqHash)> =
             match (&c.pdq_dihedral, self.cfg.dihedral) {
                 (Some(all), true) => Dihedral::ALL
                     .iter()
                     .zip(all.iter())
-                    .map(|(d, h)| (*d, h.to_u64s(), *h))
+                    .map(|(d, h)| (*d, false, *h))
                     .collect(),
-                _ => vec![(Dihedral::Orig, base.to_u64s(), base)],
+                _ => vec![(Dihedral::Orig, false, base)],
             };
-        // Best (smallest distance, then first variant) per entry.
-        let queries: Vec<[u64; 4]> = variants.iter().map(|v| v.1).collect();
+        // The content inside borders: matched like the dihedral variants, when it is
+        // of quality itself.
+        let trimmed = c
+            .pdq_trimmed
+            .as_ref()
+            .filter(|tr| tr.quality >= self.cfg.min_quality);
+        if let Some(tr) = trimmed {
+            let n = if self.cfg.dihedral {
+                tr.hashes.len()
+            } else {
+                1
+            };
+            variants.extend(
+                Dihedral::ALL
+                    .iter()
+                    .zip(&tr.hashes[..n])
+                    .map(|(d, h)| (*d, true, *h)),
+            );
+        }
+        // Best (smallest distance, then first variant) per entry: the image as it is
+        // comes before its trimmed content.
+        let queries: Vec<[u64; 4]> = variants.iter().map(|v| v.2.to_u64s()).collect();
         let mut best: BTreeMap<u32, (u32, usize)> = BTreeMap::new();
-        self.pdq.search(&queries, t, &mut |vi, i, d| {
-            let slot = best.entry(i).or_insert((d, vi));
-            if (d, vi) < *slot {
-                *slot = (d, vi);
-            }
-        });
+        if !self.pdq.is_empty() {
+            self.pdq.search(&queries, t, &mut |vi, i, d| {
+                let slot = best.entry(i).or_insert((d, vi));
+                if (d, vi) < *slot {
+                    *slot = (d, vi);
+                }
+            });
+        }
         for (i, (d, vi)) in best {
-            let (xf, _, h) = variants[vi];
+            let (xf, is_trimmed, h) = variants[vi];
             let listed = PdqHash::from_u64s(self.pdq.hash(i as usize)).to_hex();
-            hits.push(self.hit(
+            let mut hit = self.hit(
                 Algorithm::Pdq,
                 self.pdq_refs[i as usize],
                 d,
@@ -263,7 +315,161 @@ impl Index {
                 listed,
                 Some(quality),
                 Some(xf.name()),
-            ));
+            );
+            if is_trimmed {
+                let tr = trimmed.expect("a trimmed variant matched");
+                hit.pdq_quality = Some(tr.quality);
+                hit.variant = Some("trimmed");
+                hit.trim_box = Some(TrimBoxOut {
+                    x: tr.x,
+                    y: tr.y,
+                    width: tr.width,
+                    height: tr.height,
+                });
+            }
+            hits.push(hit);
+        }
+        let listed: std::collections::HashSet<(String, String)> = hits[first_robust..]
+            .iter()
+            .map(|h| (h.hashset.clone(), h.id.clone()))
+            .collect();
+        self.query_robust(&variants, &queries, trimmed, quality, &listed, hits);
+        self.query_regions(c, &listed, hits);
+    }
+
+    /// The file's hashes (dihedral, trimmed) against the robust crops and rotations,
+    /// each kind at its threshold; one hit per listed image not already found.
+    fn query_robust(
+        &self,
+        variants: &[(Dihedral, bool, PdqHash)],
+        queries: &[[u64; 4]],
+        trimmed: Option<&crate::hashing::TrimmedPdq>,
+        quality: u8,
+        found: &std::collections::HashSet<(String, String)>,
+        hits: &mut Vec<Hit>,
+    ) {
+        if self.robust.is_empty() {
+            return;
+        }
+        let t = &self.cfg.robust;
+        let max = t.crop.max(t.rotate);
+        // Best (distance, query variant, entry) per listed record.
+        let mut best: BTreeMap<(u32, u32), (u32, usize, u32)> = BTreeMap::new();
+        self.robust.search(queries, max, &mut |vi, i, d| {
+            let (si, rec, v) = self.robust_refs[i as usize];
+            if d > t.get(v.kind()) {
+                return;
+            }
+            let slot = best.entry((si, rec)).or_insert((d, vi, i));
+            if (d, vi, i) < *slot {
+                *slot = (d, vi, i);
+            }
+        });
+        for ((si, rec), (d, vi, i)) in best {
+            let (xf, is_trimmed, h) = variants[vi];
+            let (_, _, v) = self.robust_refs[i as usize];
+            let listed = PdqHash::from_u64s(self.robust.hash(i as usize));
+            let mut hit = self.record_hit(si, rec, d, h.to_hex(), listed.to_hex());
+            if found.contains(&(hit.hashset.clone(), hit.id.clone())) {
+                continue;
+            }
+            hit.pdq_quality = Some(quality);
+            hit.transform = Some(xf.name());
+            hit.variant = Some(v.name());
+            if is_trimmed {
+                let tr = trimmed.expect("a trimmed variant matched");
+                hit.pdq_quality = Some(tr.quality);
+                hit.trim_box = Some(TrimBoxOut {
+                    x: tr.x,
+                    y: tr.y,
+                    width: tr.width,
+                    height: tr.height,
+                });
+            }
+            hits.push(hit);
+        }
+    }
+
+    /// The file's regions against the listed regions: a listed image matches when at
+    /// least [`crate::robust::MIN_REGIONS`] of its regions agree with the same
+    /// regions of the file.
+    fn query_regions(
+        &self,
+        c: &Computed,
+        found: &std::collections::HashSet<(String, String)>,
+        hits: &mut Vec<Hit>,
+    ) {
+        if self.regions.is_empty() {
+            return;
+        }
+        let mine: Vec<(Variant, PdqHash)> = c
+            .pdq_variants
+            .iter()
+            .filter(|(v, _)| v.kind() == Kind::Region)
+            .map(|(v, o)| (*v, o.hash))
+            .collect();
+        if mine.is_empty() {
+            return;
+        }
+        let queries: Vec<[u64; 4]> = mine.iter().map(|(_, h)| h.to_u64s()).collect();
+        let t = self.cfg.robust.region;
+        // Per listed record: (region, distance, entry) of each agreeing region.
+        let mut agree: BTreeMap<(u32, u32), Vec<(Variant, u32, u32)>> = BTreeMap::new();
+        self.regions.search(&queries, t, &mut |qi, i, d| {
+            let (si, rec, v) = self.region_refs[i as usize];
+            if v == mine[qi].0 {
+                agree.entry((si, rec)).or_default().push((v, d, i));
+            }
+        });
+        for ((si, rec), mut a) in agree {
+            if !crate::robust::regions_agree(a.iter().map(|x| (x.0, x.1)), t) {
+                continue;
+            }
+            a.sort_unstable();
+            a.dedup_by_key(|x| x.0);
+            // The hit's distance is the farthest agreeing region's: all are within it.
+            let worst = a.iter().max_by_key(|x| x.1).expect("regions agree");
+            let q = mine
+                .iter()
+                .find(|m| m.0 == worst.0)
+                .expect("queried region")
+                .1;
+            let listed = PdqHash::from_u64s(self.regions.hash(worst.2 as usize));
+            let mut hit = self.record_hit(si, rec, worst.1, q.to_hex(), listed.to_hex());
+            if found.contains(&(hit.hashset.clone(), hit.id.clone())) {
+                continue;
+            }
+            hit.variant = Some("regions");
+            hit.regions = Some(a.iter().map(|x| x.0.name()).collect());
+            hits.push(hit);
+        }
+    }
+
+    /// A PDQ hit on listed record `rec` of set `si`.
+    fn record_hit(
+        &self,
+        si: u32,
+        rec: u32,
+        distance: u32,
+        hash: String,
+        listed_hash: String,
+    ) -> Hit {
+        let set = &self.sets[si as usize];
+        Hit {
+            hashset: set.name.clone(),
+            id: set.id(rec).to_string(),
+            label: set.label(rec).map(str::to_string),
+            algorithm: Algorithm::Pdq,
+            distance,
+            hash,
+            listed_hash,
+            pdq_quality: None,
+            transform: None,
+            variant: None,
+            trim_box: None,
+            regions: None,
+            frame: None,
+            vpdq: None,
         }
     }
 
@@ -295,6 +501,9 @@ impl Index {
                 listed_hash: m.listed_hash.to_hex(),
                 pdq_quality: None,
                 transform: None,
+                variant: None,
+                trim_box: None,
+                regions: None,
                 frame: None,
                 vpdq: Some(VpdqHit {
                     query_match_percent: m.query_match_percent,
@@ -331,6 +540,9 @@ impl Index {
             listed_hash,
             pdq_quality,
             transform,
+            variant: None,
+            trim_box: None,
+            regions: None,
             frame: None,
             vpdq: None,
         }
