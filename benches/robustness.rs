@@ -296,7 +296,7 @@ fn caption(img: &RgbImage, win: [f32; 4], colour: [u8; 3]) -> RgbImage {
             );
             // Two lines of "text": short dark strokes.
             let text = (0.3..0.45).contains(&fy) || (0.6..0.75).contains(&fy);
-            let stroke = ((fx * 40.0) as u32) % 3 != 0 && (0.1..0.9).contains(&fx);
+            let stroke = !((fx * 40.0) as u32).is_multiple_of(3) && (0.1..0.9).contains(&fx);
             out.put_pixel(x, y, Rgb(if text && stroke { ink } else { colour }));
         }
     }
@@ -880,8 +880,8 @@ fn main() {
     );
     println!("comparisons at distance <= t, per kind (all dihedral and trimmed query hashes against each entry):");
     println!(
-        "{:<8} {:>12} {:>5} {}",
-        "kind", "comparisons", "min", "<=16 <=20 <=24 <=28 <=31 <=36 <=40 <=48"
+        "{:<8} {:>12} {:>5} <=16 <=20 <=24 <=28 <=31 <=36 <=40 <=48",
+        "kind", "comparisons", "min"
     );
     for (k, hist) in &stats.hist {
         let total: u64 = hist.iter().sum();

@@ -87,6 +87,9 @@ pub struct Index {
 
 type RobustRef = (u32, u32, Variant);
 
+/// A region of the file that agrees with a listed one: (region, distance, entry).
+type Agreeing = (Variant, u32, u32);
+
 /// Result of matching one file.
 pub struct MatchResult {
     pub hits: Vec<Hit>,
@@ -414,7 +417,7 @@ impl Index {
         let queries: Vec<[u64; 4]> = mine.iter().map(|(_, h)| h.to_u64s()).collect();
         let t = self.cfg.robust.region;
         // Per listed record: (region, distance, entry) of each agreeing region.
-        let mut agree: BTreeMap<(u32, u32), Vec<(Variant, u32, u32)>> = BTreeMap::new();
+        let mut agree: BTreeMap<(u32, u32), Vec<Agreeing>> = BTreeMap::new();
         self.regions.search(&queries, t, &mut |qi, i, d| {
             let (si, rec, v) = self.region_refs[i as usize];
             if v == mine[qi].0 {

@@ -157,7 +157,7 @@ pub struct FileInfo {
     pub hashes: HashMapHex,
     /// `hash --robust`: the image's robust variants, name -> PDQ hex (docs/robust.md).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub robust: Option<BTreeMap<&'static str, String>>,
+    pub robust: Option<Box<BTreeMap<&'static str, String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pdq_quality: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -43,7 +43,7 @@ pub fn detect(luma: &[f32], width: usize, height: usize) -> Option<TrimBox> {
     }
     let px = |x: usize, y: usize| luma[y * width + x];
     // Depth of the band on each side: top and bottom walk rows, left and right columns.
-    let top = band(width, height, |i, d| px(i, d));
+    let top = band(width, height, px);
     let bottom = band(width, height, |i, d| px(i, height - 1 - d));
     let left = band(height, width, |i, d| px(d, i));
     let right = band(height, width, |i, d| px(width - 1 - d, i));

@@ -549,11 +549,13 @@ pub(super) fn finish(
             height: d.dims.1,
             hashes: computed.to_hex_map(),
             robust: work.plan.robust_list.then(|| {
-                computed
-                    .pdq_variants
-                    .iter()
-                    .map(|(v, o)| (v.name(), o.hash.to_hex()))
-                    .collect()
+                Box::new(
+                    computed
+                        .pdq_variants
+                        .iter()
+                        .map(|(v, o)| (v.name(), o.hash.to_hex()))
+                        .collect(),
+                )
             }),
             pdq_quality,
             pdq_mode: pdq_quality.map(|_| work.plan.pdq_mode.name()),
