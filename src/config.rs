@@ -443,6 +443,8 @@ pub enum Command {
     Hash {
         id: IdKind,
         label: Option<String>,
+        /// Also list robust variants of each image (docs/robust.md).
+        robust: bool,
     },
 }
 

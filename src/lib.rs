@@ -33,6 +33,7 @@ pub mod merge;
 pub mod render;
 pub mod report;
 pub mod resume;
+pub mod robust;
 pub mod scan;
 pub mod slab;
 pub mod sniff;

@@ -213,6 +213,10 @@ struct HashArgs {
     /// A label given to every entry (e.g. a category).
     #[arg(long, value_name = "TEXT")]
     label: Option<String>,
+    /// Also list robust variants of each image (crops, small rotations, regions), so
+    /// that `scan` finds it cropped, tilted or captioned; see docs/robust.md.
+    #[arg(long)]
+    robust: bool,
 }
 
 #[derive(Args)]
@@ -479,6 +483,7 @@ fn config_from(cli: Cli) -> Result<Config, String> {
             let command = Command::Hash {
                 id: a.id,
                 label: a.label,
+                robust: a.robust,
             };
             a.common.into_parts(command, a.algorithms)
         }

@@ -14,7 +14,10 @@ use crate::config::Algorithm;
 
 /// 2: records about archive members carry `member` (and `member_bytes`); the summary
 /// counts `members_seen` and `archives`; archives have `member_count`.
-pub const SCHEMA_VERSION: u32 = 3;
+/// 3: ImageHash's aHash, dHash, pHash and wHash values.
+/// 4: PDQ hits say which `variant` matched when not the image as it is (`trimmed`
+/// with its `box`, robust entries, `regions`); `hash --robust` records carry `robust`.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// A path as JSON can carry it: UTF-8 text, plus the exact bytes in base64 when the
 /// path is not valid UTF-8 (then `path` is a lossy rendering for humans).
@@ -152,6 +155,9 @@ pub struct FileInfo {
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub hashes: HashMapHex,
+    /// `hash --robust`: the image's robust variants, name -> PDQ hex (docs/robust.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub robust: Option<Box<BTreeMap<&'static str, String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pdq_quality: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -201,12 +207,32 @@ pub struct Hit {
     /// For PDQ: which of the 8 dihedral variants matched (`orig` for the image as is).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transform: Option<&'static str>,
+    /// For PDQ: what matched when not the whole image against the listed hash:
+    /// `trimmed` (the content inside borders), a robust entry's variant (`crop90-tl`,
+    /// `rot+3`, ...), or `regions` (docs/robust.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<&'static str>,
+    /// With `"variant": "trimmed"`: the content's box in the image's pixels.
+    #[serde(rename = "box", skip_serializing_if = "Option::is_none")]
+    pub trim_box: Option<TrimBoxOut>,
+    /// With `"variant": "regions"`: the regions that agree.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regions: Option<Vec<&'static str>>,
     /// Which frame of an animation matched (0-based), when not the first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frame: Option<u32>,
     /// For vPDQ: how much of the two videos matched.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub vpdq: Option<VpdqHit>,
+}
+
+/// A box in an image, in its pixels: columns `x..x + width`, rows `y..y + height`.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+pub struct TrimBoxOut {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
 }
 
 /// A vPDQ hit's shares of matching frames (frames of quality at or over

@@ -23,6 +23,8 @@ unsafe impl Plain for u64 {}
 // SAFETY: as above.
 unsafe impl Plain for [u32; 2] {}
 // SAFETY: as above.
+unsafe impl Plain for [u32; 3] {}
+// SAFETY: as above.
 unsafe impl Plain for [u64; 4] {}
 
 /// The bytes of a slice of plain data.

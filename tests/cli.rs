@@ -190,7 +190,7 @@ fn check_schema(r: &Value) {
     };
     match t {
         "begin" => {
-            assert_eq!(r["schema_version"], 3);
+            assert_eq!(r["schema_version"], 4);
             assert_eq!(r["tool"], "phscan");
             assert!(r["tool_version"].is_string() && r["started_at"].is_string());
             assert!(r["command"] == "scan" || r["command"] == "hash");

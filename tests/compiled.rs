@@ -95,6 +95,11 @@ fn source_lists(dir: &Path) -> Vec<(String, PathBuf, &'static str, &'static [&'s
         &hash("pdq,md5,sha1", "tests/fixtures/known"),
     );
     let pdq = write("pdq.jsonl", &hash("pdq", "tests/fixtures/known"));
+    let robust = {
+        let out = phscan_cmd(&["hash", "--robust", "tests/fixtures/known"]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        write("robust.jsonl", &out.stdout)
+    };
     let video = write(
         "video.jsonl",
         &hash("vpdq,md5", &format!("{VIDEO}/listed.mp4")),
@@ -123,6 +128,7 @@ fn source_lists(dir: &Path) -> Vec<(String, PathBuf, &'static str, &'static [&'s
             images,
             &["--hashset-algorithm", "pdq"],
         ),
+        ("phscan-jsonl robust".into(), robust, images, none),
         ("phscan-jsonl video".into(), video.clone(), VIDEO, none),
         (
             "te-text video".into(),
@@ -175,7 +181,7 @@ fn every_list_format_compiles_and_scans_to_the_same_records() {
 fn compiled_and_source_lists_mix_on_one_command_line() {
     let dir = tempdir();
     let lists = source_lists(&dir);
-    let (a, b) = (&lists[0].1, &lists[6].1);
+    let (a, b) = (&lists[0].1, &lists[7].1);
     let ab = dir.join("ab.phc");
     compile(&[a, b], &ab, &[]);
     let a_phc = dir.join("a.phc");
@@ -324,7 +330,7 @@ fn damaged_truncated_other_version_and_other_byte_order_files_are_refused() {
 fn compile_refuses_compiled_input_and_a_scan_with_another_video_quality() {
     let dir = tempdir();
     let lists = source_lists(&dir);
-    let video = &lists[6].1;
+    let video = &lists[7].1;
     let phc = dir.join("v.phc");
     compile(&[video], &phc, &["--min-quality", "60"]);
     let (_, code, err) = run(&["hashset", "compile", "-o", s(&dir.join("x.phc")), s(&phc)]);

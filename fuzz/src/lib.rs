@@ -79,6 +79,10 @@ pub fn plan_for(data: &[u8]) -> HashPlan {
         imagehash_compat: Default::default(),
         vpdq_seconds_per_hash: 1.0,
         dihedral,
+        // Border trimming runs wherever a scan's dihedral variants do.
+        trim: dihedral,
+        robust_list: false,
+        regions: dihedral,
         limits: fuzz_limits(plan == 2),
     }
 }

@@ -5,6 +5,7 @@ pub mod blockhash;
 pub mod digest;
 pub mod imagehash;
 pub mod pdq;
+pub mod trim;
 
 use image::DynamicImage;
 
@@ -20,6 +21,11 @@ pub struct Computed {
     pub pdq: Option<PdqOutput>,
     /// The 8 dihedral variants, in `pdq::Dihedral::ALL` order (index 0 = `pdq`).
     pub pdq_dihedral: Option<[PdqHash; 8]>,
+    /// The content inside borders, when `scan` found any ([`trim`]).
+    pub pdq_trimmed: Option<TrimmedPdq>,
+    /// Robust variants of quality ([`crate::robust`]): all of them for `hash --robust`,
+    /// the regions for a `scan` whose lists have region entries.
+    pub pdq_variants: Vec<(crate::robust::Variant, PdqOutput)>,
     pub ahash: Option<u64>,
     pub dhash: Option<u64>,
     pub phash: Option<u64>,
@@ -69,6 +75,18 @@ impl Computed {
     }
 }
 
+/// PDQ of the content inside an image's borders: the box in the image's pixels, and
+/// its hashes (the 8 dihedral variants when those are matched, else only the first).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrimmedPdq {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+    pub quality: u8,
+    pub hashes: Vec<PdqHash>,
+}
+
 /// Per-worker hashing state: scratch buffers reused from file to file.
 #[derive(Default)]
 pub struct FileHasher {
@@ -77,6 +95,11 @@ pub struct FileHasher {
     grey: Vec<u8>,
     imagehash: ImageHashers,
     compat: ImageHashCompat,
+    /// Look for borders and hash what is inside them too (`scan`).
+    trim: bool,
+    trimmed: Vec<f32>,
+    robust_list: bool,
+    regions: bool,
 }
 
 /// Distance of two 64-bit hashes.
@@ -94,6 +117,19 @@ impl FileHasher {
     /// (default: Pillow 13).
     pub fn set_imagehash_compat(&mut self, compat: ImageHashCompat) {
         self.compat = compat;
+    }
+
+    /// Whether PDQ also hashes the content inside borders, when it finds any
+    /// (`scan` does; `hash` lists images as they are).
+    pub fn set_trim(&mut self, trim: bool) {
+        self.trim = trim;
+    }
+
+    /// Whether PDQ also hashes every robust variant (`hash --robust`), or only the
+    /// regions (`scan` against a list with region entries).
+    pub fn set_robust(&mut self, list: bool, regions: bool) {
+        self.robust_list = list;
+        self.regions = regions;
     }
 
     /// PDQ of an RGB24 video frame, `height` rows `stride` bytes apart, as vpdq hashes
@@ -130,6 +166,20 @@ impl FileHasher {
             } else {
                 out.pdq = Some(self.pdq.hash_luma(&self.luma, w, h));
             }
+            if self.trim {
+                out.pdq_trimmed = self.pdq_trimmed(image, w, h, dihedral);
+            }
+            if self.robust_list {
+                out.pdq_variants = crate::robust::list_entries(
+                    &mut self.pdq,
+                    &crate::robust::DEFAULT_SET,
+                    &self.luma,
+                    w,
+                    h,
+                );
+            } else if self.regions {
+                out.pdq_variants = crate::robust::query_regions(&mut self.pdq, &self.luma, w, h);
+            }
         }
         let imagehash = [
             Algorithm::Ahash,
@@ -157,6 +207,39 @@ impl FileHasher {
         out.blockhash = algos
             .contains(Algorithm::Blockhash)
             .then(|| blockhash::blockhash(image));
+    }
+
+    /// PDQ of the content inside the borders of the luma in `self.luma` (`w` x `h`,
+    /// for `image`), or `None` when it has no borders.
+    fn pdq_trimmed(
+        &mut self,
+        image: &DynamicImage,
+        w: usize,
+        h: usize,
+        dihedral: bool,
+    ) -> Option<TrimmedPdq> {
+        let b = trim::detect(&self.luma, w, h)?;
+        trim::crop(&self.luma, w, b, &mut self.trimmed);
+        let (quality, hashes) = if dihedral {
+            let (q, all) = self.pdq.hash_luma_dihedral(&self.trimmed, b.w, b.h);
+            (q, all.to_vec())
+        } else {
+            let o = self.pdq.hash_luma(&self.trimmed, b.w, b.h);
+            (o.quality, vec![o.hash])
+        };
+        // The luma may be reduced (fast mode, the CLI's 512 square): the box is
+        // reported in the image's own pixels.
+        let (iw, ih) = (image.width() as usize, image.height() as usize);
+        let sx = |v: usize| (v * iw / w) as u32;
+        let sy = |v: usize| (v * ih / h) as u32;
+        Some(TrimmedPdq {
+            x: sx(b.x),
+            y: sy(b.y),
+            width: sx(b.x + b.w) - sx(b.x),
+            height: sy(b.y + b.h) - sy(b.y),
+            quality,
+            hashes,
+        })
     }
 
     /// Fills `self.luma` with the PDQ input for `image`; returns its (width, height).

@@ -6,6 +6,8 @@ use serde_json::Value;
 
 use super::{for_each_line, parse_value, Builder, Problems};
 use crate::config::Algorithm;
+use crate::hashing::pdq::PdqHash;
+use crate::robust::Variant;
 
 /// The first report schema whose aHash, dHash, pHash and blockhash are ImageHash's
 /// and blockhash.io's; before it they were `image_hasher`'s, other values under the
@@ -76,6 +78,10 @@ fn line(
                 .ok_or("'pdq_quality' must be a whole number from 0 to 100")? as u8,
         ),
     };
+    let robust = robust_entries(obj.get("robust"))?;
+    if !robust.is_empty() && !parsed_has_pdq(hashes) {
+        return Err("'robust' entries belong to an image with a 'pdq' hash".into());
+    }
     let mut vpdq = None;
     for (name, value) in hashes {
         let alg: Algorithm = name.parse()?;
@@ -113,5 +119,32 @@ fn line(
     if let Some(frames) = vpdq {
         b.add_vpdq(rec, frames);
     }
+    for (variant, hash) in robust {
+        b.add_robust(rec, variant, hash);
+    }
     Ok(())
+}
+
+fn parsed_has_pdq(hashes: &serde_json::Map<String, Value>) -> bool {
+    hashes.contains_key(Algorithm::Pdq.name())
+}
+
+/// A record's `robust` object: variant name -> PDQ hex (`hash --robust`).
+fn robust_entries(v: Option<&Value>) -> Result<Vec<(Variant, PdqHash)>, String> {
+    let Some(v) = v else { return Ok(Vec::new()) };
+    let obj = v
+        .as_object()
+        .ok_or("'robust' must be an object of variant names and PDQ hashes")?;
+    obj.iter()
+        .map(|(name, hex)| {
+            let variant = Variant::from_name(name)
+                .ok_or_else(|| format!("unknown robust variant '{}'", super::shorten(name)))?;
+            let hash = hex
+                .as_str()
+                .ok_or_else(|| format!("robust variant '{name}' must be a PDQ hex string"))?
+                .parse::<PdqHash>()
+                .map_err(|e| format!("robust variant '{name}': {e}"))?;
+            Ok((variant, hash))
+        })
+        .collect()
 }

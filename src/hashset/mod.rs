@@ -248,9 +248,20 @@ pub struct HashSet {
     pub entries: BTreeMap<Algorithm, Entries>,
     /// Listed videos' vPDQ signals, each with its record.
     pub videos: Vec<ListedVideo>,
+    /// Robust entries (`hash --robust`, docs/robust.md): extra PDQ hashes of listed
+    /// images, each with its record and variant. Only `phscan-jsonl` carries them.
+    pub robust: Vec<RobustEntry>,
     /// Values the list carries that phscan cannot compute or does not match on
     /// (PhotoDNA, other signal types), counted by kind.
     pub ignored: BTreeMap<String, u64>,
+}
+
+/// One robust entry: a variant's PDQ hash, of the image listed as `record`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RobustEntry {
+    pub record: u32,
+    pub variant: crate::robust::Variant,
+    pub hash: PdqHash,
 }
 
 /// A listed video's vPDQ: its frames as the list gives them.
@@ -298,7 +309,12 @@ impl HashSet {
             .iter()
             .map(|v| std::mem::size_of::<ListedVideo>() + v.frames.capacity() * 48)
             .sum();
-        cols + videos + self.ids.bytes() + self.labels.heap_bytes() + self.label_names.bytes()
+        let robust = self.robust.capacity() * std::mem::size_of::<RobustEntry>();
+        cols + videos
+            + robust
+            + self.ids.bytes()
+            + self.labels.heap_bytes()
+            + self.label_names.bytes()
     }
 }
 
@@ -310,6 +326,7 @@ pub(crate) struct Builder {
     label_lookup: HashMap<Box<str>, u32>,
     entries: BTreeMap<Algorithm, Entries>,
     videos: Vec<ListedVideo>,
+    robust: Vec<RobustEntry>,
     ignored: BTreeMap<String, u64>,
 }
 
@@ -322,6 +339,7 @@ impl Builder {
             label_lookup: HashMap::new(),
             entries: BTreeMap::new(),
             videos: Vec::new(),
+            robust: Vec::new(),
             ignored: BTreeMap::new(),
         }
     }
@@ -365,6 +383,20 @@ impl Builder {
         frames: Vec<crate::video::vpdq::CompactFeature>,
     ) {
         self.videos.push(ListedVideo { record, frames });
+    }
+
+    /// A robust entry of `record`.
+    pub(crate) fn add_robust(
+        &mut self,
+        record: u32,
+        variant: crate::robust::Variant,
+        hash: PdqHash,
+    ) {
+        self.robust.push(RobustEntry {
+            record,
+            variant,
+            hash,
+        });
     }
 
     pub(crate) fn ignore(&mut self, what: &str) {
@@ -537,6 +569,7 @@ pub fn load_from(input: impl Read, path: &Path, opts: &LoadOptions) -> Result<Ha
         label_names: b.label_names,
         entries: b.entries,
         videos: b.videos,
+        robust: b.robust,
         ignored: b.ignored,
     })
 }

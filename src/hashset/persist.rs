@@ -132,6 +132,8 @@ impl HashSet {
             label_names,
             entries,
             videos: Vec::new(),
+            // Robust entries live in the group's index, as the videos do.
+            robust: Vec::new(),
             ignored: m.ignored.clone(),
         };
         Ok((set, counts))

@@ -475,3 +475,78 @@ fn vpdq_entries_survive_conversion_where_the_format_carries_them() {
         assert!(e.to_string().contains("vpdq"), "{e}");
     }
 }
+
+/// Robust entries (`hash --robust`) survive a conversion to phscan-jsonl, on their
+/// image's record; every other format refuses them by name rather than dropping them.
+#[test]
+fn robust_entries_round_trip_or_are_refused() {
+    let other = "f".repeat(64);
+    let src = load_str(&format!(
+        "{{\"type\":\"hash\",\"id\":\"a\",\"label\":\"L\",\"hashes\":{{\"pdq\":\"{H}\"}},\
+         \"robust\":{{\"rot+3\":\"{other}\",\"top\":\"{H}\"}}}}\n\
+         {{\"type\":\"hash\",\"id\":\"b\",\"hashes\":{{\"pdq\":\"{other}\"}}}}\n"
+    ))
+    .unwrap();
+    assert_eq!(src.robust.len(), 2);
+    assert!(src.robust.iter().all(|e| src.id(e.record) == "a"));
+    let mut out = Vec::new();
+    write::write(&src, Format::PhscanJsonl, &mut out).unwrap();
+    let back = load_str(std::str::from_utf8(&out).unwrap()).unwrap();
+    let entries = |s: &HashSet| {
+        let mut v: Vec<(String, &str, String)> = s
+            .robust
+            .iter()
+            .map(|e| {
+                (
+                    s.id(e.record).to_string(),
+                    e.variant.name(),
+                    e.hash.to_hex(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(entries(&back), entries(&src));
+    assert_eq!(back.label(back.robust[0].record), Some("L"));
+    for fmt in [
+        Format::TeText,
+        Format::TeDatasetCsv,
+        Format::Plain,
+        Format::VicsJson,
+        Format::Csv,
+    ] {
+        let mut out = Vec::new();
+        let err = write::write(&src, fmt, &mut out).unwrap_err();
+        assert!(
+            err.to_string().contains("cannot carry robust entries"),
+            "{fmt:?}: {err}"
+        );
+        assert!(out.is_empty(), "{fmt:?}");
+    }
+}
+
+#[test]
+fn bad_robust_entries_are_refused_with_the_line() {
+    for (robust, why) in [
+        ("{\"crop91\":\"00\"}", "unknown robust variant 'crop91'"),
+        ("{\"rot+3\":\"xyz\"}", "robust variant 'rot+3'"),
+        ("[1]", "'robust' must be an object"),
+    ] {
+        let err = load_str(&format!(
+            "{{\"type\":\"hash\",\"id\":\"a\",\"hashes\":{{\"pdq\":\"{H}\"}},\"robust\":{robust}}}\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(why) && err.contains(":1:"), "{robust}: {err}");
+    }
+    let err = load_str(&format!(
+        "{{\"type\":\"hash\",\"id\":\"a\",\"hashes\":{{\"md5\":\"{MD5}\"}},\"robust\":{{\"top\":\"{H}\"}}}}\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("belong to an image with a 'pdq' hash"),
+        "{err}"
+    );
+}

@@ -46,6 +46,17 @@ pub fn write(set: &HashSet, format: Format, out: &mut dyn Write) -> io::Result<(
             format!("{} cannot carry {what} entries", format.name()),
         ))
     };
+    if !set.robust.is_empty() && format != Format::PhscanJsonl {
+        // Other formats have no place for a variant; dropping the entries would
+        // quietly make a different list.
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} cannot carry robust entries (hash --robust): only phscan-jsonl can",
+                format.name()
+            ),
+        ));
+    }
     if !set.videos.is_empty() && matches!(format, Format::Plain | Format::VicsJson) {
         // Refused rather than dropped: a conversion never loses entries silently.
         return refuse("vpdq");
@@ -88,6 +99,12 @@ pub fn write(set: &HashSet, format: Format, out: &mut dyn Write) -> io::Result<(
     let signal = |v: &super::ListedVideo| crate::video::vpdq::compact_signal_string(&v.frames);
     match format {
         Format::PhscanJsonl => {
+            // Robust entries go on their image's line (the one with its PDQ hash).
+            let mut robust: Vec<Map<String, Value>> = vec![Map::new(); recs.len()];
+            for e in &set.robust {
+                robust[e.record as usize]
+                    .insert(e.variant.name().into(), Value::String(e.hash.to_hex()));
+            }
             for (r, rec) in recs.iter().enumerate() {
                 // `hashes` holds one value per algorithm: a record with several of one
                 // algorithm (VICS can list an MD5 twice) is written as several lines
@@ -114,6 +131,12 @@ pub fn write(set: &HashSet, format: Format, out: &mut dyn Write) -> io::Result<(
                     obj.insert("hashes".into(), Value::Object(hashes));
                     if let Some(q) = rec.quality.filter(|_| has_pdq) {
                         obj.insert("pdq_quality".into(), json!(q));
+                    }
+                    if has_pdq && !robust[r].is_empty() {
+                        obj.insert(
+                            "robust".into(),
+                            Value::Object(std::mem::take(&mut robust[r])),
+                        );
                     }
                     serde_json::to_writer(&mut *out, &obj)?;
                     out.write_all(b"\n")?;

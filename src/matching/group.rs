@@ -9,7 +9,8 @@ use crate::hashing::pdq::{Dihedral, PdqHash};
 use crate::hashing::Computed;
 use crate::hashset::{Column, HashSet, SetManifest};
 use crate::index::{PdqIndex, PdqIndexManifest, U64Index, U64IndexManifest};
-use crate::report::{Hit, VpdqHit};
+use crate::report::{Hit, TrimBoxOut, VpdqHit};
+use crate::robust::{Kind, Variant};
 use crate::slab::Slab;
 use crate::video::index::{prepare, VpdqIndex, VpdqIndexManifest};
 
@@ -59,6 +60,12 @@ pub struct GroupManifest {
     vpdq: VpdqIndexManifest,
     vpdq_refs: Sec,
     vpdq_min_quality: u8,
+    robust: PdqIndexManifest,
+    robust_refs: Sec,
+    regions: PdqIndexManifest,
+    region_refs: Sec,
+    /// The robust variants' names, by the code the references carry.
+    variants: Vec<String>,
 }
 
 /// Sets indexed together: the PDQ, 64-bit, exact and vPDQ entries of all of them.
@@ -74,10 +81,21 @@ pub struct Group {
     vpdq_refs: Slab<Ref>,
     /// The quality under which listed vPDQ frames were left out of `vpdq`.
     vpdq_min_quality: u8,
+    /// Robust entries (docs/robust.md): whole-image variants (crops, rotations), and
+    /// regions, each indexed apart; refs are [set, record, variant code], the code an
+    /// index into `variants`.
+    robust: PdqIndex,
+    robust_refs: Slab<[u32; 3]>,
+    regions: PdqIndex,
+    region_refs: Slab<[u32; 3]>,
+    variants: Vec<Variant>,
     /// Entries per set and algorithm (the PDQ and 64-bit columns have moved into the
     /// index), and listed videos per set.
     counts: Vec<BTreeMap<Algorithm, usize>>,
 }
+
+/// A region of the file that agrees with a listed one: (region, distance, entry).
+type Agreeing = (Variant, u32, u32);
 
 fn exact_bytes(sets: &[HashSet], a: Algorithm, [si, ei]: Ref) -> &[u8] {
     match &sets[si as usize].entries[&a].values {
@@ -136,6 +154,27 @@ impl Group {
                 vpdq_refs.push([si as u32, v.record]);
             }
         }
+        let variants: Vec<Variant> = Variant::all().collect();
+        let code = |v: Variant| {
+            variants
+                .iter()
+                .position(|x| *x == v)
+                .expect("a known variant") as u32
+        };
+        let (mut robust, mut robust_refs, mut regions, mut region_refs) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (si, set) in sets.iter_mut().enumerate() {
+            for e in std::mem::take(&mut set.robust) {
+                let r = [si as u32, e.record, code(e.variant)];
+                if e.variant.kind() == Kind::Region {
+                    regions.push(e.hash.to_u64s());
+                    region_refs.push(r);
+                } else {
+                    robust.push(e.hash.to_u64s());
+                    robust_refs.push(r);
+                }
+            }
+        }
         let vpdq = VpdqIndex::build(&videos);
         drop(videos);
         let pdq = PdqIndex::build(pdq);
@@ -163,7 +202,22 @@ impl Group {
             vpdq_refs: vpdq_refs.into(),
             vpdq_min_quality: min_quality,
             counts,
+            robust: PdqIndex::build(robust),
+            robust_refs: robust_refs.into(),
+            regions: PdqIndex::build(regions),
+            region_refs: region_refs.into(),
+            variants,
         }
+    }
+
+    /// Whether a listed image has region entries (then a scanned file's regions are
+    /// hashed).
+    pub fn has_regions(&self) -> bool {
+        !self.regions.is_empty()
+    }
+
+    fn variant(&self, code: u32) -> Variant {
+        self.variants[code as usize]
     }
 
     /// The sets, with their entries per algorithm (vPDQ: listed videos).
@@ -209,6 +263,11 @@ impl Group {
             vpdq: self.vpdq.save(w)?,
             vpdq_refs: w.put(&self.vpdq_refs)?,
             vpdq_min_quality: self.vpdq_min_quality,
+            robust: self.robust.save(w)?,
+            robust_refs: w.put(&self.robust_refs)?,
+            regions: self.regions.save(w)?,
+            region_refs: w.put(&self.region_refs)?,
+            variants: self.variants.iter().map(|v| v.name().to_string()).collect(),
         })
     }
 
@@ -263,6 +322,28 @@ impl Group {
         }
         let exact: [Slab<Ref>; 3] = exact.try_into().map_err(|_| "three exact columns")?;
         let videos = total(Algorithm::Vpdq);
+        let variants = m
+            .variants
+            .iter()
+            .map(|n| {
+                Variant::from_name(n).ok_or_else(|| {
+                    format!("robust variant '{n}' unknown to this phscan: compile the list again")
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let robust = PdqIndex::load(&m.robust, r)?;
+        let regions = PdqIndex::load(&m.regions, r)?;
+        let robust_refs: Slab<[u32; 3]> =
+            r.get_n(m.robust_refs, robust.len(), "robust references")?;
+        let region_refs: Slab<[u32; 3]> =
+            r.get_n(m.region_refs, regions.len(), "region references")?;
+        if robust_refs
+            .iter()
+            .chain(region_refs.iter())
+            .any(|x| x[2] as usize >= variants.len())
+        {
+            return Err("damaged manifest (robust variant codes)".into());
+        }
         Ok(Group {
             sets,
             pdq,
@@ -273,6 +354,11 @@ impl Group {
             vpdq_refs: r.get_n(m.vpdq_refs, videos, "listed video references")?,
             vpdq_min_quality: m.vpdq_min_quality,
             counts,
+            robust,
+            robust_refs,
+            regions,
+            region_refs,
+            variants,
         })
     }
 
@@ -303,7 +389,7 @@ impl Group {
         hits: &mut Vec<Hit>,
     ) {
         if let Some(q) = pdq_quality {
-            if !self.pdq.is_empty() {
+            if !self.pdq.is_empty() || !self.robust.is_empty() || !self.regions.is_empty() {
                 self.query_pdq(c, q, cfg, hits);
             }
         }
@@ -345,28 +431,47 @@ impl Group {
 
     fn query_pdq(&self, c: &Computed, quality: u8, cfg: &MatchConfig, hits: &mut Vec<Hit>) {
         let t = cfg.threshold(Algorithm::Pdq);
+        let first_robust = hits.len();
         let base = c.pdq.expect("pdq computed").hash;
-        let variants: Vec<(Dihedral, [u64; 4], PdqHash)> = match (&c.pdq_dihedral, cfg.dihedral) {
+        let mut variants: Vec<(Dihedral, bool, PdqHash)> = match (&c.pdq_dihedral, cfg.dihedral) {
             (Some(all), true) => Dihedral::ALL
                 .iter()
                 .zip(all.iter())
-                .map(|(d, h)| (*d, h.to_u64s(), *h))
+                .map(|(d, h)| (*d, false, *h))
                 .collect(),
-            _ => vec![(Dihedral::Orig, base.to_u64s(), base)],
+            _ => vec![(Dihedral::Orig, false, base)],
         };
-        // Best (smallest distance, then first variant) per entry.
-        let queries: Vec<[u64; 4]> = variants.iter().map(|v| v.1).collect();
+        // The content inside borders: matched like the dihedral variants, when it is
+        // of quality itself.
+        let trimmed = c
+            .pdq_trimmed
+            .as_ref()
+            .filter(|tr| tr.quality >= cfg.min_quality);
+        if let Some(tr) = trimmed {
+            let n = if cfg.dihedral { tr.hashes.len() } else { 1 };
+            variants.extend(
+                Dihedral::ALL
+                    .iter()
+                    .zip(&tr.hashes[..n])
+                    .map(|(d, h)| (*d, true, *h)),
+            );
+        }
+        // Best (smallest distance, then first variant) per entry: the image as it is
+        // comes before its trimmed content.
+        let queries: Vec<[u64; 4]> = variants.iter().map(|v| v.2.to_u64s()).collect();
         let mut best: BTreeMap<u32, (u32, usize)> = BTreeMap::new();
-        self.pdq.search(&queries, t, &mut |vi, i, d| {
-            let slot = best.entry(i).or_insert((d, vi));
-            if (d, vi) < *slot {
-                *slot = (d, vi);
-            }
-        });
+        if !self.pdq.is_empty() {
+            self.pdq.search(&queries, t, &mut |vi, i, d| {
+                let slot = best.entry(i).or_insert((d, vi));
+                if (d, vi) < *slot {
+                    *slot = (d, vi);
+                }
+            });
+        }
         for (i, (d, vi)) in best {
-            let (xf, _, h) = variants[vi];
+            let (xf, is_trimmed, h) = variants[vi];
             let listed = PdqHash::from_u64s(self.pdq.hash(i as usize)).to_hex();
-            hits.push(self.hit(
+            let mut hit = self.hit(
                 Algorithm::Pdq,
                 self.pdq_refs[i as usize],
                 d,
@@ -374,7 +479,164 @@ impl Group {
                 listed,
                 Some(quality),
                 Some(xf.name()),
-            ));
+            );
+            if is_trimmed {
+                let tr = trimmed.expect("a trimmed variant matched");
+                hit.pdq_quality = Some(tr.quality);
+                hit.variant = Some("trimmed");
+                hit.trim_box = Some(TrimBoxOut {
+                    x: tr.x,
+                    y: tr.y,
+                    width: tr.width,
+                    height: tr.height,
+                });
+            }
+            hits.push(hit);
+        }
+        let listed: std::collections::HashSet<(String, String)> = hits[first_robust..]
+            .iter()
+            .map(|h| (h.hashset.clone(), h.id.clone()))
+            .collect();
+        self.query_robust(&variants, trimmed, quality, cfg, &listed, hits);
+        self.query_regions(c, cfg, &listed, hits);
+    }
+
+    /// The file's hashes (dihedral, trimmed) against the robust crops and rotations,
+    /// each kind at its threshold; one hit per listed image not already found.
+    fn query_robust(
+        &self,
+        variants: &[(Dihedral, bool, PdqHash)],
+        trimmed: Option<&crate::hashing::TrimmedPdq>,
+        quality: u8,
+        cfg: &MatchConfig,
+        found: &std::collections::HashSet<(String, String)>,
+        hits: &mut Vec<Hit>,
+    ) {
+        if self.robust.is_empty() {
+            return;
+        }
+        let t = &cfg.robust;
+        let max = t.crop.max(t.rotate);
+        // Best (distance, query variant, entry) per listed record.
+        let mut best: BTreeMap<(u32, u32), (u32, usize, u32)> = BTreeMap::new();
+        let queries: Vec<[u64; 4]> = variants.iter().map(|v| v.2.to_u64s()).collect();
+        self.robust.search(&queries, max, &mut |vi, i, d| {
+            let [si, rec, v] = self.robust_refs[i as usize];
+            if d > t.get(self.variant(v).kind()) {
+                return;
+            }
+            let slot = best.entry((si, rec)).or_insert((d, vi, i));
+            if (d, vi, i) < *slot {
+                *slot = (d, vi, i);
+            }
+        });
+        for ((si, rec), (d, vi, i)) in best {
+            let (xf, is_trimmed, h) = variants[vi];
+            let v = self.variant(self.robust_refs[i as usize][2]);
+            let listed = PdqHash::from_u64s(self.robust.hash(i as usize));
+            let mut hit = self.record_hit(si, rec, d, h.to_hex(), listed.to_hex());
+            if found.contains(&(hit.hashset.clone(), hit.id.clone())) {
+                continue;
+            }
+            hit.pdq_quality = Some(quality);
+            hit.transform = Some(xf.name());
+            hit.variant = Some(v.name());
+            if is_trimmed {
+                let tr = trimmed.expect("a trimmed variant matched");
+                hit.pdq_quality = Some(tr.quality);
+                hit.trim_box = Some(TrimBoxOut {
+                    x: tr.x,
+                    y: tr.y,
+                    width: tr.width,
+                    height: tr.height,
+                });
+            }
+            hits.push(hit);
+        }
+    }
+
+    /// The file's regions against the listed regions: a listed image matches when at
+    /// least [`crate::robust::MIN_REGIONS`] of its regions agree with the same
+    /// regions of the file.
+    fn query_regions(
+        &self,
+        c: &Computed,
+        cfg: &MatchConfig,
+        found: &std::collections::HashSet<(String, String)>,
+        hits: &mut Vec<Hit>,
+    ) {
+        if self.regions.is_empty() {
+            return;
+        }
+        let mine: Vec<(Variant, PdqHash)> = c
+            .pdq_variants
+            .iter()
+            .filter(|(v, _)| v.kind() == Kind::Region)
+            .map(|(v, o)| (*v, o.hash))
+            .collect();
+        if mine.is_empty() {
+            return;
+        }
+        let queries: Vec<[u64; 4]> = mine.iter().map(|(_, h)| h.to_u64s()).collect();
+        let t = cfg.robust.region;
+        // Per listed record: (region, distance, entry) of each agreeing region.
+        let mut agree: BTreeMap<(u32, u32), Vec<Agreeing>> = BTreeMap::new();
+        self.regions.search(&queries, t, &mut |qi, i, d| {
+            let [si, rec, v] = self.region_refs[i as usize];
+            let v = self.variant(v);
+            if v == mine[qi].0 {
+                agree.entry((si, rec)).or_default().push((v, d, i));
+            }
+        });
+        for ((si, rec), mut a) in agree {
+            if !crate::robust::regions_agree(a.iter().map(|x| (x.0, x.1)), t) {
+                continue;
+            }
+            a.sort_unstable();
+            a.dedup_by_key(|x| x.0);
+            // The hit's distance is the farthest agreeing region's: all are within it.
+            let worst = a.iter().max_by_key(|x| x.1).expect("regions agree");
+            let q = mine
+                .iter()
+                .find(|m| m.0 == worst.0)
+                .expect("queried region")
+                .1;
+            let listed = PdqHash::from_u64s(self.regions.hash(worst.2 as usize));
+            let mut hit = self.record_hit(si, rec, worst.1, q.to_hex(), listed.to_hex());
+            if found.contains(&(hit.hashset.clone(), hit.id.clone())) {
+                continue;
+            }
+            hit.variant = Some("regions");
+            hit.regions = Some(a.iter().map(|x| x.0.name()).collect());
+            hits.push(hit);
+        }
+    }
+
+    /// A PDQ hit on listed record `rec` of set `si`.
+    fn record_hit(
+        &self,
+        si: u32,
+        rec: u32,
+        distance: u32,
+        hash: String,
+        listed_hash: String,
+    ) -> Hit {
+        let set = &self.sets[si as usize];
+        Hit {
+            hashset: set.name.clone(),
+            id: set.id(rec).to_string(),
+            label: set.label(rec).map(str::to_string),
+            algorithm: Algorithm::Pdq,
+            distance,
+            hash,
+            listed_hash,
+            pdq_quality: None,
+            transform: None,
+            variant: None,
+            trim_box: None,
+            regions: None,
+            frame: None,
+            vpdq: None,
         }
     }
 
@@ -408,6 +670,9 @@ impl Group {
                 listed_hash: m.listed_hash.to_hex(),
                 pdq_quality: None,
                 transform: None,
+                variant: None,
+                trim_box: None,
+                regions: None,
                 frame: None,
                 vpdq: Some(VpdqHit {
                     query_match_percent: m.query_match_percent,
@@ -444,6 +709,9 @@ impl Group {
             listed_hash,
             pdq_quality,
             transform,
+            variant: None,
+            trim_box: None,
+            regions: None,
             frame: None,
             vpdq: None,
         }

@@ -25,6 +25,8 @@ pub struct MatchConfig {
     /// that must match.
     pub vpdq_match_percent: f64,
     pub vpdq_listed_match_percent: f64,
+    /// Thresholds of robust entries, per kind.
+    pub robust: crate::robust::Thresholds,
 }
 
 impl MatchConfig {

@@ -104,7 +104,7 @@ impl<'a> Tally<'a> {
                             Some(Record::Match { file, hits })
                         }
                     }
-                    Command::Hash { id, label } => {
+                    Command::Hash { id, label, .. } => {
                         s.clean += 1;
                         self.hash_seq += 1;
                         let id = match id {

@@ -337,6 +337,13 @@ pub struct HashPlan {
     pub vpdq_seconds_per_hash: f64,
     /// Also compute PDQ's 8 dihedral variants.
     pub dihedral: bool,
+    /// Also hash the content inside borders (`scan`).
+    pub trim: bool,
+    /// Also hash the robust variants a list carries (`hash --robust`).
+    pub robust_list: bool,
+    /// Also hash the regions that region entries are matched with (`scan` with a
+    /// list that has them).
+    pub regions: bool,
     pub limits: Limits,
 }
 
@@ -405,6 +412,9 @@ pub fn hash_image(
         return fail("timeout", String::new());
     }
     hasher.set_imagehash_compat(plan.imagehash_compat);
+    hasher.set_trim(plan.trim);
+    hasher.set_robust(plan.robust_list, plan.regions);
+    hasher.set_robust(plan.robust_list, plan.regions);
     let r = contain(|| hasher.perceptual(&image, algos, plan.pdq_mode, plan.dihedral, computed));
     crate::buffers::give_image(image);
     if let Err(panic) = r {
@@ -429,6 +439,7 @@ pub fn hash_later_frames(
         return (0, None);
     }
     hasher.set_imagehash_compat(plan.imagehash_compat);
+    hasher.set_trim(plan.trim);
     let r = contain(|| {
         crate::decode::decode_later_frames(bytes, format, &plan.limits, limit, &mut |k, image| {
             let mut c = Computed::default();
@@ -540,6 +551,15 @@ pub(super) fn finish(
             width: d.dims.0,
             height: d.dims.1,
             hashes: computed.to_hex_map(),
+            robust: work.plan.robust_list.then(|| {
+                Box::new(
+                    computed
+                        .pdq_variants
+                        .iter()
+                        .map(|(v, o)| (v.name(), o.hash.to_hex()))
+                        .collect(),
+                )
+            }),
             pdq_quality,
             pdq_mode: pdq_quality.map(|_| work.plan.pdq_mode.name()),
             pdq_low_quality: low,

@@ -142,6 +142,7 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
                 dihedral: *dihedral,
                 vpdq_match_percent: *vpdq_match_percent,
                 vpdq_listed_match_percent: *vpdq_listed_match_percent,
+                robust: crate::robust::Thresholds::DEFAULT,
             };
             let known =
                 KnownLists::open(known, &mut |m| eprintln!("phscan: {m}")).map_err(Fatal)?;
@@ -175,6 +176,15 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
         algos.insert(Algorithm::Sha256);
     }
     let dihedral = match_cfg.as_ref().is_some_and(|m| m.dihedral);
+    // A scanned file's regions are hashed only when a list has region entries.
+    let regions = sets.iter().any(|s| {
+        s.robust
+            .iter()
+            .any(|e| e.variant.kind() == crate::robust::Kind::Region)
+    }) || compiled.iter().any(|c| c.group.has_regions());
+    if matches!(cfg.command, Command::Hash { robust: true, .. }) {
+        algos.insert(Algorithm::Pdq);
+    }
     let digest_all_files = match_cfg.is_some()
         && (sets.iter().any(|s| s.entries.keys().any(|a| a.is_exact()))
             || compiled.iter().any(|c| {
@@ -229,6 +239,9 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
             imagehash_compat: cfg.imagehash_compat,
             vpdq_seconds_per_hash: cfg.vpdq_seconds_per_hash,
             dihedral,
+            trim: matches!(cfg.command, Command::Scan { .. }),
+            robust_list: matches!(cfg.command, Command::Hash { robust: true, .. }),
+            regions,
             limits: cfg.limits.clone(),
         },
         digest_all_files,

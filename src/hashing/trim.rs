@@ -1,0 +1,313 @@
+//! Border and letterbox detection on the luma PDQ hashes: near-uniform bands of one
+//! colour along any subset of the four sides, as added by editors and by video-to-image
+//! conversions. The content inside them is hashed as an extra PDQ variant
+//! (`"variant": "trimmed"`); the image itself is always hashed as it is too, so a
+//! wrong trim costs a hash, never a match.
+//!
+//! It does not find frames that are not uniform (textured or gradient borders), and it
+//! deliberately leaves alone images whose edges are merely dark: a band counts only if
+//! it is flat and ends along a straight line across the side, where a dark sky or a
+//! vignette ends raggedly or fades.
+
+/// Sampled lines across a side: enough to see a ragged edge, few enough to be cheap.
+const SAMPLES: usize = 128;
+/// How far (luma levels, 0..255) a border pixel may stray from the band's colour:
+/// room for JPEG noise and ringing, not for photographic texture.
+const TOLERANCE: f32 = 20.0;
+/// Share of the edge line that must be within [`TOLERANCE`] of its median colour.
+const EDGE_UNIFORM: f32 = 0.95;
+/// Share of sampled lines whose band ends at the border's depth (a straight edge);
+/// the others run on into content of the border's colour.
+const STRAIGHT: f32 = 0.35;
+/// Median distance from the border's colour just past its edge (luma levels).
+const STEP: f32 = 1.75 * TOLERANCE;
+/// The content left must keep at least this share of each side.
+const MIN_CONTENT: f32 = 0.5;
+
+/// The content box inside the borders, in the luma's pixels: columns `x..x + w`,
+/// rows `y..y + h`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrimBox {
+    pub x: usize,
+    pub y: usize,
+    pub w: usize,
+    pub h: usize,
+}
+
+/// The box inside the borders of a `width` x `height` luma image, or `None` when no
+/// side has a border (or what would be left is under half of a side).
+pub fn detect(luma: &[f32], width: usize, height: usize) -> Option<TrimBox> {
+    assert_eq!(luma.len(), width * height, "luma size");
+    if width < 16 || height < 16 {
+        return None;
+    }
+    let px = |x: usize, y: usize| luma[y * width + x];
+    // Depth of the band on each side: top and bottom walk rows, left and right columns.
+    let top = band(width, height, px);
+    let bottom = band(width, height, |i, d| px(i, height - 1 - d));
+    let left = band(height, width, |i, d| px(d, i));
+    let right = band(height, width, |i, d| px(width - 1 - d, i));
+    if top + bottom + left + right == 0 {
+        return None;
+    }
+    let (w, h) = (width - left - right, height - top - bottom);
+    let min_w = (width as f32 * MIN_CONTENT).ceil() as usize;
+    let min_h = (height as f32 * MIN_CONTENT).ceil() as usize;
+    if left + right >= width || top + bottom >= height || w < min_w || h < min_h {
+        return None;
+    }
+    Some(TrimBox {
+        x: left,
+        y: top,
+        w,
+        h,
+    })
+}
+
+/// Depth of a uniform band along one side: `len` is the side's length, `depth` how far
+/// inwards it may go, `at(i, d)` the pixel `i` along the side and `d` inwards. 0 = none.
+fn band(len: usize, depth: usize, at: impl Fn(usize, usize) -> f32) -> usize {
+    let n = SAMPLES.min(len);
+    let pos = |k: usize| (k * (len - 1)) / (n - 1).max(1);
+    // The edge line must be one colour.
+    let mut edge: Vec<f32> = (0..n).map(|k| at(pos(k), 0)).collect();
+    edge.sort_by(f32::total_cmp);
+    let colour = edge[n / 2];
+    let near = |v: f32| (v - colour).abs() <= TOLERANCE;
+    let uniform = edge.iter().filter(|&&v| near(v)).count();
+    if (uniform as f32) < EDGE_UNIFORM * n as f32 {
+        return 0;
+    }
+    // How far the band goes on each sampled line (at most half the image).
+    let limit = depth / 2;
+    let runs_by_line: Vec<usize> = (0..n)
+        .map(|k| {
+            let i = pos(k);
+            (0..limit).find(|&d| !near(at(i, d))).unwrap_or(limit)
+        })
+        .collect();
+    let mut runs = runs_by_line.clone();
+    runs.sort_unstable();
+    // The band's depth: nearly every line runs at least this far (a tenth may stop
+    // early, on noise); lines through content of the border's colour run further.
+    let base = runs[n / 10];
+    if base == 0 || base >= limit {
+        // No band, or one that fills half the image on most lines: a uniform image.
+        return 0;
+    }
+    // Straight edge: a good share of lines end within a small slack of that depth.
+    // A dark sky or a vignette ends at a different depth on every line.
+    // Two lines: a resampled or recompressed border blends into one or two lines of
+    // the picture; more would let dark content pass for the border's edge.
+    let slack = 2;
+    let at_edge = runs
+        .iter()
+        .filter(|&&r| r >= base && r <= base + slack)
+        .count();
+    if (at_edge as f32) < STRAIGHT * n as f32 {
+        return 0;
+    }
+    // A real edge is a step: past it, the picture is well away from the border's
+    // colour on most lines. A vignette or a dusk sky only creeps past the tolerance.
+    let mut beyond: Vec<f32> = (0..n)
+        .filter(|&k| (base..=base + slack).contains(&runs_by_line[k]))
+        .filter_map(|k| {
+            let d = runs_by_line[k] + 1;
+            (d < depth).then(|| (at(pos(k), d) - colour).abs())
+        })
+        .collect();
+    if beyond.is_empty() {
+        return 0;
+    }
+    beyond.sort_by(f32::total_cmp);
+    if beyond[beyond.len() / 2] < STEP {
+        return 0;
+    }
+    // The band must be flat across, not only within the tolerance: a gradient band
+    // (vignette) drifts line to line.
+    let mean_at = |d: usize| (0..n).map(|k| at(pos(k), d)).sum::<f32>() / n as f32;
+    if (mean_at(base - 1) - mean_at(0)).abs() > TOLERANCE / 2.0 {
+        return 0;
+    }
+    // Cut where most lines of the edge end, plus one, so that a blended edge line goes
+    // too; the lines that run on are picture of the border's colour.
+    let mut counts = [0usize; 3];
+    for &r in &runs {
+        if (base..=base + slack).contains(&r) {
+            counts[r - base] += 1;
+        }
+    }
+    let mode = (0..3)
+        .max_by_key(|&k| (counts[k], usize::MAX - k))
+        .unwrap_or(0);
+    (base + mode + 1).min(limit)
+}
+
+/// Copies the box out of a `width`-wide luma image into `out`.
+pub fn crop(luma: &[f32], width: usize, b: TrimBox, out: &mut Vec<f32>) {
+    out.clear();
+    out.reserve(b.w * b.h);
+    for row in luma.chunks_exact(width).skip(b.y).take(b.h) {
+        out.extend_from_slice(&row[b.x..b.x + b.w]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A textured picture: smooth waves plus deterministic noise, luma 30..225.
+    fn picture(w: usize, h: usize) -> Vec<f32> {
+        let mut s = 0x2545_f491_u32;
+        (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32, (i / w) as f32);
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                let noise = (s % 21) as f32 - 10.0;
+                // Phases chosen so that no edge of the picture is itself mid-grey: a
+                // border of the picture's own edge colour has no edge to find.
+                127.0
+                    + 60.0 * ((x + 9.0) / 17.0).sin() * ((y + 7.0) / 23.0).cos()
+                    + 25.0 * (x / 61.0 + y / 41.0).sin()
+                    + noise
+            })
+            .collect()
+    }
+
+    /// `inner` placed inside borders of `colour`: (top, bottom, left, right) widths.
+    fn framed(
+        inner: &[f32],
+        w: usize,
+        h: usize,
+        sides: [usize; 4],
+        colour: f32,
+    ) -> (Vec<f32>, usize, usize) {
+        let [t, b, l, r] = sides;
+        let (fw, fh) = (w + l + r, h + t + b);
+        let mut out = vec![colour; fw * fh];
+        for y in 0..h {
+            out[(y + t) * fw + l..(y + t) * fw + l + w].copy_from_slice(&inner[y * w..(y + 1) * w]);
+        }
+        (out, fw, fh)
+    }
+
+    #[test]
+    fn plain_picture_is_not_trimmed() {
+        let p = picture(300, 200);
+        assert_eq!(detect(&p, 300, 200), None);
+    }
+
+    #[test]
+    fn borders_of_several_colours_and_widths_are_found() {
+        let p = picture(300, 200);
+        // Not mid-grey: this picture's edges are mid-grey ±20 on many lines, and a
+        // border of the picture's own edge colour has no edge to find (docs/robust.md).
+        for colour in [0.0, 255.0, 200.0, 40.0] {
+            for width in [3, 10, 30] {
+                let (f, fw, fh) = framed(&p, 300, 200, [width; 4], colour);
+                let b = detect(&f, fw, fh)
+                    .unwrap_or_else(|| panic!("colour {colour} width {width}: not found"));
+                // The box is the picture, or at most one blended line inside it.
+                for (got, want) in [(b.x, width), (b.y, width)] {
+                    assert!(
+                        (want..=want + 1).contains(&got),
+                        "colour {colour} width {width}: {b:?}"
+                    );
+                }
+                assert!(
+                    (298..=300).contains(&b.w) && (198..=200).contains(&b.h),
+                    "{b:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn letterbox_and_single_side_borders() {
+        let p = picture(320, 180);
+        let (f, fw, fh) = framed(&p, 320, 180, [40, 40, 0, 0], 0.0);
+        let b = detect(&f, fw, fh).expect("letterbox");
+        assert_eq!((b.x, b.w), (0, 320));
+        assert!(
+            (40..=41).contains(&b.y) && (178..=180).contains(&b.h),
+            "{b:?}"
+        );
+        let (f, fw, fh) = framed(&p, 320, 180, [0, 0, 50, 50], 16.0);
+        let b = detect(&f, fw, fh).expect("pillarbox");
+        assert_eq!((b.y, b.h), (0, 180));
+        assert!((50..=51).contains(&b.x), "{b:?}");
+        let (f, fw, fh) = framed(&p, 320, 180, [0, 25, 0, 0], 250.0);
+        let b = detect(&f, fw, fh).expect("bottom band");
+        assert_eq!((b.x, b.y, b.w), (0, 0, 320));
+        assert!((179..=180).contains(&b.h), "{b:?}");
+    }
+
+    #[test]
+    fn dark_edged_pictures_are_not_trimmed() {
+        let (w, h) = (300, 200);
+        let p = picture(w, h);
+        // A vignette: the picture darkened towards every edge, to black at the rim.
+        let vignette: Vec<f32> = p
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let (x, y) = ((i % w) as f32 / w as f32, (i / w) as f32 / h as f32);
+                let edge = x.min(1.0 - x).min(y).min(1.0 - y);
+                v * (edge * 8.0).min(1.0)
+            })
+            .collect();
+        assert_eq!(detect(&vignette, w, h), None, "vignette");
+        // A dark sky over a ragged skyline: black down to a different row in each column.
+        let sky: Vec<f32> = p
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let (x, y) = (i % w, i / w);
+                let horizon = 30.0 + 25.0 * (x as f32 / 13.0).sin() + 10.0 * (x as f32 / 5.0).cos();
+                if (y as f32) < horizon {
+                    4.0
+                } else {
+                    *v
+                }
+            })
+            .collect();
+        assert_eq!(detect(&sky, w, h), None, "dark sky");
+        // Dark but textured edges (night scene): noise of ±10 around luma 15 is
+        // within tolerance, but a band needs a straight end, which texture lacks.
+        let mut night = p.clone();
+        for (i, v) in night.iter_mut().enumerate() {
+            let (x, y) = (i % w, i / w);
+            let d = x.min(w - 1 - x).min(y).min(h - 1 - y);
+            if d < 20 + (x * 7 + y * 3) % 17 {
+                *v = 15.0 + ((x * 31 + y * 17) % 21) as f32 - 10.0;
+            }
+        }
+        assert_eq!(detect(&night, w, h), None, "night edges");
+    }
+
+    #[test]
+    fn uniform_image_is_not_trimmed() {
+        let flat = vec![90.0; 200 * 100];
+        assert_eq!(detect(&flat, 200, 100), None);
+    }
+
+    #[test]
+    fn crop_copies_the_box() {
+        let p: Vec<f32> = (0..20 * 10).map(|i| i as f32).collect();
+        let mut out = Vec::new();
+        crop(
+            &p,
+            20,
+            TrimBox {
+                x: 2,
+                y: 3,
+                w: 4,
+                h: 2,
+            },
+            &mut out,
+        );
+        assert_eq!(out, vec![62.0, 63.0, 64.0, 65.0, 82.0, 83.0, 84.0, 85.0]);
+    }
+}

@@ -1,0 +1,209 @@
+//! Robust list entries (`phscan hash --robust`): extra PDQ hashes of each listed image
+//! that cover edits a query cannot undo (crops, small rotations, captions over part of
+//! the picture), and the rules that decide a match on them.
+//!
+//! Every variant is computed from the same f32 luma PDQ hashes, so a variant of a
+//! listed image and the same edit applied to the file agree as far as PDQ allows.
+//! Variants come in three kinds, each with its own threshold (false-match control,
+//! measured by `benches/robustness.rs`, see docs/robust.md):
+//! - `crop`: a window of the listed image (a crop that keeps part of each side);
+//! - `rotate`: the listed image turned a few degrees about its centre, the corners
+//!   that come into view black (how most tools fill them);
+//! - `region`: a part of the picture (a half or a quadrant). The scanned file's same
+//!   regions are hashed too, and a match needs [`MIN_REGIONS`] regions of one listed
+//!   image to agree, so that one region alike by chance is not a finding.
+//!
+//! Not covered: crops that keep under about 90 % of a side away from the listed
+//! windows, rotations with other fills, edits over most regions at once.
+
+pub mod variants;
+
+pub use variants::{Kind, Variant, CROPS, REGIONS, ROTATIONS};
+
+use crate::hashing::pdq::{PdqHasher, PdqOutput, MIN_HASHABLE_DIM};
+
+/// The variants `hash --robust` lists (chosen from measurements, docs/robust.md).
+pub const DEFAULT_SET: [Variant; CROPS.len() + ROTATIONS.len() + REGIONS.len()] = {
+    let mut out = [CROPS[0]; CROPS.len() + ROTATIONS.len() + REGIONS.len()];
+    let mut i = 0;
+    while i < CROPS.len() {
+        out[i] = CROPS[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < ROTATIONS.len() {
+        out[i + j] = ROTATIONS[j];
+        j += 1;
+    }
+    let mut k = 0;
+    while k < REGIONS.len() {
+        out[i + j + k] = REGIONS[k];
+        k += 1;
+    }
+    out
+};
+
+/// Least PDQ quality of a listed variant, and of a scanned file's region: a flat
+/// region (sky, a wall) hashes to noise and would match anything flat.
+pub const MIN_VARIANT_QUALITY: u8 = 50;
+
+/// Least side, in pixels of the luma, of a region that is hashed: smaller ones carry
+/// too little picture to tell images apart.
+pub const MIN_REGION_SIDE: usize = 64;
+
+/// Regions of one listed image that must agree for a region match.
+pub const MIN_REGIONS: usize = 2;
+
+/// Per-kind PDQ thresholds (Hamming distance, inclusive).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Thresholds {
+    pub crop: u32,
+    pub rotate: u32,
+    pub region: u32,
+}
+
+impl Thresholds {
+    /// Set from the false-match measurements in docs/robust.md.
+    pub const DEFAULT: Thresholds = Thresholds {
+        crop: 31,
+        rotate: 31,
+        region: 31,
+    };
+
+    pub fn get(&self, k: Kind) -> u32 {
+        match k {
+            Kind::Crop => self.crop,
+            Kind::Rotate => self.rotate,
+            Kind::Region => self.region,
+        }
+    }
+}
+
+/// The luma of `v` applied to a `width` x `height` luma image, into `out`; returns its
+/// (width, height), or `None` when the result would be too small to hash.
+pub fn apply(
+    v: Variant,
+    luma: &[f32],
+    width: usize,
+    height: usize,
+    out: &mut Vec<f32>,
+) -> Option<(usize, usize)> {
+    match v.kind() {
+        Kind::Crop | Kind::Region => {
+            let [x0, y0, x1, y1] = v.window();
+            let (ax, bx) = span(x0, x1, width);
+            let (ay, by) = span(y0, y1, height);
+            let (w, h) = (bx - ax, by - ay);
+            let min = if v.kind() == Kind::Region {
+                MIN_REGION_SIDE
+            } else {
+                MIN_HASHABLE_DIM
+            };
+            if w < min || h < min {
+                return None;
+            }
+            let b = crate::hashing::trim::TrimBox { x: ax, y: ay, w, h };
+            crate::hashing::trim::crop(luma, width, b, out);
+            Some((w, h))
+        }
+        Kind::Rotate => {
+            rotate(luma, width, height, v.degrees(), out);
+            Some((width, height))
+        }
+    }
+}
+
+/// Pixel span of the fractions `a..b` of `len`.
+fn span(a: f32, b: f32, len: usize) -> (usize, usize) {
+    let s = (a * len as f32).round() as usize;
+    let e = ((b * len as f32).round() as usize).clamp(s, len);
+    (s.min(len), e)
+}
+
+/// Turns the image `degrees` counter-clockwise about its centre on the same canvas,
+/// bilinear, corners black: what `Image.rotate(degrees)` in Pillow and most editors do.
+pub fn rotate(luma: &[f32], width: usize, height: usize, degrees: f32, out: &mut Vec<f32>) {
+    out.clear();
+    out.resize(width * height, 0.0);
+    let (s, c) = degrees.to_radians().sin_cos();
+    let (cx, cy) = (width as f32 / 2.0, height as f32 / 2.0);
+    for y in 0..height {
+        for x in 0..width {
+            // The source of the output pixel's centre: the inverse rotation. The y axis
+            // points down, so a counter-clockwise turn on screen is clockwise in these
+            // coordinates.
+            let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
+            let sx = c * dx - s * dy + cx - 0.5;
+            let sy = s * dx + c * dy + cy - 0.5;
+            if sx < -0.5 || sy < -0.5 || sx > width as f32 - 0.5 || sy > height as f32 - 0.5 {
+                continue;
+            }
+            let (x0, y0) = (sx.floor().max(0.0) as usize, sy.floor().max(0.0) as usize);
+            let (x1, y1) = ((x0 + 1).min(width - 1), (y0 + 1).min(height - 1));
+            let (fx, fy) = (
+                (sx - x0 as f32).clamp(0.0, 1.0),
+                (sy - y0 as f32).clamp(0.0, 1.0),
+            );
+            let p = |x: usize, y: usize| luma[y * width + x];
+            let top = p(x0, y0) * (1.0 - fx) + p(x1, y0) * fx;
+            let bottom = p(x0, y1) * (1.0 - fx) + p(x1, y1) * fx;
+            out[y * width + x] = top * (1.0 - fy) + bottom * fy;
+        }
+    }
+}
+
+/// Hashes `v` of the image; `None` when it is too small or under
+/// [`MIN_VARIANT_QUALITY`] (never listed, never queried).
+pub fn hash_variant(
+    hasher: &mut PdqHasher,
+    v: Variant,
+    luma: &[f32],
+    width: usize,
+    height: usize,
+    scratch: &mut Vec<f32>,
+) -> Option<PdqOutput> {
+    let (w, h) = apply(v, luma, width, height, scratch)?;
+    let out = hasher.hash_luma(scratch, w, h);
+    (out.quality >= MIN_VARIANT_QUALITY).then_some(out)
+}
+
+/// The robust entries of a listed image: each variant in `set` that is of quality.
+pub fn list_entries(
+    hasher: &mut PdqHasher,
+    set: &[Variant],
+    luma: &[f32],
+    width: usize,
+    height: usize,
+) -> Vec<(Variant, PdqOutput)> {
+    let mut scratch = Vec::new();
+    set.iter()
+        .filter_map(|&v| hash_variant(hasher, v, luma, width, height, &mut scratch).map(|o| (v, o)))
+        .collect()
+}
+
+/// The scanned file's region hashes (the query side of region matching).
+pub fn query_regions(
+    hasher: &mut PdqHasher,
+    luma: &[f32],
+    width: usize,
+    height: usize,
+) -> Vec<(Variant, PdqOutput)> {
+    list_entries(hasher, &REGIONS, luma, width, height)
+}
+
+/// Whether region distances to one listed image make a match: at least
+/// [`MIN_REGIONS`] distinct regions within `threshold`. `pairs` holds (region, distance)
+/// for the query's region against the listed image's same region.
+pub fn regions_agree(pairs: impl IntoIterator<Item = (Variant, u32)>, threshold: u32) -> bool {
+    let mut agreeing: Vec<Variant> = pairs
+        .into_iter()
+        .filter(|&(_, d)| d <= threshold)
+        .map(|(v, _)| v)
+        .collect();
+    agreeing.sort_unstable();
+    agreeing.dedup();
+    agreeing.len() >= MIN_REGIONS
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,188 @@
+//! Border trimming and robust lists end to end: a listed fixture, edited in memory and
+//! written to the test's own temporary directory, found by `scan` with the variant
+//! that matched in its hit (docs/robust.md).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{json_lines, phscan, root, tempdir};
+use image::{imageops, Rgb, RgbImage};
+use serde_json::Value;
+
+fn fixture(name: &str) -> RgbImage {
+    let p = root().join("tests/fixtures/known").join(name);
+    image::open(&p)
+        .unwrap_or_else(|e| panic!("fixture {} is missing or unreadable: {e}", p.display()))
+        .to_rgb8()
+}
+
+/// `phscan hash` of `file` (with `extra` arguments) into `dir/list.jsonl`.
+fn list_of(dir: &Path, file: &Path, extra: &[&str]) -> PathBuf {
+    let list = dir.join("list.jsonl");
+    let out = phscan()
+        .args(["hash", "--progress=never", "--id", "name", "-o"])
+        .arg(&list)
+        .args(extra)
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    list
+}
+
+/// The hits of `phscan scan` of `file` against `list`.
+fn hits(list: &Path, file: &Path) -> Vec<Value> {
+    let out = phscan()
+        .args(["scan", "--progress=never", "--hashset"])
+        .arg(list)
+        .arg(file)
+        .output()
+        .unwrap();
+    let records = json_lines(&out.stdout);
+    records
+        .iter()
+        .filter(|r| r["type"] == "match")
+        .flat_map(|r| r["hits"].as_array().unwrap().clone())
+        .collect()
+}
+
+fn bordered(img: &RgbImage, t: u32, b: u32, l: u32, r: u32, colour: [u8; 3]) -> RgbImage {
+    let mut out = RgbImage::from_pixel(img.width() + l + r, img.height() + t + b, Rgb(colour));
+    imageops::replace(&mut out, img, l as i64, t as i64);
+    out
+}
+
+#[test]
+fn a_bordered_copy_is_found_through_its_trimmed_content() {
+    let dir = tempdir();
+    let orig = fixture("k01.png");
+    let orig_path = dir.join("orig.png");
+    orig.save(&orig_path).unwrap();
+    let list = list_of(&dir, &orig_path, &[]);
+    for (name, sides, colour) in [
+        ("black", [30, 30, 30, 30], [0, 0, 0]),
+        ("white-letterbox", [40, 40, 0, 0], [255, 255, 255]),
+        // One side only. (Blue, luma 62, is not used here: k01's left edge is within
+        // the tolerance of it on half its rows, so there is no edge to find.)
+        ("yellow-left", [0, 0, 50, 0], [250, 230, 40]),
+    ] {
+        let [t, b, l, r] = sides;
+        let edited = bordered(&orig, t, b, l, r, colour);
+        let path = dir.join(format!("{name}.png"));
+        edited.save(&path).unwrap();
+        let h = hits(&list, &path);
+        assert_eq!(h.len(), 1, "{name}: {h:?}");
+        assert_eq!(h[0]["id"], "orig.png", "{name}");
+        assert_eq!(h[0]["variant"], "trimmed", "{name}: {}", h[0]);
+        let bx = &h[0]["box"];
+        // The box is the picture, less at most the one blended line trimming adds.
+        let near = |got: &Value, want: u32| {
+            let g = got.as_u64().unwrap() as u32;
+            g >= want && g <= want + 1
+        };
+        assert!(near(&bx["x"], l) && near(&bx["y"], t), "{name}: {bx}");
+        let (w, hh) = (
+            bx["width"].as_u64().unwrap() as u32,
+            bx["height"].as_u64().unwrap() as u32,
+        );
+        assert!(w + 2 >= orig.width() && w <= orig.width(), "{name}: {bx}");
+        assert!(
+            hh + 2 >= orig.height() && hh <= orig.height(),
+            "{name}: {bx}"
+        );
+    }
+    // The original itself matches as it is, with no variant (and by its digests).
+    let h = hits(&list, &orig_path);
+    let pdq: Vec<&Value> = h.iter().filter(|h| h["algorithm"] == "pdq").collect();
+    assert_eq!(pdq.len(), 1, "{h:?}");
+    assert!(pdq[0].get("variant").is_none(), "{}", pdq[0]);
+    assert_eq!(pdq[0]["distance"], 0);
+    assert!(h.iter().all(|h| h.get("variant").is_none()), "{h:?}");
+}
+
+#[test]
+fn hash_robust_lists_variants_and_scan_matches_them() {
+    let dir = tempdir();
+    let orig = fixture("k03.png");
+    let orig_path = dir.join("orig.png");
+    orig.save(&orig_path).unwrap();
+    let list = list_of(&dir, &orig_path, &["--robust"]);
+    let text = std::fs::read_to_string(&list).unwrap();
+    let rec = json_lines(text.as_bytes())
+        .into_iter()
+        .find(|r| r["type"] == "hash")
+        .expect("a hash record");
+    let robust = rec["robust"].as_object().expect("robust entries");
+    assert!(robust.len() >= 10, "{rec}");
+    assert!(
+        robust.contains_key("rot+3") && robust.contains_key("crop90-c"),
+        "{rec}"
+    );
+
+    // A crop of exactly a listed window, and a plain list, for contrast.
+    let (w, h) = (orig.width(), orig.height());
+    let (cw, ch) = (
+        (w as f32 * 0.9).round() as u32,
+        (h as f32 * 0.9).round() as u32,
+    );
+    let cropped = imageops::crop_imm(&orig, w - cw, h - ch, cw, ch).to_image();
+    let crop_path = dir.join("crop.png");
+    cropped.save(&crop_path).unwrap();
+    let found = hits(&list, &crop_path);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["id"], "orig.png");
+    let variant = found[0]["variant"].as_str().expect("a robust variant");
+    assert!(variant.starts_with("crop"), "{}", found[0]);
+
+    let plain_dir = dir.join("plain");
+    std::fs::create_dir_all(&plain_dir).unwrap();
+    let plain = list_of(&plain_dir, &orig_path, &[]);
+    let plain_hits = hits(&plain, &crop_path);
+    assert!(
+        plain_hits.iter().all(|h| h["variant"] != variant),
+        "a plain list has no {variant} entry: {plain_hits:?}"
+    );
+}
+
+#[test]
+fn robust_lists_refuse_formats_that_cannot_carry_them() {
+    let dir = tempdir();
+    let orig_path = dir.join("orig.png");
+    fixture("k05.png").save(&orig_path).unwrap();
+    let list = list_of(&dir, &orig_path, &["--robust"]);
+    for format in ["te-text", "csv", "plain", "vics-json", "te-dataset-csv"] {
+        let out = phscan()
+            .args(["hashset", "convert", "--to", format])
+            .arg(&list)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{format}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("cannot carry robust entries"),
+            "{format}: {err}"
+        );
+    }
+    let out = phscan()
+        .args(["hashset", "convert", "--to", "phscan-jsonl"])
+        .arg(&list)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let original: Vec<Value> = json_lines(&std::fs::read(&list).unwrap())
+        .into_iter()
+        .filter(|r| r["type"] == "hash")
+        .collect();
+    let converted = json_lines(&out.stdout);
+    assert_eq!(converted.len(), 1);
+    assert_eq!(converted[0]["robust"], original[0]["robust"]);
+}
