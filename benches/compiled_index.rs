@@ -21,6 +21,9 @@ use rng::Rng;
 
 #[path = "common/env.rs"]
 mod env;
+
+#[path = "common/queries.rs"]
+mod queries;
 use env::env_usize;
 
 #[path = "common/time.rs"]
@@ -68,15 +71,7 @@ fn main() {
         }
         hashes[j * (n / QUERIES) + rng.below(n / QUERIES)] = h;
     }
-    let singles: Vec<Vec<[u64; 4]>> = queries.iter().map(|q| vec![*q]).collect();
-    let batches: Vec<Vec<[u64; 4]>> = queries
-        .iter()
-        .map(|q| {
-            let mut b = vec![*q];
-            b.extend((0..7).map(|_| std::array::from_fn::<u64, 4, _>(|_| rng.next())));
-            b
-        })
-        .collect();
+    let (singles, batches) = queries::singles_and_batches(&queries, &mut rng);
 
     let (owned, build) = timed_on(true, || PdqIndex::build(hashes));
     let dir = tempfile::tempdir().expect("a temporary directory");

@@ -34,6 +34,9 @@ use rng::Rng;
 
 #[path = "common/env.rs"]
 mod env;
+
+#[path = "common/queries.rs"]
+mod queries;
 use env::env_usize;
 
 #[path = "common/time.rs"]
@@ -262,15 +265,7 @@ fn pdq(n: usize, n_lin: usize) -> bool {
         "\nPDQ (256-bit), d = {PDQ_D}; generated in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let singles: Vec<Vec<[u64; 4]>> = queries.iter().map(|q| vec![*q]).collect();
-    let batches: Vec<Vec<[u64; 4]>> = queries
-        .iter()
-        .map(|q| {
-            let mut b = vec![*q];
-            b.extend((0..7).map(|_| std::array::from_fn::<u64, 4, _>(|_| rng.next())));
-            b
-        })
-        .collect();
+    let (singles, batches) = queries::singles_and_batches(&queries, &mut rng);
     // The previous layouts first (as peers), then the default; the linear scan once,
     // over the default index's hashes. All indexes are kept for the interleaved rounds.
     let layouts = match std::env::var("PHSCAN_INDEX_LAYOUT").as_deref() {

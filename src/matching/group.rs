@@ -97,6 +97,18 @@ pub struct Group {
 /// A region of the file that agrees with a listed one: (region, distance, entry).
 type Agreeing = (Variant, u32, u32);
 
+/// A hit found through the content inside borders: that content's quality and box.
+fn mark_trimmed(hit: &mut Hit, trimmed: Option<&crate::hashing::TrimmedPdq>) {
+    let tr = trimmed.expect("a trimmed variant matched");
+    hit.pdq_quality = Some(tr.quality);
+    hit.trim_box = Some(TrimBoxOut {
+        x: tr.x,
+        y: tr.y,
+        width: tr.width,
+        height: tr.height,
+    });
+}
+
 fn exact_bytes(sets: &[HashSet], a: Algorithm, [si, ei]: Ref) -> &[u8] {
     match &sets[si as usize].entries[&a].values {
         Column::Bytes { width, data } => &data[ei as usize * width..(ei as usize + 1) * width],
@@ -481,15 +493,8 @@ impl Group {
                 Some(xf.name()),
             );
             if is_trimmed {
-                let tr = trimmed.expect("a trimmed variant matched");
-                hit.pdq_quality = Some(tr.quality);
                 hit.variant = Some("trimmed");
-                hit.trim_box = Some(TrimBoxOut {
-                    x: tr.x,
-                    y: tr.y,
-                    width: tr.width,
-                    height: tr.height,
-                });
+                mark_trimmed(&mut hit, trimmed);
             }
             hits.push(hit);
         }
@@ -542,14 +547,7 @@ impl Group {
             hit.transform = Some(xf.name());
             hit.variant = Some(v.name());
             if is_trimmed {
-                let tr = trimmed.expect("a trimmed variant matched");
-                hit.pdq_quality = Some(tr.quality);
-                hit.trim_box = Some(TrimBoxOut {
-                    x: tr.x,
-                    y: tr.y,
-                    width: tr.width,
-                    height: tr.height,
-                });
+                mark_trimmed(&mut hit, trimmed);
             }
             hits.push(hit);
         }
