@@ -3,12 +3,12 @@
 
 use crate::rng::Rng;
 
+/// Batches of PDQ queries, each searched in one call.
+pub type Batches = Vec<Vec<[u64; 4]>>;
+
 /// Each query alone, and each with seven random hashes (a batch of eight, as the
 /// dihedral variants of one image are searched).
-pub fn singles_and_batches(
-    queries: &[[u64; 4]],
-    rng: &mut Rng,
-) -> (Vec<Vec<[u64; 4]>>, Vec<Vec<[u64; 4]>>) {
+pub fn singles_and_batches(queries: &[[u64; 4]], rng: &mut Rng) -> (Batches, Batches) {
     let singles = queries.iter().map(|q| vec![*q]).collect();
     let batches = queries
         .iter()
