@@ -27,7 +27,6 @@ pub struct ImageHashers {
     scratch: Scratch,
     small: Vec<u8>,
     haar: wavelet::Haar,
-    unit: Vec<f64>,
 }
 
 /// Bits, first one most significant.
@@ -84,16 +83,7 @@ impl ImageHashers {
     pub fn whash(&mut self, g: &[u8], w: usize, h: usize, c: ImageHashCompat) -> u64 {
         let n = whash_scale(w, h);
         self.resized(g, w, h, n, n, c);
-        self.unit.clear();
-        self.unit
-            .extend(self.small.iter().map(|&p| p as f64 / 255.0));
-        self.haar.remove_coarsest(&mut self.unit, n);
-        let levels = n.ilog2() - 3;
-        let low: [f64; 64] = self
-            .haar
-            .approximation(&self.unit, n, levels)
-            .try_into()
-            .expect("an 8x8 approximation");
+        let low = self.haar.whash_low(&self.small, n);
         let med = median64(&low);
         pack(low.iter().map(|&v| v > med))
     }

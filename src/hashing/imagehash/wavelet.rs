@@ -27,125 +27,341 @@ fn synthesise(a: f64, d: f64) -> (f64, f64) {
     (S * a + S * d, S * a + -S * d)
 }
 
-/// The four sub-bands of one 2-D level, each `m`x`m`; `aa` is the approximation.
-/// The first letter is the filter down the columns, the second along the rows.
-#[derive(Default)]
-pub struct Level {
-    pub m: usize,
-    pub aa: Vec<f64>,
-    pub ad: Vec<f64>,
-    pub da: Vec<f64>,
-    pub dd: Vec<f64>,
-}
-
-/// One level of `dwt2` of the `n`x`n` image `x` into `l` (its buffers reused).
-/// Each 2x2 block is done at once: down its two columns, then along its two rows,
-/// the operations PyWavelets does on whole axes one after the other.
-pub fn dwt2(x: &[f64], n: usize, l: &mut Level) {
-    let m = n / 2;
-    l.m = m;
-    for v in [&mut l.aa, &mut l.ad, &mut l.da, &mut l.dd] {
-        v.clear();
-        v.reserve(m * m);
-    }
-    for i in 0..m {
-        let (r0, r1) = (
-            &x[2 * i * n..(2 * i + 1) * n],
-            &x[(2 * i + 1) * n..(2 * i + 2) * n],
-        );
-        for j in 0..m {
-            let (a0, d0) = analyse(r0[2 * j], r1[2 * j]);
-            let (a1, d1) = analyse(r0[2 * j + 1], r1[2 * j + 1]);
-            let (aa, ad) = analyse(a0, a1);
-            let (da, dd) = analyse(d0, d1);
-            l.aa.push(aa);
-            l.ad.push(ad);
-            l.da.push(da);
-            l.dd.push(dd);
-        }
-    }
-}
-
-/// `idwt2` of one level into `x` (`2m`x`2m`): along the rows first (PyWavelets
-/// undoes the axes in reverse order), then down the columns, a 2x2 block at a time.
-pub fn idwt2(l: &Level, x: &mut Vec<f64>) {
-    let (m, n) = (l.m, 2 * l.m);
-    x.clear();
-    x.resize(n * n, 0.0);
-    for i in 0..m {
-        for j in 0..m {
-            let k = i * m + j;
-            let (a0, a1) = synthesise(l.aa[k], l.ad[k]);
-            let (d0, d1) = synthesise(l.da[k], l.dd[k]);
-            let (x00, x10) = synthesise(a0, d0);
-            let (x01, x11) = synthesise(a1, d1);
-            x[2 * i * n + 2 * j] = x00;
-            x[2 * i * n + 2 * j + 1] = x01;
-            x[(2 * i + 1) * n + 2 * j] = x10;
-            x[(2 * i + 1) * n + 2 * j + 1] = x11;
-        }
-    }
-}
-
-/// Buffers of the wavelet steps, kept from image to image.
+/// The wavelet part of `whash` on the `n`x`n` resized image `px` (its bytes scaled
+/// to [0, 1] by `/ 255`): the image without its coarsest component, then the 8x8
+/// approximation of `log2(n) - 3` levels of it.
+///
+/// Done without storing what is not needed, with the same operations on each value
+/// as PyWavelets does on whole arrays: the decomposition keeps only the
+/// approximations (a level's details are taken again from the level above when the
+/// reconstruction needs them: the same operations on the same inputs), and the
+/// reconstructed full-size image is never stored, since the second decomposition's
+/// first level reads each of its 2x2 blocks as soon as it is made.
 #[derive(Default)]
 pub struct Haar {
-    levels: Vec<Level>,
-    a: Vec<f64>,
-    b: Vec<f64>,
+    /// Approximations of the first decomposition, level 1 first.
+    approx: Vec<Vec<f64>>,
+    rec: Vec<f64>,
+    next: Vec<f64>,
+    pair: Vec<f64>,
+}
+
+/// The approximation of the 2x2 block `x00 x01 / x10 x11`.
+#[inline(always)]
+fn approx_block(x00: f64, x01: f64, x10: f64, x11: f64) -> f64 {
+    let (a0, _) = analyse(x00, x10);
+    let (a1, _) = analyse(x01, x11);
+    analyse(a0, a1).0
+}
+
+/// The 2x2 block that one level of `idwt2` makes from the approximation `r` and
+/// the details of the block `x00 x01 / x10 x11` (which `dwt2` made them from).
+#[inline(always)]
+fn rebuild_block(r: f64, x00: f64, x01: f64, x10: f64, x11: f64) -> [f64; 4] {
+    let (a0, d0) = analyse(x00, x10);
+    let (a1, d1) = analyse(x01, x11);
+    let (_, ad) = analyse(a0, a1);
+    let (da, dd) = analyse(d0, d1);
+    let (p0, p1) = synthesise(r, ad);
+    let (q0, q1) = synthesise(da, dd);
+    let (y00, y10) = synthesise(p0, q0);
+    let (y01, y11) = synthesise(p1, q1);
+    [y00, y01, y10, y11]
+}
+
+/// One row of approximations from the rows `t` (top) and `b` of a square.
+#[inline(always)]
+fn approximate_rows(t: &[f64], b: &[f64], out: &mut [f64]) {
+    let m = out.len();
+    let (t, b) = (&t[..2 * m], &b[..2 * m]);
+    for (j, o) in out.iter_mut().enumerate() {
+        *o = approx_block(t[2 * j], t[2 * j + 1], b[2 * j], b[2 * j + 1]);
+    }
+}
+
+/// One level of the approximation of the side-`n` square `x`, into `out`.
+#[inline(always)]
+fn approximate(x: &[f64], n: usize, out: &mut Vec<f64>) {
+    let m = n / 2;
+    out.clear();
+    out.resize(m * m, 0.0);
+    for (rows, o) in x.chunks_exact(2 * n).zip(out.chunks_exact_mut(m)) {
+        let (t, b) = rows.split_at(n);
+        approximate_rows(t, b, o);
+    }
+}
+
+/// Rows `2i` and `2i + 1` of the level reconstructed from row `i` of the
+/// approximation `r` and the details of the rows `t` and `b` of the level above.
+#[inline(always)]
+fn rebuild_rows(r: &[f64], t: &[f64], b: &[f64], out_t: &mut [f64], out_b: &mut [f64]) {
+    let m = r.len();
+    let (t, b) = (&t[..2 * m], &b[..2 * m]);
+    let (out_t, out_b) = (&mut out_t[..2 * m], &mut out_b[..2 * m]);
+    for j in 0..m {
+        let y = rebuild_block(r[j], t[2 * j], t[2 * j + 1], b[2 * j], b[2 * j + 1]);
+        out_t[2 * j] = y[0];
+        out_t[2 * j + 1] = y[1];
+        out_b[2 * j] = y[2];
+        out_b[2 * j + 1] = y[3];
+    }
+}
+
+/// As [`rebuild_rows`], then the approximation of the two rows made.
+#[inline(always)]
+fn rebuild_approximate_rows(r: &[f64], t: &[f64], b: &[f64], out: &mut [f64]) {
+    let m = r.len();
+    let (t, b, out) = (&t[..2 * m], &b[..2 * m], &mut out[..m]);
+    for j in 0..m {
+        let y = rebuild_block(r[j], t[2 * j], t[2 * j + 1], b[2 * j], b[2 * j + 1]);
+        out[j] = approx_block(y[0], y[1], y[2], y[3]);
+    }
+}
+
+/// One level of reconstruction: the side-`2m` square from the side-`m`
+/// approximation `r` and the details of `x` (side `2m`), into `out`.
+#[inline(always)]
+fn rebuild(r: &[f64], x: &[f64], m: usize, out: &mut Vec<f64>) {
+    let n = 2 * m;
+    out.clear();
+    out.resize(n * n, 0.0);
+    for ((ri, rows), o) in r
+        .chunks_exact(m)
+        .zip(x.chunks_exact(2 * n))
+        .zip(out.chunks_exact_mut(2 * n))
+    {
+        let (t, b) = rows.split_at(n);
+        let (ot, ob) = o.split_at_mut(n);
+        rebuild_rows(ri, t, b, ot, ob);
+    }
+}
+
+/// Rows `2i` and `2i + 1` of the bytes `px` (side `n`) scaled by `/ 255`.
+#[inline(always)]
+fn unit_rows(px: &[u8], n: usize, i: usize, unit: &[f64; 256], out: &mut [f64]) {
+    for (o, &p) in out.iter_mut().zip(&px[2 * i * n..(2 * i + 2) * n]) {
+        *o = unit[p as usize];
+    }
 }
 
 impl Haar {
-    /// `waverec2` of `wavedec2(x, 'haar', level=log2(n))` with the 1x1 approximation
-    /// set to zero: the image without its coarsest (mean) component, in `x`.
-    pub fn remove_coarsest(&mut self, x: &mut Vec<f64>, n: usize) {
-        let depth = n.ilog2() as usize;
-        self.levels
-            .resize_with(depth.max(self.levels.len()), Level::default);
-        let mut side = n;
-        for d in 0..depth {
-            let (done, rest) = self.levels.split_at_mut(d);
-            let src: &[f64] = match done.last() {
-                None => x,
-                Some(prev) => &prev.aa,
-            };
-            dwt2(src, side, &mut rest[0]);
-            side /= 2;
+    /// `whash`'s 8x8 low band of the `n`x`n` bytes `px` (`n` a power of two, at
+    /// least 8): `wavedec2(px / 255, 'haar', level=log2(n))`, the approximation
+    /// zeroed, `waverec2`, then the approximation of `wavedec2(..., log2(n) - 3)`.
+    pub fn whash_low(&mut self, px: &[u8], n: usize) -> [f64; 64] {
+        assert!(n.is_power_of_two() && n >= 8 && px.len() == n * n);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has just been found to support AVX2.
+            return unsafe { self.whash_low_avx2(px, n) };
         }
-        // `coeffs[0] *= 0`: the approximation is non-negative, so this is +0.
-        self.a.clear();
-        self.a.push(0.0);
-        for d in (0..depth).rev() {
-            let mut l = std::mem::take(&mut self.levels[d]);
-            std::mem::swap(&mut l.aa, &mut self.a);
-            idwt2(&l, &mut self.b);
-            std::mem::swap(&mut l.aa, &mut self.a);
-            self.levels[d] = l;
-            std::mem::swap(&mut self.a, &mut self.b);
-        }
-        std::mem::swap(x, &mut self.a);
+        self.whash_low_body(px, n)
     }
 
-    /// The approximation of `levels` levels of `dwt2` of the `n`x`n` image `x`.
-    pub fn approximation(&mut self, x: &[f64], n: usize, levels: u32) -> Vec<f64> {
-        if levels == 0 {
-            return x.to_vec();
+    /// [`Haar::whash_low_body`] compiled for AVX2: the same operations on each
+    /// value (no fused multiply-add), four at a time.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn whash_low_avx2(&mut self, px: &[u8], n: usize) -> [f64; 64] {
+        self.whash_low_body(px, n)
+    }
+
+    #[inline(always)]
+    fn whash_low_body(&mut self, px: &[u8], n: usize) -> [f64; 64] {
+        let unit: [f64; 256] = std::array::from_fn(|p| p as f64 / 255.0);
+        let depth = n.ilog2() as usize;
+        if self.approx.len() < depth {
+            self.approx.resize_with(depth, Vec::new);
         }
-        let mut l = Level::default();
-        dwt2(x, n, &mut l);
-        let mut n = n / 2;
+        // Two rows of the image at a time, as doubles.
+        let mut pair = std::mem::take(&mut self.pair);
+        pair.clear();
+        pair.resize(2 * n, 0.0);
+        // approx[d]: the approximation of level d + 1, side n >> (d + 1). The last
+        // level's is not needed: `coeffs[0] *= 0` makes it +0 (it is non-negative).
+        let m = n / 2;
+        let a1 = &mut self.approx[0];
+        a1.clear();
+        a1.resize(m * m, 0.0);
+        for (i, o) in a1.chunks_exact_mut(m).enumerate() {
+            unit_rows(px, n, i, &unit, &mut pair);
+            let (t, b) = pair.split_at(n);
+            approximate_rows(t, b, o);
+        }
+        for d in 1..depth - 1 {
+            let (done, rest) = self.approx.split_at_mut(d);
+            approximate(&done[d - 1], n >> d, &mut rest[0]);
+        }
+        let mut r = std::mem::take(&mut self.rec);
+        let mut next = std::mem::take(&mut self.next);
+        r.clear();
+        r.push(0.0);
+        for d in (2..=depth).rev() {
+            rebuild(&r, &self.approx[d - 2], n >> d, &mut next);
+            std::mem::swap(&mut r, &mut next);
+        }
+        // The last level's details come from the image itself; its reconstruction
+        // goes straight into the second decomposition unless that has no level.
+        let levels = depth - 3;
+        next.clear();
+        if levels > 0 {
+            next.resize(m * m, 0.0);
+            for (i, o) in next.chunks_exact_mut(m).enumerate() {
+                unit_rows(px, n, i, &unit, &mut pair);
+                let (t, b) = pair.split_at(n);
+                rebuild_approximate_rows(&r[i * m..(i + 1) * m], t, b, o);
+            }
+        } else {
+            next.resize(n * n, 0.0);
+            for (i, o) in next.chunks_exact_mut(2 * n).enumerate() {
+                unit_rows(px, n, i, &unit, &mut pair);
+                let (t, b) = pair.split_at(n);
+                let (ot, ob) = o.split_at_mut(n);
+                rebuild_rows(&r[i * m..(i + 1) * m], t, b, ot, ob);
+            }
+        }
+        std::mem::swap(&mut r, &mut next);
+        let mut side = if levels > 0 { m } else { n };
         for _ in 1..levels {
-            let prev = std::mem::take(&mut l.aa);
-            dwt2(&prev, n, &mut l);
-            n /= 2;
+            approximate(&r, side, &mut next);
+            std::mem::swap(&mut r, &mut next);
+            side /= 2;
         }
-        l.aa
+        debug_assert_eq!(side, 8);
+        let low: [f64; 64] = r[..].try_into().expect("an 8x8 approximation");
+        self.rec = r;
+        self.next = next;
+        self.pair = pair;
+        low
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// PyWavelets' steps on whole arrays, one after the other, as a check of the
+    /// fused [`Haar::whash_low`] (and checked itself against PyWavelets below).
+    mod reference {
+        use super::super::{analyse, synthesise};
+
+        /// The four sub-bands of one 2-D level, each `m`x`m`; `aa` is the approximation.
+        /// The first letter is the filter down the columns, the second along the rows.
+        #[derive(Default)]
+        struct Level {
+            m: usize,
+            aa: Vec<f64>,
+            ad: Vec<f64>,
+            da: Vec<f64>,
+            dd: Vec<f64>,
+        }
+
+        /// One level of `dwt2` of the `n`x`n` image `x` into `l` (its buffers reused).
+        /// Each 2x2 block is done at once: down its two columns, then along its two rows,
+        /// the operations PyWavelets does on whole axes one after the other.
+        fn dwt2(x: &[f64], n: usize, l: &mut Level) {
+            let m = n / 2;
+            l.m = m;
+            for v in [&mut l.aa, &mut l.ad, &mut l.da, &mut l.dd] {
+                v.clear();
+                v.reserve(m * m);
+            }
+            for i in 0..m {
+                let (r0, r1) = (
+                    &x[2 * i * n..(2 * i + 1) * n],
+                    &x[(2 * i + 1) * n..(2 * i + 2) * n],
+                );
+                for j in 0..m {
+                    let (a0, d0) = analyse(r0[2 * j], r1[2 * j]);
+                    let (a1, d1) = analyse(r0[2 * j + 1], r1[2 * j + 1]);
+                    let (aa, ad) = analyse(a0, a1);
+                    let (da, dd) = analyse(d0, d1);
+                    l.aa.push(aa);
+                    l.ad.push(ad);
+                    l.da.push(da);
+                    l.dd.push(dd);
+                }
+            }
+        }
+
+        /// `idwt2` of one level into `x` (`2m`x`2m`): along the rows first (PyWavelets
+        /// undoes the axes in reverse order), then down the columns, a 2x2 block at a time.
+        fn idwt2(l: &Level, x: &mut Vec<f64>) {
+            let (m, n) = (l.m, 2 * l.m);
+            x.clear();
+            x.resize(n * n, 0.0);
+            for i in 0..m {
+                for j in 0..m {
+                    let k = i * m + j;
+                    let (a0, a1) = synthesise(l.aa[k], l.ad[k]);
+                    let (d0, d1) = synthesise(l.da[k], l.dd[k]);
+                    let (x00, x10) = synthesise(a0, d0);
+                    let (x01, x11) = synthesise(a1, d1);
+                    x[2 * i * n + 2 * j] = x00;
+                    x[2 * i * n + 2 * j + 1] = x01;
+                    x[(2 * i + 1) * n + 2 * j] = x10;
+                    x[(2 * i + 1) * n + 2 * j + 1] = x11;
+                }
+            }
+        }
+
+        /// Buffers of the wavelet steps, kept from image to image.
+        #[derive(Default)]
+        pub struct Haar {
+            levels: Vec<Level>,
+            a: Vec<f64>,
+            b: Vec<f64>,
+        }
+
+        impl Haar {
+            /// `waverec2` of `wavedec2(x, 'haar', level=log2(n))` with the 1x1 approximation
+            /// set to zero: the image without its coarsest (mean) component, in `x`.
+            pub fn remove_coarsest(&mut self, x: &mut Vec<f64>, n: usize) {
+                let depth = n.ilog2() as usize;
+                self.levels
+                    .resize_with(depth.max(self.levels.len()), Level::default);
+                let mut side = n;
+                for d in 0..depth {
+                    let (done, rest) = self.levels.split_at_mut(d);
+                    let src: &[f64] = match done.last() {
+                        None => x,
+                        Some(prev) => &prev.aa,
+                    };
+                    dwt2(src, side, &mut rest[0]);
+                    side /= 2;
+                }
+                // `coeffs[0] *= 0`: the approximation is non-negative, so this is +0.
+                self.a.clear();
+                self.a.push(0.0);
+                for d in (0..depth).rev() {
+                    let mut l = std::mem::take(&mut self.levels[d]);
+                    std::mem::swap(&mut l.aa, &mut self.a);
+                    idwt2(&l, &mut self.b);
+                    std::mem::swap(&mut l.aa, &mut self.a);
+                    self.levels[d] = l;
+                    std::mem::swap(&mut self.a, &mut self.b);
+                }
+                std::mem::swap(x, &mut self.a);
+            }
+
+            /// The approximation of `levels` levels of `dwt2` of the `n`x`n` image `x`.
+            pub fn approximation(&mut self, x: &[f64], n: usize, levels: u32) -> Vec<f64> {
+                if levels == 0 {
+                    return x.to_vec();
+                }
+                let mut l = Level::default();
+                dwt2(x, n, &mut l);
+                let mut n = n / 2;
+                for _ in 1..levels {
+                    let prev = std::mem::take(&mut l.aa);
+                    dwt2(&prev, n, &mut l);
+                    n /= 2;
+                }
+                l.aa
+            }
+        }
+    }
+    use reference::Haar as Reference;
 
     fn image(n: usize, f: impl Fn(usize, usize) -> u8) -> Vec<f64> {
         (0..n * n).map(|i| f(i / n, i % n) as f64 / 255.0).collect()
@@ -297,7 +513,7 @@ mod tests {
     fn coarsest_removed_as_pywavelets_does() {
         let px = image(8, |r, c| (((r * 5 + c * 3) * 37) % 256) as u8);
         let mut x = px.clone();
-        Haar::default().remove_coarsest(&mut x, 8);
+        Reference::default().remove_coarsest(&mut x, 8);
         let got: Vec<u64> = x.iter().map(|v| v.to_bits()).collect();
         assert_eq!(got, WITHOUT_COARSEST);
     }
@@ -305,11 +521,43 @@ mod tests {
     #[test]
     fn approximation_is_pywavelets() {
         let px = image(16, |r, c| (((r * 11 + c * 7) * 29) % 256) as u8);
-        let got: Vec<u64> = Haar::default()
+        let got: Vec<u64> = Reference::default()
             .approximation(&px, 16, 1)
             .iter()
             .map(|v| v.to_bits())
             .collect();
         assert_eq!(got, APPROXIMATION);
+    }
+
+    /// The fused steps give the same bits as PyWavelets' steps one after the other,
+    /// on noise, gradients and flat squares of every side up to 512.
+    #[test]
+    fn fused_is_the_reference() {
+        let mut rng = crate::testrng::Rng(17);
+        let mut fused = Haar::default();
+        for k in 3..=9 {
+            let n = 1usize << k;
+            let noise: Vec<u8> = (0..n * n).map(|_| rng.next() as u8).collect();
+            let ramp: Vec<u8> = (0..n * n)
+                .map(|i| ((i / n * 3 + i % n * 5) % 256) as u8)
+                .collect();
+            let flat = vec![200u8; n * n];
+            for px in [noise, ramp, flat] {
+                let mut x: Vec<f64> = px.iter().map(|&p| p as f64 / 255.0).collect();
+                let mut r = Reference::default();
+                r.remove_coarsest(&mut x, n);
+                let want: Vec<u64> = r
+                    .approximation(&x, n, k - 3)
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect();
+                let got: Vec<u64> = fused
+                    .whash_low(&px, n)
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect();
+                assert_eq!(got, want, "side {n}");
+            }
+        }
     }
 }
