@@ -190,19 +190,12 @@ impl FileHasher {
         if imagehash.iter().any(|&a| algos.contains(a)) {
             imagehash::grey::to_grey(image, &mut self.grey);
             let (w, h) = (image.width() as usize, image.height() as usize);
-            let (g, c, ih) = (&self.grey, self.compat, &mut self.imagehash);
-            out.ahash = algos
-                .contains(Algorithm::Ahash)
-                .then(|| ih.ahash(g, w, h, c));
-            out.dhash = algos
-                .contains(Algorithm::Dhash)
-                .then(|| ih.dhash(g, w, h, c));
-            out.phash = algos
-                .contains(Algorithm::Phash)
-                .then(|| ih.phash(g, w, h, c));
-            out.whash = algos
-                .contains(Algorithm::Whash)
-                .then(|| ih.whash(g, w, h, c));
+            let want = imagehash.map(|a| algos.contains(a));
+            let four = self.imagehash.hashes(&self.grey, w, h, self.compat, want);
+            out.ahash = four.ahash;
+            out.dhash = four.dhash;
+            out.phash = four.phash;
+            out.whash = four.whash;
         }
         out.blockhash = algos
             .contains(Algorithm::Blockhash)

@@ -25,7 +25,7 @@ use resample::{PassOrder, Scratch};
 pub struct ImageHashers {
     dct: dct::Dct32,
     scratch: Scratch,
-    small: Vec<u8>,
+    small: Vec<Vec<u8>>,
     haar: wavelet::Haar,
 }
 
@@ -47,44 +47,74 @@ pub fn whash_scale(w: usize, h: usize) -> usize {
     (1usize << short.ilog2()).max(8)
 }
 
+/// Which of the four hashes to compute, and their values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Four {
+    pub ahash: Option<u64>,
+    pub dhash: Option<u64>,
+    pub phash: Option<u64>,
+    pub whash: Option<u64>,
+}
+
 impl ImageHashers {
-    fn resized(&mut self, g: &[u8], w: usize, h: usize, ow: usize, oh: usize, c: ImageHashCompat) {
-        let order = PassOrder::for_resize(c, w, h, ow, oh);
-        resample::resize(g, w, h, ow, oh, order, &mut self.scratch, &mut self.small);
-    }
-
-    /// `average_hash` of the `w`x`h` greyscale image `g`.
-    pub fn ahash(&mut self, g: &[u8], w: usize, h: usize, c: ImageHashCompat) -> u64 {
-        self.resized(g, w, h, 8, 8, c);
-        // pixel > sum / 64, in integers: the float mean of 64 bytes is exact.
-        let sum: u32 = self.small.iter().map(|&p| p as u32).sum();
-        pack(self.small.iter().map(|&p| 64 * p as u32 > sum))
-    }
-
-    /// `dhash` of the `w`x`h` greyscale image `g`.
-    pub fn dhash(&mut self, g: &[u8], w: usize, h: usize, c: ImageHashCompat) -> u64 {
-        self.resized(g, w, h, 9, 8, c);
-        pack(
-            self.small
-                .chunks_exact(9)
-                .flat_map(|r| r.windows(2).map(|p| p[1] > p[0])),
-        )
-    }
-
-    /// `phash` of the `w`x`h` greyscale image `g`.
-    pub fn phash(&mut self, g: &[u8], w: usize, h: usize, c: ImageHashCompat) -> u64 {
-        self.resized(g, w, h, dct::N, dct::N, c);
-        let low = self.dct.low_frequencies(&self.small);
-        let med = median64(&low);
-        pack(low.iter().map(|&v| v > med))
-    }
-
-    /// `whash` of the `w`x`h` greyscale image `g`.
-    pub fn whash(&mut self, g: &[u8], w: usize, h: usize, c: ImageHashCompat) -> u64 {
+    /// The hashes asked for (`want`: ahash, dhash, phash, whash) of the `w`x`h`
+    /// greyscale image `g`. The resizes they need share their reading of the image.
+    pub fn hashes(
+        &mut self,
+        g: &[u8],
+        w: usize,
+        h: usize,
+        c: ImageHashCompat,
+        want: [bool; 4],
+    ) -> Four {
         let n = whash_scale(w, h);
-        self.resized(g, w, h, n, n, c);
-        let low = self.haar.whash_low(&self.small, n);
-        let med = median64(&low);
-        pack(low.iter().map(|&v| v > med))
+        let sides = [(8, 8), (9, 8), (dct::N, dct::N), (n, n)];
+        let mut requests = Vec::with_capacity(4);
+        for (&(ow, oh), _) in sides.iter().zip(want).filter(|(_, on)| *on) {
+            let order = PassOrder::for_resize(c, w, h, ow, oh);
+            requests.push(resample::Request { ow, oh, order });
+        }
+        self.small.resize_with(requests.len(), Vec::new);
+        resample::resize_many(
+            g,
+            w,
+            h,
+            &requests,
+            &mut self.scratch,
+            &mut self.small[..requests.len()],
+        );
+        let mut small = self.small.iter();
+        let mut next =
+            |on: bool| on.then(|| small.next().expect("one output per request").as_slice());
+        let (a, d, p, wh) = (next(want[0]), next(want[1]), next(want[2]), next(want[3]));
+        Four {
+            ahash: a.map(ahash_bits),
+            dhash: d.map(dhash_bits),
+            phash: p.map(|px| {
+                let low = self.dct.low_frequencies(px);
+                let med = median64(&low);
+                pack(low.iter().map(|&v| v > med))
+            }),
+            whash: wh.map(|px| {
+                let low = self.haar.whash_low(px, n);
+                let med = median64(&low);
+                pack(low.iter().map(|&v| v > med))
+            }),
+        }
     }
+}
+
+/// aHash of the 8x8 image: pixel > mean, in integers (the float mean of 64 bytes
+/// is exact, and so is the comparison with 64 times the pixel).
+fn ahash_bits(px: &[u8]) -> u64 {
+    let sum: u32 = px.iter().map(|&p| p as u32).sum();
+    pack(px.iter().map(|&p| 64 * p as u32 > sum))
+}
+
+/// dHash of the 9x8 image: pixel > its left neighbour.
+fn dhash_bits(px: &[u8]) -> u64 {
+    pack(
+        px.chunks_exact(9)
+            .flat_map(|r| r.windows(2).map(|p| p[1] > p[0])),
+    )
 }

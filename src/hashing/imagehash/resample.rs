@@ -7,6 +7,9 @@
 
 use crate::config::ImageHashCompat;
 
+#[cfg(target_arch = "x86_64")]
+mod pairs;
+
 /// Fixed-point precision of the weights (Pillow's `PRECISION_BITS`, 32 - 8 - 2).
 const PRECISION_BITS: u32 = 22;
 
@@ -161,28 +164,20 @@ const HALF: i32 = 1 << (PRECISION_BITS - 1);
 /// Horizontal pass over rows `rows` of `src` (`w` wide) into `dst` (`ax` outputs wide).
 fn horizontal(src: &[u8], w: usize, rows: std::ops::Range<usize>, ax: &Axis, dst: &mut Vec<u8>) {
     let ow = ax.bounds.len();
-    dst.clear();
-    dst.resize(rows.len() * ow, 0);
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
+        let p = pairs::Pairs::new(ax);
+        let part = &src[rows.start * w..rows.end * w];
+        let mut target = [pairs::Target {
+            pairs: &p,
+            out: dst,
+        }];
         // SAFETY: the CPU has just been found to support AVX2.
-        unsafe { horizontal_avx2(src, w, rows, ax, dst) };
+        unsafe { pairs::horizontal_many(part, w, rows.len(), &mut target, &mut Vec::new()) };
         return;
     }
-    horizontal_body(src, w, rows, ax, dst);
-}
-
-/// [`horizontal_body`] compiled for AVX2: integer sums, so the same values; the
-/// baseline (SSE2) has no 32-bit multiply and is several times slower.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn horizontal_avx2(
-    src: &[u8],
-    w: usize,
-    rows: std::ops::Range<usize>,
-    ax: &Axis,
-    dst: &mut [u8],
-) {
+    dst.clear();
+    dst.resize(rows.len() * ow, 0);
     horizontal_body(src, w, rows, ax, dst);
 }
 
@@ -276,25 +271,12 @@ fn vertical(
     dst.resize(ax.bounds.len() * cw, 0);
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
+        let rows = src.len() / w;
+        let p = pairs::Pairs::new(ax);
         // SAFETY: the CPU has just been found to support AVX2.
-        unsafe { vertical_avx2(src, w, row0, cols, ax, acc, dst) };
+        unsafe { pairs::vertical(src, w, row0, rows, cols, ax, &p, dst) };
         return;
     }
-    vertical_body(src, w, row0, cols, ax, acc, dst);
-}
-
-/// [`vertical_body`] compiled for AVX2 (integer sums: the same values).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn vertical_avx2(
-    src: &[u8],
-    w: usize,
-    row0: usize,
-    cols: std::ops::Range<usize>,
-    ax: &Axis,
-    acc: &mut Vec<i32>,
-    dst: &mut [u8],
-) {
     vertical_body(src, w, row0, cols, ax, acc, dst);
 }
 
@@ -326,11 +308,13 @@ fn vertical_body(
     }
 }
 
-/// Reusable buffers for [`resize`].
+/// Reusable buffers for [`resize`] and [`resize_many`].
 #[derive(Default)]
 pub struct Scratch {
     mid: Vec<u8>,
     acc: Vec<i32>,
+    mids: Vec<Vec<u8>>,
+    block: Vec<i16>,
 }
 
 /// Resizes the `w`x`h` greyscale `src` to `ow`x`oh` into `out`, as Pillow does with
@@ -384,6 +368,69 @@ pub fn resize(
     }
     scratch.acc = acc;
     scratch.mid = mid;
+}
+
+/// One resize of [`resize_many`]: the output size and the pass order.
+#[derive(Clone, Copy, Debug)]
+pub struct Request {
+    pub ow: usize,
+    pub oh: usize,
+    pub order: PassOrder,
+}
+
+/// Resizes the `w`x`h` greyscale `src` to each of `requests`, into the matching
+/// `outs`, with the values [`resize`] gives. The ones that start with a horizontal
+/// pass share it: the image is read once for all of them.
+pub fn resize_many(
+    src: &[u8],
+    w: usize,
+    h: usize,
+    requests: &[Request],
+    scratch: &mut Scratch,
+    outs: &mut [Vec<u8>],
+) {
+    assert_eq!(src.len(), w * h);
+    assert_eq!(requests.len(), outs.len());
+    let shared = |r: &Request| r.ow != w && (r.oh == h || r.order == PassOrder::HorizontalFirst);
+    #[cfg(target_arch = "x86_64")]
+    let sweep = std::arch::is_x86_feature_detected!("avx2");
+    #[cfg(not(target_arch = "x86_64"))]
+    let sweep = false;
+    for (r, out) in requests.iter().zip(outs.iter_mut()) {
+        if !(sweep && shared(r)) {
+            resize(src, w, h, r.ow, r.oh, r.order, scratch, out);
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    if sweep && requests.iter().any(shared) {
+        let axes: Vec<(usize, Axis)> = requests
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| shared(r))
+            .map(|(i, r)| (i, Axis::new(w, r.ow)))
+            .collect();
+        let weights: Vec<pairs::Pairs> = axes.iter().map(|(_, a)| pairs::Pairs::new(a)).collect();
+        let mut mids = std::mem::take(&mut scratch.mids);
+        mids.resize_with(axes.len(), Vec::new);
+        let mut targets: Vec<pairs::Target<'_>> = weights
+            .iter()
+            .zip(mids.iter_mut())
+            .map(|(pairs, out)| pairs::Target { pairs, out })
+            .collect();
+        // SAFETY: the CPU has been found to support AVX2.
+        unsafe { pairs::horizontal_many(src, w, h, &mut targets, &mut scratch.block) };
+        drop(targets);
+        for ((i, _), mid) in axes.iter().zip(mids.iter_mut()) {
+            let r = requests[*i];
+            if r.oh == h {
+                std::mem::swap(mid, &mut outs[*i]);
+            } else {
+                let vx = Axis::new(h, r.oh);
+                vertical(mid, r.ow, 0, 0..r.ow, &vx, &mut scratch.acc, &mut outs[*i]);
+            }
+        }
+        scratch.mids = mids;
+    }
 }
 
 #[cfg(test)]
@@ -568,5 +615,147 @@ mod tests {
         );
         assert_eq!(out, HORIZONTAL_FIRST);
         assert_ne!(PILLOW13, HORIZONTAL_FIRST);
+    }
+
+    /// [`resize`] with the 32-bit passes ([`horizontal_body`], [`vertical_body`]),
+    /// as a check of the 16-bit pair passes.
+    fn plain_resize(
+        src: &[u8],
+        w: usize,
+        h: usize,
+        ow: usize,
+        oh: usize,
+        order: PassOrder,
+    ) -> Vec<u8> {
+        let (hx, vx) = (Axis::new(w, ow), Axis::new(h, oh));
+        let hpass = |src: &[u8], w: usize, rows: std::ops::Range<usize>, ax: &Axis| {
+            let mut out = vec![0; rows.len() * ax.bounds.len()];
+            horizontal_body(src, w, rows, ax, &mut out);
+            out
+        };
+        let vpass = |src: &[u8], w: usize, row0: usize, cols: std::ops::Range<usize>, ax: &Axis| {
+            let mut out = vec![0; cols.len() * ax.bounds.len()];
+            vertical_body(src, w, row0, cols, ax, &mut Vec::new(), &mut out);
+            out
+        };
+        match (ow != w, oh != h) {
+            (false, false) => src.to_vec(),
+            (true, false) => hpass(src, w, 0..h, &hx),
+            (false, true) => vpass(src, w, 0, 0..w, &vx),
+            (true, true) => match order {
+                PassOrder::HorizontalFirst => {
+                    let (y0, y1) = vx.span();
+                    let mid = hpass(src, w, y0..y1, &hx);
+                    vpass(&mid, ow, y0, 0..ow, &vx)
+                }
+                PassOrder::VerticalFirst => {
+                    let (x0, x1) = hx.span();
+                    let mid = vpass(src, w, 0, x0..x1, &vx);
+                    let shifted = Axis {
+                        ksize: hx.ksize,
+                        bounds: hx.bounds.iter().map(|&(m, n)| (m - x0, n)).collect(),
+                        k: hx.k.clone(),
+                    };
+                    hpass(&mid, x1 - x0, 0..oh, &shifted)
+                }
+            },
+        }
+    }
+
+    /// [`resize_many`]'s shared sweep and [`resize`] alone give what the 32-bit
+    /// passes give: noise and edges, wide, tall, odd and tiny images, reductions and
+    /// enlargements (whose weights need more than 16 bits), both pass orders.
+    #[test]
+    fn shared_sweep_is_resize() {
+        let mut rng = crate::testrng::Rng(11);
+        let sizes = [
+            (1, 1),
+            (1, 37),
+            (37, 1),
+            (5, 3),
+            (16, 9),
+            (17, 17),
+            (33, 250),
+            (250, 33),
+            (300, 200),
+            (1000, 13),
+            (513, 767),
+        ];
+        for (w, h) in sizes {
+            let src: Vec<u8> = (0..w * h)
+                .map(|i| {
+                    if (i % w) * 7 / w.max(1) % 2 == 0 {
+                        rng.next() as u8
+                    } else {
+                        255
+                    }
+                })
+                .collect();
+            for compat in [ImageHashCompat::Pillow12, ImageHashCompat::Pillow13] {
+                let sides = [(8, 8), (9, 8), (32, 32), (256, 256), (w, 8), (8, h), (w, h)];
+                let reqs: Vec<Request> = sides
+                    .iter()
+                    .map(|&(ow, oh)| Request {
+                        ow,
+                        oh,
+                        order: PassOrder::for_resize(compat, w, h, ow, oh),
+                    })
+                    .collect();
+                let mut outs = vec![Vec::new(); reqs.len()];
+                let mut s = Scratch::default();
+                resize_many(&src, w, h, &reqs, &mut s, &mut outs);
+                for (r, got) in reqs.iter().zip(&outs) {
+                    let mut alone = Vec::new();
+                    resize(
+                        &src,
+                        w,
+                        h,
+                        r.ow,
+                        r.oh,
+                        r.order,
+                        &mut Scratch::default(),
+                        &mut alone,
+                    );
+                    let plain = plain_resize(&src, w, h, r.ow, r.oh, r.order);
+                    let what = format!("{w}x{h} -> {}x{} {:?}", r.ow, r.oh, r.order);
+                    assert_eq!(got, &plain, "{what}, shared");
+                    assert_eq!(alone, plain, "{what}, alone");
+                }
+            }
+        }
+    }
+
+    /// The AVX2 vertical pass is the plain one: reductions and enlargements, odd
+    /// heights, partial row ranges and column ranges around its 16-column steps.
+    #[test]
+    fn vertical_pairs_are_the_plain_sums() {
+        let mut rng = crate::testrng::Rng(23);
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            panic!("this test checks the AVX2 vertical pass: the CPU has no AVX2");
+        }
+        for (w, h, oh) in [
+            (40, 33, 8),
+            (16, 7, 30),
+            (37, 300, 32),
+            (5, 1000, 9),
+            (64, 512, 256),
+        ] {
+            let src: Vec<u8> = (0..w * h).map(|_| rng.next() as u8).collect();
+            let ax = Axis::new(h, oh);
+            let (y0, y1) = ax.span();
+            for cols in [0..w, 3..w, 1..w.min(20)] {
+                let mut acc = Vec::new();
+                let mut want = vec![0; oh * cols.len()];
+                vertical_body(&src, w, 0, cols.clone(), &ax, &mut acc, &mut want);
+                let mut got = vec![0; oh * cols.len()];
+                let p = pairs::Pairs::new(&ax);
+                unsafe { pairs::vertical(&src, w, 0, h, cols.clone(), &ax, &p, &mut got) };
+                assert_eq!(got, want, "{w}x{h} -> {oh}, columns {cols:?}");
+                // Only the rows the pass reads, as after a horizontal pass.
+                let part = &src[y0 * w..y1 * w];
+                unsafe { pairs::vertical(part, w, y0, y1 - y0, cols.clone(), &ax, &p, &mut got) };
+                assert_eq!(got, want, "{w}x{h} -> {oh}, rows {y0}..{y1}");
+            }
+        }
     }
 }
