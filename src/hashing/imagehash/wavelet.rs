@@ -107,17 +107,6 @@ fn rebuild_rows(r: &[f64], t: &[f64], b: &[f64], out_t: &mut [f64], out_b: &mut 
     }
 }
 
-/// As [`rebuild_rows`], then the approximation of the two rows made.
-#[inline(always)]
-fn rebuild_approximate_rows(r: &[f64], t: &[f64], b: &[f64], out: &mut [f64]) {
-    let m = r.len();
-    let (t, b, out) = (&t[..2 * m], &b[..2 * m], &mut out[..m]);
-    for j in 0..m {
-        let y = rebuild_block(r[j], t[2 * j], t[2 * j + 1], b[2 * j], b[2 * j + 1]);
-        out[j] = approx_block(y[0], y[1], y[2], y[3]);
-    }
-}
-
 /// One level of reconstruction: the side-`2m` square from the side-`m`
 /// approximation `r` and the details of `x` (side `2m`), into `out`.
 #[inline(always)]
@@ -141,6 +130,50 @@ fn rebuild(r: &[f64], x: &[f64], m: usize, out: &mut Vec<f64>) {
 fn unit_rows(px: &[u8], n: usize, i: usize, unit: &[f64; 256], out: &mut [f64]) {
     for (o, &p) in out.iter_mut().zip(&px[2 * i * n..(2 * i + 2) * n]) {
         *o = unit[p as usize];
+    }
+}
+
+/// Rows `2i` and `2i + 1` of the bytes `px` (side `n`) scaled by `/ 255`, each
+/// split into its even and its odd columns (`out`: top even, top odd, bottom even,
+/// bottom odd, `n / 2` each), so that the passes below read them without shuffles.
+#[inline(always)]
+fn unit_rows_split(px: &[u8], n: usize, i: usize, unit: &[f64; 256], out: &mut [f64]) {
+    let m = n / 2;
+    let (top, bottom) = out.split_at_mut(n);
+    for (row, dst) in [(2 * i, top), (2 * i + 1, bottom)] {
+        let (even, odd) = dst.split_at_mut(m);
+        let src = &px[row * n..(row + 1) * n];
+        for ((e, o), p) in even.iter_mut().zip(odd.iter_mut()).zip(src.chunks_exact(2)) {
+            *e = unit[p[0] as usize];
+            *o = unit[p[1] as usize];
+        }
+    }
+}
+
+/// [`rebuild_rows`], then the approximation of the two rows made, on rows split
+/// by [`unit_rows_split`].
+#[inline(always)]
+fn rebuild_approximate_split(r: &[f64], split: &[f64], out: &mut [f64]) {
+    let m = r.len();
+    let (te, rest) = split.split_at(m);
+    let (to, rest) = rest.split_at(m);
+    let (be, bo) = rest.split_at(m);
+    let out = &mut out[..m];
+    for j in 0..m {
+        let y = rebuild_block(r[j], te[j], to[j], be[j], bo[j]);
+        out[j] = approx_block(y[0], y[1], y[2], y[3]);
+    }
+}
+
+/// [`approximate_rows`] on rows split by [`unit_rows_split`].
+#[inline(always)]
+fn approximate_split(split: &[f64], out: &mut [f64]) {
+    let m = out.len();
+    let (te, rest) = split.split_at(m);
+    let (to, rest) = rest.split_at(m);
+    let (be, bo) = rest.split_at(m);
+    for (j, o) in out.iter_mut().enumerate() {
+        *o = approx_block(te[j], to[j], be[j], bo[j]);
     }
 }
 
@@ -184,9 +217,8 @@ impl Haar {
         a1.clear();
         a1.resize(m * m, 0.0);
         for (i, o) in a1.chunks_exact_mut(m).enumerate() {
-            unit_rows(px, n, i, &unit, &mut pair);
-            let (t, b) = pair.split_at(n);
-            approximate_rows(t, b, o);
+            unit_rows_split(px, n, i, &unit, &mut pair);
+            approximate_split(&pair, o);
         }
         for d in 1..depth - 1 {
             let (done, rest) = self.approx.split_at_mut(d);
@@ -207,9 +239,8 @@ impl Haar {
         if levels > 0 {
             next.resize(m * m, 0.0);
             for (i, o) in next.chunks_exact_mut(m).enumerate() {
-                unit_rows(px, n, i, &unit, &mut pair);
-                let (t, b) = pair.split_at(n);
-                rebuild_approximate_rows(&r[i * m..(i + 1) * m], t, b, o);
+                unit_rows_split(px, n, i, &unit, &mut pair);
+                rebuild_approximate_split(&r[i * m..(i + 1) * m], &pair, o);
             }
         } else {
             next.resize(n * n, 0.0);
