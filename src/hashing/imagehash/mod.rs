@@ -118,3 +118,35 @@ fn dhash_bits(px: &[u8]) -> u64 {
             .flat_map(|r| r.windows(2).map(|p| p[1] > p[0])),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Buffers are reused from image to image: a hasher that has just hashed a
+    /// larger or another image gives what a fresh one gives.
+    #[test]
+    fn hashes_do_not_depend_on_the_image_before() {
+        let mut rng = crate::testrng::Rng(29);
+        let sizes = [
+            (700, 500),
+            (64, 300),
+            (300, 64),
+            (700, 500),
+            (33, 17),
+            (1024, 1024),
+        ];
+        let images: Vec<(usize, usize, Vec<u8>)> = sizes
+            .iter()
+            .map(|&(w, h)| (w, h, (0..w * h).map(|_| rng.next() as u8).collect()))
+            .collect();
+        for c in [ImageHashCompat::Pillow13, ImageHashCompat::Pillow12] {
+            let mut reused = ImageHashers::default();
+            for (w, h, g) in images.iter().chain(images.iter().rev()) {
+                let fresh = ImageHashers::default().hashes(g, *w, *h, c, [true; 4]);
+                assert_eq!(reused.hashes(g, *w, *h, c, [true; 4]), fresh, "{w}x{h}");
+                assert!(fresh.whash.is_some() && fresh.ahash.is_some());
+            }
+        }
+    }
+}
