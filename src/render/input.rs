@@ -94,6 +94,15 @@ pub struct Hit<'a> {
     pub distance: u32,
     #[serde(borrow, default)]
     pub transform: Option<Cow<'a, str>>,
+    /// What matched when not the whole image: `trimmed`, a robust variant, `regions`.
+    #[serde(borrow, default)]
+    pub variant: Option<Cow<'a, str>>,
+    /// With `trimmed`: the content's box.
+    #[serde(default, rename = "box")]
+    pub trim_box: Option<TrimBox>,
+    /// With `regions`: the regions that agree.
+    #[serde(borrow, default)]
+    pub regions: Option<Vec<Cow<'a, str>>>,
     #[serde(default)]
     pub frame: Option<u32>,
     /// vPDQ: the shares of the two videos' frames that matched.
@@ -101,6 +110,15 @@ pub struct Hit<'a> {
     pub query_match_percent: Option<f64>,
     #[serde(default)]
     pub compared_match_percent: Option<f64>,
+}
+
+/// A trimmed hit's box, in the image's pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct TrimBox {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
 }
 
 #[derive(Debug, Default, Deserialize)]

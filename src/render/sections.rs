@@ -333,7 +333,7 @@ pub(super) fn findings<R: BufRead>(
         "label",
         "algorithm",
         "distance",
-        "transform / frame / frames matched",
+        "transform / variant / frame / frames matched",
     ];
     let mut n = 0u64;
     each_match(lines, &mut |line, item: Item<'_>| {
@@ -355,17 +355,7 @@ pub(super) fn findings<R: BufRead>(
             .iter()
             .flatten()
             .map(|h| {
-                let variant = match (&h.transform, h.frame) {
-                    (Some(t), Some(f)) => format!("{t}, frame {f}"),
-                    (Some(t), None) => t.to_string(),
-                    (None, Some(f)) => format!("frame {f}"),
-                    (None, None) => match (h.query_match_percent, h.compared_match_percent) {
-                        (Some(q), Some(c)) => {
-                            format!("{q:.1} % of the video's, {c:.1} % of the listed one's")
-                        }
-                        _ => String::new(),
-                    },
-                };
+                let variant = hit_variant(h);
                 vec![
                     model::escape_text(&h.hashset),
                     model::escape_text(&h.id),
@@ -455,4 +445,76 @@ fn errors(doc: &mut dyn Doc, m: &Model) -> io::Result<()> {
         doc.fold_end()?;
     }
     Ok(())
+}
+
+/// The findings table's last column for one hit: the dihedral transform, the
+/// variant (with a trimmed box or the agreeing regions), the frame, or a video's
+/// shares of matching frames.
+fn hit_variant(h: &super::input::Hit<'_>) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(t) = &h.transform {
+        parts.push(t.to_string());
+    }
+    if let Some(v) = &h.variant {
+        let mut s = v.to_string();
+        if let Some(b) = h.trim_box {
+            s += &format!(" {}x{} at ({}, {})", b.width, b.height, b.x, b.y);
+        }
+        if let Some(r) = &h.regions {
+            let names: Vec<&str> = r.iter().map(|r| r.as_ref()).collect();
+            s += &format!(" ({})", names.join(", "));
+        }
+        parts.push(s);
+    }
+    if let Some(f) = h.frame {
+        parts.push(format!("frame {f}"));
+    }
+    if let (true, Some(q), Some(c)) = (
+        parts.is_empty(),
+        h.query_match_percent,
+        h.compared_match_percent,
+    ) {
+        parts.push(format!(
+            "{q:.1} % of the video's, {c:.1} % of the listed one's"
+        ));
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(rest: &str) -> String {
+        let json = format!(r#"{{"hashset":"l","id":"x","algorithm":"pdq","distance":3{rest}}}"#);
+        let hit: super::super::input::Hit<'_> = serde_json::from_str(&json).unwrap();
+        hit_variant(&hit)
+    }
+
+    /// The findings table says what matched: transform, variant with its box or
+    /// regions, frame, or a video's shares.
+    #[test]
+    fn the_findings_column_names_what_matched() {
+        assert_eq!(column(r#","transform":"rot90""#), "rot90");
+        assert_eq!(
+            column(
+                r#","transform":"orig","variant":"trimmed","box":{"x":10,"y":20,"width":300,"height":200}"#
+            ),
+            "orig, trimmed 300x200 at (10, 20)"
+        );
+        assert_eq!(
+            column(r#","variant":"regions","regions":["top","q-br"]"#),
+            "regions (top, q-br)"
+        );
+        assert_eq!(column(r#","variant":"crop90-tl""#), "crop90-tl");
+        assert_eq!(
+            column(r#","transform":"flipx","frame":4"#),
+            "flipx, frame 4"
+        );
+        assert_eq!(
+            column(r#","query_match_percent":80.0,"compared_match_percent":75.5"#),
+            "80.0 % of the video's, 75.5 % of the listed one's"
+        );
+        assert_eq!(column(""), "");
+    }
 }
