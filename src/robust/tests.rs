@@ -78,3 +78,65 @@ fn one_region_alone_is_not_a_match() {
     assert!(!regions_agree([(a, 3), (b, 32)], 31));
     assert!(regions_agree([(a, 3), (b, 31)], 31));
 }
+
+#[test]
+fn box_reduce_averages_centred_blocks() {
+    // 7 x 5 reduced by 2: 3 x 2 blocks, the spare column and row dropped at the far
+    // end (half of one is none).
+    let (w, h) = (7, 5);
+    let p: Vec<f32> = (0..w * h).map(|i| i as f32).collect();
+    let mut out = Vec::new();
+    assert_eq!(box_reduce(&p, w, h, 2, &mut out), (3, 2));
+    let mean = |x: usize, y: usize| {
+        (p[y * w + x] + p[y * w + x + 1] + p[(y + 1) * w + x] + p[(y + 1) * w + x + 1]) / 4.0
+    };
+    assert_eq!(
+        out,
+        vec![
+            mean(0, 0),
+            mean(2, 0),
+            mean(4, 0),
+            mean(0, 2),
+            mean(2, 2),
+            mean(4, 2)
+        ]
+    );
+    // 9 x 9 by 3: the blocks tile it exactly.
+    let q = vec![5.0; 81];
+    assert_eq!(box_reduce(&q, 9, 9, 3, &mut out), (3, 3));
+    assert!(out.iter().all(|&v| (v - 5.0).abs() < 1e-6));
+    // An offset of one when 2 columns are left over.
+    let r: Vec<f32> = (0..8).map(|i| i as f32).collect();
+    assert_eq!(box_reduce(&r, 8, 1, 3, &mut out), (2, 0));
+    let r2: Vec<f32> = (0..24).map(|i| (i % 8) as f32).collect();
+    assert_eq!(box_reduce(&r2, 8, 3, 3, &mut out), (2, 1));
+    assert_eq!(out, vec![2.0, 5.0]);
+}
+
+#[test]
+fn regions_are_hashed_from_the_reduced_luma_on_both_sides() {
+    let mut out = Vec::new();
+    // Under twice the least side: used as it is.
+    assert_eq!(
+        region_luma(&picture(600, 511), 600, 511, &mut out),
+        (600, 511)
+    );
+    assert!(out.is_empty());
+    // 1300 x 800: reduced by 3 (800 / 256).
+    let (w, h) = (1300, 800);
+    let p = picture(w, h);
+    assert_eq!(region_luma(&p, w, h, &mut out), (433, 266));
+    let mut hasher = PdqHasher::new();
+    let listed = list_entries(&mut hasher, &DEFAULT_SET, &p, w, h);
+    let queried = query_regions(&mut hasher, &p, w, h);
+    let listed_regions: Vec<_> = listed
+        .into_iter()
+        .filter(|(v, _)| v.kind() == Kind::Region)
+        .collect();
+    assert!(!queried.is_empty());
+    assert_eq!(listed_regions, queried);
+    let top = Variant::from_name("top").unwrap();
+    let mut scratch = Vec::new();
+    let direct = hash_variant(&mut hasher, top, &out, 433, 266, &mut scratch).unwrap();
+    assert_eq!(queried.iter().find(|(v, _)| *v == top).unwrap().1, direct);
+}
