@@ -115,28 +115,29 @@ fn box_reduce_averages_centred_blocks() {
 
 #[test]
 fn regions_are_hashed_from_the_reduced_luma_on_both_sides() {
+    let m = REGION_LUMA_MIN_SIDE;
     let mut out = Vec::new();
     // Under twice the least side: used as it is.
-    assert_eq!(
-        region_luma(&picture(600, 511), 600, 511, &mut out),
-        (600, 511)
-    );
+    let (w, h) = (3 * m, 2 * m - 1);
+    assert_eq!(region_luma(&picture(w, h), w, h, &mut out), (w, h));
     assert!(out.is_empty());
-    // 1300 x 800: reduced by 3 (800 / 256).
-    let (w, h) = (1300, 800);
+    // A short side of 3.2 times it: reduced by 3.
+    let (w, h) = (5 * m, 16 * m / 5);
     let p = picture(w, h);
-    assert_eq!(region_luma(&p, w, h, &mut out), (433, 266));
+    assert_eq!(region_luma(&p, w, h, &mut out), (w / 3, h / 3));
     let mut hasher = PdqHasher::new();
-    let listed = list_entries(&mut hasher, &DEFAULT_SET, &p, w, h);
+    let listed = list_entries(&mut hasher, &REGIONS, &p, w, h);
     let queried = query_regions(&mut hasher, &p, w, h);
-    let listed_regions: Vec<_> = listed
-        .into_iter()
-        .filter(|(v, _)| v.kind() == Kind::Region)
-        .collect();
-    assert!(!queried.is_empty());
-    assert_eq!(listed_regions, queried);
+    assert_eq!(queried.len(), REGIONS.len());
+    assert_eq!(listed, queried);
     let top = Variant::from_name("top").unwrap();
     let mut scratch = Vec::new();
-    let direct = hash_variant(&mut hasher, top, &out, 433, 266, &mut scratch).unwrap();
+    let direct = hash_variant(&mut hasher, top, &out, w / 3, h / 3, &mut scratch).unwrap();
     assert_eq!(queried.iter().find(|(v, _)| *v == top).unwrap().1, direct);
+    // Crops are hashed from the luma as it is.
+    let crop = Variant::from_name("crop90-c").unwrap();
+    let entries = list_entries(&mut hasher, &[crop, top], &p, w, h);
+    let at_full = hash_variant(&mut hasher, crop, &p, w, h, &mut scratch).unwrap();
+    assert_eq!(entries[0], (crop, at_full));
+    assert_eq!(entries[1], (top, direct));
 }
