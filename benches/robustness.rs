@@ -11,6 +11,7 @@
 //! - `PHOTOS` (default all of the split), `MISC` (default all): caps;
 //! - `REF` (default /work/shared/reference/pdq_ref.py, with `REF_PYTHON`, default
 //!   /work/peers/venv/bin/python); `REF=0` skips the reference;
+//! - `T_CROP`, `T_ROTATE`, `T_REGION` (default phscan's): the thresholds of the run;
 //! - `SIDE` (default 800): photos are first reduced to this long side, so that the run
 //!   takes minutes; every hasher sees the same reduced and edited pixels.
 //!
@@ -612,7 +613,12 @@ fn main() {
     let ref_python = std::env::var("REF_PYTHON").unwrap_or("/work/peers/venv/bin/python".into());
     let with_ref = ref_script != "0";
     let set: Vec<Variant> = robust::DEFAULT_SET.to_vec();
-    let t = Thresholds::DEFAULT;
+    let d = Thresholds::DEFAULT;
+    let t = Thresholds {
+        crop: env::env_usize("T_CROP", d.crop as usize) as u32,
+        rotate: env::env_usize("T_ROTATE", d.rotate as usize) as u32,
+        region: env::env_usize("T_REGION", d.region as usize) as u32,
+    };
     let started = Instant::now();
     let cpu0 = cpu_seconds();
 
