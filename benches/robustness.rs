@@ -11,8 +11,13 @@
 //! - `PHOTOS` (default all of the split), `MISC` (default all): caps;
 //! - `REF` (default /work/shared/reference/pdq_ref.py, with `REF_PYTHON`, default
 //!   /work/peers/venv/bin/python); `REF=0` skips the reference;
+//! - `T_CROP`, `T_ROTATE`, `T_REGION` (default phscan's): the thresholds of the run;
 //! - `SIDE` (default 800): photos are first reduced to this long side, so that the run
 //!   takes minutes; every hasher sees the same reduced and edited pixels.
+//!
+//! Besides the run's thresholds, `crop` and `rotate` thresholds from 31 to 48 are
+//! swept: recall per family and matches on the other listed photos at each, and the
+//! unrelated comparisons' distances counted up to 70, for choosing those thresholds.
 //!
 //! Edits are made in memory. Only for the reference are images written, to a
 //! temporary directory that is deleted at the end (PPM, or the JPEG bytes of the JPEG
@@ -222,6 +227,62 @@ fn matching_entries(q: &Query, l: &Listed, t: &Thresholds) -> Vec<Variant> {
         })
         .map(|(v, _)| *v)
         .collect()
+}
+
+/// Candidate thresholds for `crop` and `rotate` entries, swept by the recall and
+/// false-match tables (`t` in the output): the run's own thresholds are [`Thresholds`].
+const SWEEP: [u32; 8] = [31, 34, 36, 38, 40, 42, 44, 48];
+
+/// One (query, listed) pair as the threshold sweep needs it: matched by a rule other
+/// than crops and rotations (plain, trimmed, regions), and the least distance of any
+/// query hash to a `crop` entry and to a `rotate` entry.
+#[derive(Clone, Copy)]
+struct Sweep {
+    other_rule: bool,
+    crop: u32,
+    rotate: u32,
+}
+
+impl Sweep {
+    fn of(q: &Query, l: &Listed, t: &Thresholds) -> Sweep {
+        let f = compare(q, l, t, None);
+        if q.quality < 50 {
+            // Not matched at all, as in `compare`.
+            return Sweep {
+                other_rule: false,
+                crop: 256,
+                rotate: 256,
+            };
+        }
+        let mut all: Vec<PdqHash> = q.plain.to_vec();
+        if let Some(tr) = &q.trimmed {
+            all.extend_from_slice(tr);
+        }
+        let (mut crop, mut rotate) = (256, 256);
+        let mut region_d: Vec<(Variant, u32)> = Vec::new();
+        for (v, e) in &l.entries {
+            match v.kind() {
+                Kind::Crop => crop = crop.min(min_dist(&all, e)),
+                Kind::Rotate => rotate = rotate.min(min_dist(&all, e)),
+                Kind::Region => {
+                    if let Some((_, qh)) = q.regions.iter().find(|(qv, _)| qv == v) {
+                        region_d.push((*v, qh.distance(e)));
+                    }
+                }
+            }
+        }
+        let other_rule = f.trimmed || robust::regions_agree(region_d, t.region);
+        Sweep {
+            other_rule,
+            crop,
+            rotate,
+        }
+    }
+
+    /// Matched with `crop` and `rotate` entries at these thresholds.
+    fn found(&self, crop: u32, rotate: u32) -> bool {
+        self.other_rule || self.crop <= crop || self.rotate <= rotate
+    }
 }
 
 // ---- edits ----
@@ -552,7 +613,12 @@ fn main() {
     let ref_python = std::env::var("REF_PYTHON").unwrap_or("/work/peers/venv/bin/python".into());
     let with_ref = ref_script != "0";
     let set: Vec<Variant> = robust::DEFAULT_SET.to_vec();
-    let t = Thresholds::DEFAULT;
+    let d = Thresholds::DEFAULT;
+    let t = Thresholds {
+        crop: env::env_usize("T_CROP", d.crop as usize) as u32,
+        rotate: env::env_usize("T_ROTATE", d.rotate as usize) as u32,
+        region: env::env_usize("T_REGION", d.region as usize) as u32,
+    };
     let started = Instant::now();
     let cpu0 = cpu_seconds();
 
@@ -626,6 +692,10 @@ fn main() {
         false_with: Vec<usize>,
         /// The robust entries of its own listed photo within their threshold.
         via: Vec<Variant>,
+        /// Against its own listed photo, and against the other listed photos within
+        /// the sweep's largest threshold (not near-duplicates).
+        sweep_own: Sweep,
+        sweep_others: Vec<Sweep>,
     }
     let hash_started = Instant::now();
     let results: Vec<EditResult> = loaded
@@ -657,8 +727,15 @@ fn main() {
                 let via = matching_entries(&q, &list[i], &t);
                 let (mut fp, mut ft, mut fr) = (0, 0, 0);
                 let mut false_with = Vec::new();
+                let sweep_own = Sweep::of(&q, &list[i], &t);
+                let mut sweep_others = Vec::new();
+                let widest = SWEEP[SWEEP.len() - 1];
                 for (j, l) in list.iter().enumerate() {
                     if j != i && !near_duplicates(&list[i].plain, l) {
+                        let sw = Sweep::of(&q, l, &t);
+                        if sw.found(widest, widest) {
+                            sweep_others.push(sw);
+                        }
                         let f = compare(&q, l, &t, None);
                         fp += f.plain as u32;
                         ft += f.trimmed as u32;
@@ -690,6 +767,8 @@ fn main() {
                     false_robust: fr,
                     false_with,
                     via,
+                    sweep_own,
+                    sweep_others,
                 });
             }
             out
@@ -827,6 +906,48 @@ fn main() {
         );
     }
 
+    // Thresholds for crops and rotations: recall per family, and matches of edited
+    // photos on other listed photos, with one kind's threshold at t and the other's
+    // at the run's.
+    println!("\nthreshold sweep, crop and rotate entries (recall per family; false = matches of edited photos on the other listed photos):");
+    let families: Vec<&str> = fam.keys().copied().collect();
+    println!(
+        "{:<10} {:>3} {} {:>6}",
+        "kind",
+        "t",
+        families
+            .iter()
+            .map(|f| format!("{f:>8}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        "false"
+    );
+    for (kind, pick) in [
+        ("crop", (true, false)),
+        ("rotate", (false, true)),
+        ("both", (true, true)),
+    ] {
+        for &st in &SWEEP {
+            let (tc, tr) = (
+                if pick.0 { st } else { t.crop },
+                if pick.1 { st } else { t.rotate },
+            );
+            let cols: Vec<String> = families
+                .iter()
+                .map(|f| {
+                    let rs: Vec<&EditResult> = results.iter().filter(|r| r.family == *f).collect();
+                    let n = rs.iter().filter(|r| r.sweep_own.found(tc, tr)).count();
+                    format!("{:>8.3}", n as f64 / rs.len() as f64)
+                })
+                .collect();
+            let false_n: usize = results
+                .iter()
+                .map(|r| r.sweep_others.iter().filter(|s| s.found(tc, tr)).count())
+                .sum();
+            println!("{kind:<10} {st:>3} {} {false_n:>6}", cols.join(" "));
+        }
+    }
+
     // Unrelated images: the other split's photos and the misc images, unedited,
     // against the whole list.
     let unrelated: Vec<PathBuf> = others.iter().chain(misc.iter()).cloned().collect();
@@ -880,14 +1001,14 @@ fn main() {
     );
     println!("comparisons at distance <= t, per kind (all dihedral and trimmed query hashes against each entry):");
     println!(
-        "{:<8} {:>12} {:>5} <=16 <=20 <=24 <=28 <=31 <=36 <=40 <=48",
+        "{:<8} {:>12} {:>5} <=16 <=20 <=24 <=28 <=31 <=36 <=40 <=44 <=48 <=52 <=56 <=60 <=64 <=70",
         "kind", "comparisons", "min"
     );
     for (k, hist) in &stats.hist {
         let total: u64 = hist.iter().sum();
         let min = hist.iter().position(|&n| n > 0).unwrap_or(256);
         let cum = |t: usize| hist[..=t].iter().sum::<u64>();
-        let cols: Vec<String> = [16, 20, 24, 28, 31, 36, 40, 48]
+        let cols: Vec<String> = [16, 20, 24, 28, 31, 36, 40, 44, 48, 52, 56, 60, 64, 70]
             .iter()
             .map(|&t| cum(t).to_string())
             .collect();

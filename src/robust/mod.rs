@@ -4,6 +4,9 @@
 //!
 //! Every variant is computed from the same f32 luma PDQ hashes, so a variant of a
 //! listed image and the same edit applied to the file agree as far as PDQ allows.
+//! Regions, on both sides, are hashed from a box-reduced copy of it
+//! ([`region_luma`]): a scan hashes 6 regions of every file, and at full size that
+//! cost more than the file's own hash.
 //! Variants come in three kinds, each with its own threshold (false-match control,
 //! measured by `benches/robustness.rs`, see docs/robust.md):
 //! - `crop`: a window of the listed image (a crop that keeps part of each side);
@@ -63,10 +66,12 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
-    /// Set from the false-match measurements in docs/robust.md.
+    /// Set from the false-match measurements in docs/robust.md: rotations at 44 (no
+    /// unrelated comparison under 56 on either half of the corpus); crops at 31,
+    /// since an edited photograph came within 38 of an unrelated listed one's crop.
     pub const DEFAULT: Thresholds = Thresholds {
         crop: 31,
-        rotate: 31,
+        rotate: 44,
         region: 31,
     };
 
@@ -168,6 +173,8 @@ pub fn hash_variant(
 }
 
 /// The robust entries of a listed image: each variant in `set` that is of quality.
+/// Crops and rotations are hashed from `luma` as it is; regions from
+/// [`region_luma`], as the scanned file's regions are.
 pub fn list_entries(
     hasher: &mut PdqHasher,
     set: &[Variant],
@@ -176,12 +183,30 @@ pub fn list_entries(
     height: usize,
 ) -> Vec<(Variant, PdqOutput)> {
     let mut scratch = Vec::new();
+    let mut reduced = Vec::new();
+    let mut regions: Option<(usize, usize)> = None;
     set.iter()
-        .filter_map(|&v| hash_variant(hasher, v, luma, width, height, &mut scratch).map(|o| (v, o)))
+        .filter_map(|&v| {
+            let out = if v.kind() == Kind::Region {
+                let (l, w, h) = match regions {
+                    Some((w, h)) => (region_source(luma, &reduced), w, h),
+                    None => {
+                        let (w, h) = region_luma(luma, width, height, &mut reduced);
+                        regions = Some((w, h));
+                        (region_source(luma, &reduced), w, h)
+                    }
+                };
+                hash_variant(hasher, v, l, w, h, &mut scratch)
+            } else {
+                hash_variant(hasher, v, luma, width, height, &mut scratch)
+            };
+            out.map(|o| (v, o))
+        })
         .collect()
 }
 
-/// The scanned file's region hashes (the query side of region matching).
+/// The scanned file's region hashes (the query side of region matching), from
+/// [`region_luma`] as the listed regions are.
 pub fn query_regions(
     hasher: &mut PdqHasher,
     luma: &[f32],
@@ -189,6 +214,80 @@ pub fn query_regions(
     height: usize,
 ) -> Vec<(Variant, PdqOutput)> {
     list_entries(hasher, &REGIONS, luma, width, height)
+}
+
+/// Least short side of the luma regions are hashed from. A quadrant of it is at least
+/// 256 pixels a side, where PDQ's blur (two boxes of 2) still spans most of the 4
+/// pixels between its samples. With quadrants of 128 the boxes are of 1, no blur at
+/// all, and the samples alias: region hashes of photographs and of their half-size
+/// copies then moved by up to 54 bits, against 28 at full size and 34 with this.
+pub const REGION_LUMA_MIN_SIDE: usize = 512;
+
+/// The luma regions are hashed from: `luma` box-averaged by the largest integer
+/// factor `k` that keeps the short side at least [`REGION_LUMA_MIN_SIDE`], written to
+/// `out`, and its (width, height). When `k` would be under 2, `out` is left empty and
+/// `luma` is used as it is ([`region_source`]). Both sides of region matching use it,
+/// so a listed region and the same region of an unedited copy hash alike.
+pub fn region_luma(
+    luma: &[f32],
+    width: usize,
+    height: usize,
+    out: &mut Vec<f32>,
+) -> (usize, usize) {
+    out.clear();
+    let k = width.min(height) / REGION_LUMA_MIN_SIDE;
+    if k < 2 {
+        return (width, height);
+    }
+    box_reduce(luma, width, height, k, out)
+}
+
+/// `reduced` if [`region_luma`] filled it, else `luma`.
+pub fn region_source<'a>(luma: &'a [f32], reduced: &'a [f32]) -> &'a [f32] {
+    if reduced.is_empty() {
+        luma
+    } else {
+        reduced
+    }
+}
+
+/// Box average of `luma` by `k` (at least 1): output pixel (x, y) is the mean of the
+/// k x k block at (ox + k·x, oy + k·y), where `ox`, `oy` centre the blocks (the
+/// `width % k` columns and `height % k` rows left over are dropped, half at each
+/// end). Returns the (width / k, height / k) size of `out`.
+///
+/// # Panics
+/// If `luma.len() != width * height` or `k == 0`.
+pub fn box_reduce(
+    luma: &[f32],
+    width: usize,
+    height: usize,
+    k: usize,
+    out: &mut Vec<f32>,
+) -> (usize, usize) {
+    assert_eq!(luma.len(), width * height, "luma of {width}x{height}");
+    assert!(k > 0, "box factor 0");
+    let (ow, oh) = (width / k, height / k);
+    let (ox, oy) = ((width - ow * k) / 2, (height - oh * k) / 2);
+    out.clear();
+    out.resize(ow * oh, 0.0);
+    // Per output row: the block's k source rows summed element-wise (vectorises),
+    // then each block's k columns.
+    let mut rows = vec![0.0f32; ow * k];
+    let scale = 1.0 / (k * k) as f32;
+    for (y, dst) in out.chunks_exact_mut(ow.max(1)).enumerate().take(oh) {
+        rows.fill(0.0);
+        for r in 0..k {
+            let start = (oy + y * k + r) * width + ox;
+            for (a, v) in rows.iter_mut().zip(&luma[start..start + ow * k]) {
+                *a += v;
+            }
+        }
+        for (d, block) in dst.iter_mut().zip(rows.chunks_exact(k)) {
+            *d = block.iter().sum::<f32>() * scale;
+        }
+    }
+    (ow, oh)
 }
 
 /// Whether region distances to one listed image make a match: at least

@@ -78,3 +78,66 @@ fn one_region_alone_is_not_a_match() {
     assert!(!regions_agree([(a, 3), (b, 32)], 31));
     assert!(regions_agree([(a, 3), (b, 31)], 31));
 }
+
+#[test]
+fn box_reduce_averages_centred_blocks() {
+    // 7 x 5 reduced by 2: 3 x 2 blocks, the spare column and row dropped at the far
+    // end (half of one is none).
+    let (w, h) = (7, 5);
+    let p: Vec<f32> = (0..w * h).map(|i| i as f32).collect();
+    let mut out = Vec::new();
+    assert_eq!(box_reduce(&p, w, h, 2, &mut out), (3, 2));
+    let mean = |x: usize, y: usize| {
+        (p[y * w + x] + p[y * w + x + 1] + p[(y + 1) * w + x] + p[(y + 1) * w + x + 1]) / 4.0
+    };
+    assert_eq!(
+        out,
+        vec![
+            mean(0, 0),
+            mean(2, 0),
+            mean(4, 0),
+            mean(0, 2),
+            mean(2, 2),
+            mean(4, 2)
+        ]
+    );
+    // 9 x 9 by 3: the blocks tile it exactly.
+    let q = vec![5.0; 81];
+    assert_eq!(box_reduce(&q, 9, 9, 3, &mut out), (3, 3));
+    assert!(out.iter().all(|&v| (v - 5.0).abs() < 1e-6));
+    // An offset of one when 2 columns are left over.
+    let r: Vec<f32> = (0..8).map(|i| i as f32).collect();
+    assert_eq!(box_reduce(&r, 8, 1, 3, &mut out), (2, 0));
+    let r2: Vec<f32> = (0..24).map(|i| (i % 8) as f32).collect();
+    assert_eq!(box_reduce(&r2, 8, 3, 3, &mut out), (2, 1));
+    assert_eq!(out, vec![2.0, 5.0]);
+}
+
+#[test]
+fn regions_are_hashed_from_the_reduced_luma_on_both_sides() {
+    let m = REGION_LUMA_MIN_SIDE;
+    let mut out = Vec::new();
+    // Under twice the least side: used as it is.
+    let (w, h) = (3 * m, 2 * m - 1);
+    assert_eq!(region_luma(&picture(w, h), w, h, &mut out), (w, h));
+    assert!(out.is_empty());
+    // A short side of 3.2 times it: reduced by 3.
+    let (w, h) = (5 * m, 16 * m / 5);
+    let p = picture(w, h);
+    assert_eq!(region_luma(&p, w, h, &mut out), (w / 3, h / 3));
+    let mut hasher = PdqHasher::new();
+    let listed = list_entries(&mut hasher, &REGIONS, &p, w, h);
+    let queried = query_regions(&mut hasher, &p, w, h);
+    assert_eq!(queried.len(), REGIONS.len());
+    assert_eq!(listed, queried);
+    let top = Variant::from_name("top").unwrap();
+    let mut scratch = Vec::new();
+    let direct = hash_variant(&mut hasher, top, &out, w / 3, h / 3, &mut scratch).unwrap();
+    assert_eq!(queried.iter().find(|(v, _)| *v == top).unwrap().1, direct);
+    // Crops are hashed from the luma as it is.
+    let crop = Variant::from_name("crop90-c").unwrap();
+    let entries = list_entries(&mut hasher, &[crop, top], &p, w, h);
+    let at_full = hash_variant(&mut hasher, crop, &p, w, h, &mut scratch).unwrap();
+    assert_eq!(entries[0], (crop, at_full));
+    assert_eq!(entries[1], (top, direct));
+}

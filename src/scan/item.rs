@@ -414,7 +414,6 @@ pub fn hash_image(
     hasher.set_imagehash_compat(plan.imagehash_compat);
     hasher.set_trim(plan.trim);
     hasher.set_robust(plan.robust_list, plan.regions);
-    hasher.set_robust(plan.robust_list, plan.regions);
     let r = contain(|| hasher.perceptual(&image, algos, plan.pdq_mode, plan.dihedral, computed));
     crate::buffers::give_image(image);
     if let Err(panic) = r {
