@@ -148,6 +148,15 @@ impl Axis {
         (first, lmin + ln)
     }
 
+    /// The same weights, counting input samples from `first`.
+    fn shifted(&self, first: usize) -> Axis {
+        Axis {
+            ksize: self.ksize,
+            bounds: self.bounds.iter().map(|&(m, n)| (m - first, n)).collect(),
+            k: self.k.clone(),
+        }
+    }
+
     fn taps(&self, o: usize) -> (usize, &[i32]) {
         let (min, n) = self.bounds[o];
         (min, &self.k[o * self.ksize..o * self.ksize + n])
@@ -380,12 +389,7 @@ pub fn resize(
                     // Only the columns the horizontal pass reads are resampled.
                     let (x0, x1) = hx.span();
                     vertical(src, w, 0, x0..x1, &vx, &mut acc, &mut mid);
-                    let shifted = Axis {
-                        ksize: hx.ksize,
-                        bounds: hx.bounds.iter().map(|&(m, n)| (m - x0, n)).collect(),
-                        k: hx.k.clone(),
-                    };
-                    horizontal(&mid, x1 - x0, 0..oh, &shifted, out);
+                    horizontal(&mid, x1 - x0, 0..oh, &hx.shifted(x0), out);
                 }
             }
         }
@@ -675,12 +679,7 @@ mod tests {
                 PassOrder::VerticalFirst => {
                     let (x0, x1) = hx.span();
                     let mid = vpass(src, w, 0, x0..x1, &vx);
-                    let shifted = Axis {
-                        ksize: hx.ksize,
-                        bounds: hx.bounds.iter().map(|&(m, n)| (m - x0, n)).collect(),
-                        k: hx.k.clone(),
-                    };
-                    hpass(&mid, x1 - x0, 0..oh, &shifted)
+                    hpass(&mid, x1 - x0, 0..oh, &hx.shifted(x0))
                 }
             },
         }
