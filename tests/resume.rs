@@ -196,25 +196,32 @@ fn resume_after_sigkill_gives_the_uninterrupted_records() {
     );
 }
 
+/// `scan` of the paths on standard input into `report`, checkpointing after every
+/// entry.
+fn stdin_scan(report: &Path) -> std::process::Command {
+    let mut cmd = phscan();
+    cmd.args([
+        "scan",
+        "--hashset",
+        "hashsets/fixtures.jsonl",
+        "--progress=never",
+    ])
+    .args([
+        "--list-clean",
+        "--checkpoint-seconds",
+        "0",
+        "--files-from",
+        "-",
+        "-o",
+    ])
+    .arg(report);
+    cmd
+}
+
 /// A scan fed paths one by one on standard input, killed once its checkpoint covers
 /// `done` entries: a report cut deterministically in the middle.
 fn killed_after(report: &Path, paths: &[PathBuf], done: u64, extra: &[&str]) -> Vec<u8> {
-    let mut child = phscan()
-        .args([
-            "scan",
-            "--hashset",
-            "hashsets/fixtures.jsonl",
-            "--progress=never",
-        ])
-        .args([
-            "--list-clean",
-            "--checkpoint-seconds",
-            "0",
-            "--files-from",
-            "-",
-            "-o",
-        ])
-        .arg(report)
+    let mut child = stdin_scan(report)
         .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -249,22 +256,7 @@ fn images() -> Vec<PathBuf> {
 }
 
 fn resume_from_list(report: &Path, paths: &[PathBuf]) -> std::process::Output {
-    let mut child = phscan()
-        .args([
-            "scan",
-            "--hashset",
-            "hashsets/fixtures.jsonl",
-            "--progress=never",
-        ])
-        .args([
-            "--list-clean",
-            "--checkpoint-seconds",
-            "0",
-            "--files-from",
-            "-",
-            "-o",
-        ])
-        .arg(report)
+    let mut child = stdin_scan(report)
         .arg("--resume")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

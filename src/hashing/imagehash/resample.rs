@@ -196,27 +196,6 @@ const LANES: usize = 8;
 /// `acc[j] += sum_i px[i * 8 + j] * k[i]` for the eight interleaved rows.
 #[inline(always)]
 fn taps8(px: &[u8], k: &[i32], acc: &mut [i32; LANES]) {
-    assert_eq!(px.len(), k.len() * LANES);
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: AVX2 is present, and every load is of 8 bytes inside `px`
-        // (checked above), the store of 8 i32 into `acc`.
-        unsafe {
-            use std::arch::x86_64::*;
-            let mut v = _mm256_loadu_si256(acc.as_ptr().cast());
-            for (i, &c) in k.iter().enumerate() {
-                let p = _mm_loadl_epi64(px.as_ptr().add(i * LANES).cast());
-                let p = _mm256_cvtepu8_epi32(p);
-                v = _mm256_add_epi32(v, _mm256_mullo_epi32(p, _mm256_set1_epi32(c)));
-            }
-            _mm256_storeu_si256(acc.as_mut_ptr().cast(), v);
-        }
-        return;
-    }
-    taps8_plain(px, k, acc);
-}
-
-fn taps8_plain(px: &[u8], k: &[i32], acc: &mut [i32; LANES]) {
     for (lanes, &c) in px.chunks_exact(LANES).zip(k) {
         for (a, &p) in acc.iter_mut().zip(lanes) {
             *a += p as i32 * c;
@@ -585,22 +564,6 @@ mod tests {
     ];
     const PILLOW13: [u8; 6] = [111, 134, 139, 123, 156, 136];
     const HORIZONTAL_FIRST: [u8; 6] = [111, 134, 138, 123, 155, 136];
-
-    /// The AVX2 sum of eight interleaved rows is the plain one.
-    #[test]
-    fn eight_row_sums_agree() {
-        let mut rng = crate::testrng::Rng(5);
-        for n in [1, 7, 13, 100] {
-            let px: Vec<u8> = (0..n * LANES).map(|_| rng.next() as u8).collect();
-            let k: Vec<i32> = (0..n)
-                .map(|_| (rng.next() % (1 << 16)) as i32 - (1 << 15))
-                .collect();
-            let (mut a, mut b) = ([HALF; LANES], [HALF; LANES]);
-            taps8(&px, &k, &mut a);
-            taps8_plain(&px, &k, &mut b);
-            assert_eq!(a, b, "{n} taps");
-        }
-    }
 
     #[test]
     fn both_pass_orders_are_pillows() {
