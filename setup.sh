@@ -27,8 +27,10 @@ pkg-config --exists libde265 2>/dev/null || need="$need libde265-dev"
 for lib in libavformat libavcodec libswscale libavutil; do
     pkg-config --exists $lib 2>/dev/null || need="$need $lib-dev"
 done
-# bindgen (ffmpeg-sys-next's build script) loads libclang.
-ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || ls /usr/lib/*/libclang*.so* >/dev/null 2>&1 \
+# bindgen (ffmpeg-sys-next's build script) loads libclang's C library (libclang.so or
+# libclang-N.so); libclang-cpp, which other packages pull in, is not it.
+ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/llvm-*/lib/libclang-[0-9]*.so* \
+    /usr/lib/*/libclang.so* /usr/lib/*/libclang-[0-9]*.so* >/dev/null 2>&1 \
     || need="$need libclang-dev"
 # The tests give phscan a terminal with util-linux's `script`, and open the HTML case
 # report (`phscan report`) in headless Chromium.
