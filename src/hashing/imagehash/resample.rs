@@ -650,9 +650,23 @@ mod tests {
 
     /// [`resize_many`]'s shared sweep and [`resize`] alone give what the 32-bit
     /// passes give: noise and edges, wide, tall, odd and tiny images, reductions and
-    /// enlargements (whose weights need more than 16 bits), both pass orders.
+    /// enlargements (whose weights need more than 16 bits), both pass orders; with
+    /// the AVX-512 horizontal pass (16 rows at a time, so heights around 16 and 32)
+    /// and with the AVX2 one.
     #[test]
     fn shared_sweep_is_resize() {
+        assert!(
+            std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512vnni"),
+            "this test checks the AVX-512 horizontal pass: the CPU has no AVX-512BW/VNNI"
+        );
+        for avx2_only in [false, true] {
+            pairs::AVX2_ONLY.with(|c| c.set(avx2_only));
+            sweep_is_resize();
+        }
+    }
+
+    fn sweep_is_resize() {
         let mut rng = crate::testrng::Rng(11);
         let sizes = [
             (1, 1),
@@ -661,6 +675,9 @@ mod tests {
             (5, 3),
             (16, 9),
             (17, 17),
+            (40, 16),
+            (41, 31),
+            (64, 33),
             (33, 250),
             (250, 33),
             (300, 200),

@@ -69,11 +69,231 @@ pub(super) struct Target<'a> {
     pub out: &'a mut Vec<u8>,
 }
 
-/// The horizontal pass of every target over all `h` rows of `src` (`w` wide).
-/// Callers check for AVX2 first.
+/// Whether the AVX-512 horizontal pass can run: AVX-512BW for the 16-bit lanes and
+/// VNNI for `vpdpwssd` (`vpmaddwd` and the add in one instruction).
+#[cfg(target_arch = "x86_64")]
+fn avx512() -> bool {
+    #[cfg(test)]
+    if AVX2_ONLY.with(|c| c.get()) {
+        return false;
+    }
+    std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512vnni")
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests set this to run the AVX2 pass on a CPU that has AVX-512.
+    pub(super) static AVX2_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The horizontal pass of every target over all `h` rows of `src` (`w` wide), with
+/// AVX-512 when the CPU has it. Callers check for AVX2 first.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn horizontal_many(
+    src: &[u8],
+    w: usize,
+    h: usize,
+    targets: &mut [Target<'_>],
+    block: &mut Vec<i16>,
+) {
+    if avx512() {
+        horizontal_many_512(src, w, h, targets, block)
+    } else {
+        horizontal_many_avx2(src, w, h, targets, block)
+    }
+}
+
+/// Eight rows' 16-bit pairs of sixteen columns (columns `16 g ..`): an 8x8
+/// transpose of 16-bit pairs of bytes. `v[e]` holds pair `8 g + e` of the rows,
+/// row 0 first, still as bytes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn transpose8(rows: &[&[u8]; LANES], g: usize) -> [std::arch::x86_64::__m128i; 8] {
+    use std::arch::x86_64::*;
+    let r: [__m128i; 8] =
+        std::array::from_fn(|j| _mm_loadu_si128(rows[j].as_ptr().add(16 * g).cast()));
+    let t0 = _mm_unpacklo_epi16(r[0], r[1]);
+    let t1 = _mm_unpackhi_epi16(r[0], r[1]);
+    let t2 = _mm_unpacklo_epi16(r[2], r[3]);
+    let t3 = _mm_unpackhi_epi16(r[2], r[3]);
+    let t4 = _mm_unpacklo_epi16(r[4], r[5]);
+    let t5 = _mm_unpackhi_epi16(r[4], r[5]);
+    let t6 = _mm_unpacklo_epi16(r[6], r[7]);
+    let t7 = _mm_unpackhi_epi16(r[6], r[7]);
+    let u0 = _mm_unpacklo_epi32(t0, t2);
+    let u1 = _mm_unpackhi_epi32(t0, t2);
+    let u2 = _mm_unpacklo_epi32(t1, t3);
+    let u3 = _mm_unpackhi_epi32(t1, t3);
+    let u4 = _mm_unpacklo_epi32(t4, t6);
+    let u5 = _mm_unpackhi_epi32(t4, t6);
+    let u6 = _mm_unpacklo_epi32(t5, t7);
+    let u7 = _mm_unpackhi_epi32(t5, t7);
+    [
+        _mm_unpacklo_epi64(u0, u4),
+        _mm_unpackhi_epi64(u0, u4),
+        _mm_unpacklo_epi64(u1, u5),
+        _mm_unpackhi_epi64(u1, u5),
+        _mm_unpacklo_epi64(u2, u6),
+        _mm_unpackhi_epi64(u2, u6),
+        _mm_unpacklo_epi64(u3, u7),
+        _mm_unpackhi_epi64(u3, u7),
+    ]
+}
+
+/// Sixteen rows at a time with AVX-512: each pair of a block is 16 rows' two
+/// samples (one 512-bit register), weighed and summed by one `vpdpwssd` (the same
+/// wrapping 32-bit sums as `vpmaddwd` and an add). The eight-row halves of the
+/// block are transposed and written out as in the AVX2 pass.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vnni")]
+unsafe fn horizontal_many_512(
+    src: &[u8],
+    w: usize,
+    h: usize,
+    targets: &mut [Target<'_>],
+    block: &mut Vec<i16>,
+) {
+    use std::arch::x86_64::*;
+    const ROWS: usize = 2 * LANES;
+    assert_eq!(src.len(), w * h);
+    for t in targets.iter_mut() {
+        t.out.clear();
+        t.out.resize(h * t.pairs.spans.len(), 0);
+    }
+    let npairs = w.div_ceil(2);
+    block.clear();
+    block.resize(npairs * 2 * ROWS, 0);
+    let zero = vec![0u8; w];
+    let (mut top, mut bottom) = (Vec::new(), Vec::new());
+    for y0 in (0..h).step_by(ROWS) {
+        let row = |j: usize| {
+            let y = y0 + j;
+            if y < h {
+                &src[y * w..(y + 1) * w]
+            } else {
+                &zero[..]
+            }
+        };
+        let upper: [&[u8]; LANES] = std::array::from_fn(row);
+        let lower: [&[u8]; LANES] = std::array::from_fn(|j| row(LANES + j));
+        let groups = w / 16;
+        for g in 0..groups {
+            let a = transpose8(&upper, g);
+            let b = transpose8(&lower, g);
+            for e in 0..8 {
+                let at = (8 * g + e) * 2 * ROWS;
+                let both = _mm256_inserti128_si256(_mm256_castsi128_si256(a[e]), b[e], 1);
+                _mm512_storeu_si512(
+                    block[at..at + 2 * ROWS].as_mut_ptr().cast(),
+                    _mm512_cvtepu8_epi16(both),
+                );
+            }
+        }
+        for p in groups * 8..npairs {
+            for j in 0..ROWS {
+                let r = row(j);
+                for b in 0..2 {
+                    block[(p * ROWS + j) * 2 + b] = r.get(2 * p + b).map_or(0, |&v| v as i16);
+                }
+            }
+        }
+        let n = ROWS.min(h - y0);
+        let (n_top, n_bottom) = (n.min(LANES), n.saturating_sub(LANES));
+        for t in targets.iter_mut() {
+            let ow = t.pairs.spans.len();
+            top.clear();
+            top.resize(ow * LANES, 0);
+            bottom.clear();
+            bottom.resize(ow * LANES, 0);
+            if t.pairs.low.is_empty() {
+                sums_512::<false>(block, t.pairs, &mut top, &mut bottom);
+            } else {
+                sums_512::<true>(block, t.pairs, &mut top, &mut bottom);
+            }
+            unstage(&top, ow, n_top, &mut t.out[y0 * ow..(y0 + n_top) * ow]);
+            if n_bottom > 0 {
+                let y1 = y0 + LANES;
+                unstage(
+                    &bottom,
+                    ow,
+                    n_bottom,
+                    &mut t.out[y1 * ow..(y1 + n_bottom) * ow],
+                );
+            }
+        }
+    }
+}
+
+/// Each output of `pairs` for the sixteen rows in `block`: rows 0 to 7 into `top`
+/// and 8 to 15 into `bottom`, eight bytes per output as [`sums`] writes them.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vnni")]
+unsafe fn sums_512<const SPLIT: bool>(
+    block: &[i16],
+    pairs: &Pairs,
+    top: &mut [u8],
+    bottom: &mut [u8],
+) {
+    use std::arch::x86_64::*;
+    const ROWS: usize = 2 * LANES;
+    let half = _mm512_set1_epi32(HALF);
+    let zero = _mm512_setzero_si512();
+    assert!(top.len() == pairs.spans.len() * LANES && bottom.len() == top.len());
+    for (o, &(p0, np, off)) in pairs.spans.iter().enumerate() {
+        let px = &block[p0 * 2 * ROWS..(p0 + np) * 2 * ROWS];
+        let high = &pairs.high[off..off + np];
+        // Four sums in turn: `vpdpwssd` takes several cycles to give its sum, so
+        // one running sum would wait on it at every pair. Wrapping 32-bit sums are
+        // the same in any order.
+        let mut hi = [_mm512_setzero_si512(); 4];
+        let mut lo = [_mm512_setzero_si512(); 4];
+        let at = |i: usize| _mm512_loadu_si512(px.as_ptr().add(i * 2 * ROWS).cast());
+        let quads = np / 4 * 4;
+        for i in (0..quads).step_by(4) {
+            for j in 0..4 {
+                let v = at(i + j);
+                let k = _mm512_set1_epi32(*high.get_unchecked(i + j));
+                hi[j] = _mm512_dpwssd_epi32(hi[j], v, k);
+                if SPLIT {
+                    let l = _mm512_set1_epi32(*pairs.low.get_unchecked(off + i + j));
+                    lo[j] = _mm512_dpwssd_epi32(lo[j], v, l);
+                }
+            }
+        }
+        for i in quads..np {
+            let v = at(i);
+            hi[0] = _mm512_dpwssd_epi32(hi[0], v, _mm512_set1_epi32(*high.get_unchecked(i)));
+            if SPLIT {
+                let l = _mm512_set1_epi32(*pairs.low.get_unchecked(off + i));
+                lo[0] = _mm512_dpwssd_epi32(lo[0], v, l);
+            }
+        }
+        let sum4 = |a: [__m512i; 4]| {
+            _mm512_add_epi32(_mm512_add_epi32(a[0], a[1]), _mm512_add_epi32(a[2], a[3]))
+        };
+        let acc = if SPLIT {
+            _mm512_add_epi32(_mm512_slli_epi32(sum4(hi), SPLIT_BITS), sum4(lo))
+        } else {
+            sum4(hi)
+        };
+        // clip8 of each lane: shift, clamp below at 0, then saturate to 255.
+        let v = _mm512_srai_epi32(_mm512_add_epi32(acc, half), super::PRECISION_BITS);
+        let v = _mm512_cvtusepi32_epi8(_mm512_max_epi32(v, zero));
+        _mm_storel_epi64(top[o * LANES..].as_mut_ptr().cast(), v);
+        _mm_storel_epi64(
+            bottom[o * LANES..].as_mut_ptr().cast(),
+            _mm_srli_si128(v, 8),
+        );
+    }
+}
+
+/// The horizontal pass with AVX2, eight rows at a time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn horizontal_many_avx2(
     src: &[u8],
     w: usize,
     h: usize,
@@ -104,35 +324,7 @@ pub(super) unsafe fn horizontal_many(
         // pairs, then widened to 16 bits per sample.
         let groups = w / 16;
         for g in 0..groups {
-            let r: [__m128i; 8] =
-                std::array::from_fn(|j| _mm_loadu_si128(rows[j].as_ptr().add(16 * g).cast()));
-            let t0 = _mm_unpacklo_epi16(r[0], r[1]);
-            let t1 = _mm_unpackhi_epi16(r[0], r[1]);
-            let t2 = _mm_unpacklo_epi16(r[2], r[3]);
-            let t3 = _mm_unpackhi_epi16(r[2], r[3]);
-            let t4 = _mm_unpacklo_epi16(r[4], r[5]);
-            let t5 = _mm_unpackhi_epi16(r[4], r[5]);
-            let t6 = _mm_unpacklo_epi16(r[6], r[7]);
-            let t7 = _mm_unpackhi_epi16(r[6], r[7]);
-            let u0 = _mm_unpacklo_epi32(t0, t2);
-            let u1 = _mm_unpackhi_epi32(t0, t2);
-            let u2 = _mm_unpacklo_epi32(t1, t3);
-            let u3 = _mm_unpackhi_epi32(t1, t3);
-            let u4 = _mm_unpacklo_epi32(t4, t6);
-            let u5 = _mm_unpackhi_epi32(t4, t6);
-            let u6 = _mm_unpacklo_epi32(t5, t7);
-            let u7 = _mm_unpackhi_epi32(t5, t7);
-            let v = [
-                _mm_unpacklo_epi64(u0, u4),
-                _mm_unpackhi_epi64(u0, u4),
-                _mm_unpacklo_epi64(u1, u5),
-                _mm_unpackhi_epi64(u1, u5),
-                _mm_unpacklo_epi64(u2, u6),
-                _mm_unpackhi_epi64(u2, u6),
-                _mm_unpacklo_epi64(u3, u7),
-                _mm_unpackhi_epi64(u3, u7),
-            ];
-            for (e, v) in v.into_iter().enumerate() {
+            for (e, v) in transpose8(&rows, g).into_iter().enumerate() {
                 let at = (8 * g + e) * 2 * LANES;
                 _mm256_storeu_si256(
                     block[at..at + 16].as_mut_ptr().cast(),
