@@ -24,10 +24,8 @@ const STEP: f32 = 1.75 * TOLERANCE;
 /// Samples per line for [`flat_band`]: dense, since a black sky may differ from a black
 /// border only by a few stars on a line.
 const DENSE: usize = 1024;
-/// [`flat_band`]: how far a sample of the band may be from its colour (JPEG noise).
+/// [`flat_band`]: how far every sample of the band may be from its colour (JPEG noise).
 const FLAT_TOL: f32 = 3.0;
-/// [`flat_band`]: share of a line's samples allowed past [`FLAT_TOL`] (stray noise).
-const FLAT_SHARE: f32 = 0.0;
 /// [`flat_band`]: least depth, in pixels (and at least a hundredth of the image).
 const FLAT_MIN: usize = 2;
 /// [`flat_band`]: lines past the band compared with its first (the picture's level).
@@ -173,12 +171,21 @@ fn band(len: usize, depth: usize, at: &impl Fn(usize, usize) -> f32) -> usize {
 fn flat_band(len: usize, depth: usize, at: &impl Fn(usize, usize) -> f32) -> usize {
     let n = DENSE.min(len);
     let pos = |k: usize| (k * (len - 1)) / (n - 1).max(1);
+    // Most edges are not flat: rejected on the spread of the edge line, before sorting.
+    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+    for k in 0..n {
+        let v = at(pos(k), 0);
+        (lo, hi) = (lo.min(v), hi.max(v));
+        if hi - lo > 2.0 * FLAT_TOL {
+            return 0;
+        }
+    }
     let mut edge: Vec<f32> = (0..n).map(|k| at(pos(k), 0)).collect();
     edge.sort_by(f32::total_cmp);
     let colour = edge[n / 2];
     let limit = depth / 2;
-    let allowed = (FLAT_SHARE * n as f32) as usize;
-    // Stray samples per line, and the line's mean distance from the band's colour.
+    let flat = |d: usize| (0..n).all(|k| (at(pos(k), d) - colour).abs() <= FLAT_TOL);
+    // Samples off the colour per line, and the line's mean distance from it.
     let line = |d: usize| {
         let (mut stray, mut sum) = (0usize, 0.0f32);
         for k in 0..n {
@@ -188,7 +195,7 @@ fn flat_band(len: usize, depth: usize, at: &impl Fn(usize, usize) -> f32) -> usi
         }
         (stray, sum / n as f32)
     };
-    let Some(k) = (0..limit).find(|&d| line(d).0 > allowed) else {
+    let Some(k) = (0..limit).find(|&d| !flat(d)) else {
         return 0; // Flat to half the image: a uniform image.
     };
     if k < FLAT_MIN.max(depth / 100) {
