@@ -379,7 +379,7 @@ mod tests {
                 s ^= s << 13;
                 s ^= s >> 17;
                 s ^= s << 5;
-                if s % 97 == 0 {
+                if s.is_multiple_of(97) {
                     200.0
                 } else {
                     (s % 9) as f32
