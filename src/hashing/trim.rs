@@ -21,6 +21,18 @@ const EDGE_UNIFORM: f32 = 0.95;
 const STRAIGHT: f32 = 0.35;
 /// Median distance from the border's colour just past its edge (luma levels).
 const STEP: f32 = 1.75 * TOLERANCE;
+/// Samples per line for [`flat_band`]: dense, since a black sky may differ from a black
+/// border only by a few stars on a line.
+const DENSE: usize = 1024;
+/// [`flat_band`]: how far every sample of the band may be from its colour (JPEG noise).
+const FLAT_TOL: f32 = 3.0;
+/// [`flat_band`]: least depth, in pixels (and at least a hundredth of the image).
+const FLAT_MIN: usize = 2;
+/// [`flat_band`]: lines past the band compared with its first (the picture's level).
+const FLAT_BEYOND: usize = 8;
+/// [`flat_band`]: the first line past the band must reach at least this share of the
+/// typical distance from the colour, and of stray samples, of the lines after it.
+const FLAT_STEP: f32 = 0.5;
 /// The content left must keep at least this share of each side.
 const MIN_CONTENT: f32 = 0.5;
 
@@ -43,10 +55,10 @@ pub fn detect(luma: &[f32], width: usize, height: usize) -> Option<TrimBox> {
     }
     let px = |x: usize, y: usize| luma[y * width + x];
     // Depth of the band on each side: top and bottom walk rows, left and right columns.
-    let top = band(width, height, px);
-    let bottom = band(width, height, |i, d| px(i, height - 1 - d));
-    let left = band(height, width, |i, d| px(d, i));
-    let right = band(height, width, |i, d| px(width - 1 - d, i));
+    let top = side(width, height, px);
+    let bottom = side(width, height, |i, d| px(i, height - 1 - d));
+    let left = side(height, width, |i, d| px(d, i));
+    let right = side(height, width, |i, d| px(width - 1 - d, i));
     if top + bottom + left + right == 0 {
         return None;
     }
@@ -64,9 +76,18 @@ pub fn detect(luma: &[f32], width: usize, height: usize) -> Option<TrimBox> {
     })
 }
 
+/// Depth of the border along one side (arguments as for [`band`]): a band within
+/// [`TOLERANCE`] that ends in a step, or else one flat to within JPEG's noise.
+fn side(len: usize, depth: usize, at: impl Fn(usize, usize) -> f32) -> usize {
+    match band(len, depth, &at) {
+        0 => flat_band(len, depth, &at),
+        d => d,
+    }
+}
+
 /// Depth of a uniform band along one side: `len` is the side's length, `depth` how far
 /// inwards it may go, `at(i, d)` the pixel `i` along the side and `d` inwards. 0 = none.
-fn band(len: usize, depth: usize, at: impl Fn(usize, usize) -> f32) -> usize {
+fn band(len: usize, depth: usize, at: &impl Fn(usize, usize) -> f32) -> usize {
     let n = SAMPLES.min(len);
     let pos = |k: usize| (k * (len - 1)) / (n - 1).max(1);
     // The edge line must be one colour.
@@ -141,6 +162,69 @@ fn band(len: usize, depth: usize, at: impl Fn(usize, usize) -> f32) -> usize {
         .max_by_key(|&k| (counts[k], usize::MAX - k))
         .unwrap_or(0);
     (base + mode + 1).min(limit)
+}
+
+/// Depth of a band that is flat to within JPEG's noise on every line across the side
+/// (`FLAT_TOL`), for borders whose colour the picture shares just past the edge (a
+/// black border on a dark sky, a grey one on grey content), where [`band`]'s tolerance
+/// runs on into the picture. 0 = none.
+fn flat_band(len: usize, depth: usize, at: &impl Fn(usize, usize) -> f32) -> usize {
+    let n = DENSE.min(len);
+    let pos = |k: usize| (k * (len - 1)) / (n - 1).max(1);
+    // Most edges are not flat: rejected on the spread of the edge line, before sorting.
+    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+    for k in 0..n {
+        let v = at(pos(k), 0);
+        (lo, hi) = (lo.min(v), hi.max(v));
+        if hi - lo > 2.0 * FLAT_TOL {
+            return 0;
+        }
+    }
+    let mut edge: Vec<f32> = (0..n).map(|k| at(pos(k), 0)).collect();
+    edge.sort_by(f32::total_cmp);
+    let colour = edge[n / 2];
+    let limit = depth / 2;
+    let flat = |d: usize| (0..n).all(|k| (at(pos(k), d) - colour).abs() <= FLAT_TOL);
+    // Samples off the colour per line, and the line's mean distance from it.
+    let line = |d: usize| {
+        let (mut stray, mut sum) = (0usize, 0.0f32);
+        for k in 0..n {
+            let v = (at(pos(k), d) - colour).abs();
+            stray += (v > FLAT_TOL) as usize;
+            sum += v;
+        }
+        (stray, sum / n as f32)
+    };
+    let Some(k) = (0..limit).find(|&d| !flat(d)) else {
+        return 0; // Flat to half the image: a uniform image.
+    };
+    if k < FLAT_MIN.max(depth / 100) {
+        return 0;
+    }
+    // The band ends on a straight line: the first line past it is already as far from
+    // the colour, and has as many samples off it, as the picture further in. A
+    // vignette, or a sky that ends raggedly (a skyline first pokes into the band at a
+    // few places), creeps away from the colour over many lines instead.
+    let far = (k + FLAT_BEYOND).min(depth);
+    let past: Vec<(usize, f32)> = (k..far).map(line).collect();
+    let typical = |pick: fn(&(usize, f32)) -> f32| {
+        let mut v: Vec<f32> = past.iter().map(pick).collect();
+        v.sort_by(f32::total_cmp);
+        v[v.len() / 2]
+    };
+    let (stray, dist) = (typical(|l| l.0 as f32), typical(|l| l.1));
+    let edge_at = |i: usize| {
+        past.get(i)
+            .is_some_and(|l| l.0 as f32 >= FLAT_STEP * stray && l.1 >= FLAT_STEP * dist)
+    };
+    if edge_at(0) {
+        k
+    } else if edge_at(1) {
+        // One blended line (resampling, JPEG) goes with the border.
+        k + 1
+    } else {
+        0
+    }
 }
 
 /// Copies the box out of a `width`-wide luma image into `out`.
@@ -285,6 +369,79 @@ mod tests {
             }
         }
         assert_eq!(detect(&night, w, h), None, "night edges");
+    }
+
+    /// A night sky: luma 0..8 noise with a few bright stars, the whole frame.
+    fn night_sky(w: usize, h: usize) -> Vec<f32> {
+        let mut s = 0x9e37_79b9_u32;
+        (0..w * h)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                if s.is_multiple_of(97) {
+                    200.0
+                } else {
+                    (s % 9) as f32
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn same_coloured_borders_on_dark_and_grey_pictures_are_found() {
+        // A black border on a night sky: the sky is within the band's tolerance, so
+        // only its texture (noise and stars against a flat band) marks the edge.
+        let (w, h) = (300, 200);
+        let sky = night_sky(w, h);
+        let (f, fw, fh) = framed(&sky, w, h, [12, 12, 20, 20], 0.0);
+        assert_eq!(
+            detect(&f, fw, fh),
+            Some(TrimBox { x: 20, y: 12, w, h }),
+            "black border on a night sky"
+        );
+        // A mid-grey border on a picture whose edges are mid-grey ±20 on many lines.
+        let p = picture(w, h);
+        let (f, fw, fh) = framed(&p, w, h, [18; 4], 128.0);
+        let b = detect(&f, fw, fh).expect("grey border");
+        assert!(
+            (18..=19).contains(&b.x) && (18..=19).contains(&b.y),
+            "grey border: {b:?}"
+        );
+        assert!((298..=300).contains(&b.w) && (198..=200).contains(&b.h));
+    }
+
+    #[test]
+    fn flat_dark_edges_that_fade_or_end_raggedly_are_not_trimmed() {
+        let (w, h) = (300, 200);
+        let p = picture(w, h);
+        // A flat black sky over a ragged skyline that starts 10 lines down: flat and
+        // deep enough for a band, but its end is not a straight line.
+        let sky: Vec<f32> = p
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let (x, y) = (i % w, i / w);
+                let horizon = 45.0 + 25.0 * (x as f32 / 13.0).sin() + 10.0 * (x as f32 / 5.0).cos();
+                if (y as f32) < horizon {
+                    0.0
+                } else {
+                    *v
+                }
+            })
+            .collect();
+        assert_eq!(detect(&sky, w, h), None, "ragged skyline");
+        // A vignette clipped to black over its outer 6 lines, then fading in.
+        let clipped: Vec<f32> = p
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let (x, y) = (i % w, i / w);
+                let edge = x.min(w - 1 - x).min(y).min(h - 1 - y) as f32;
+                v * ((edge - 6.0) / 30.0).clamp(0.0, 1.0)
+            })
+            .collect();
+        assert_eq!(detect(&clipped, w, h), None, "clipped vignette");
     }
 
     #[test]
