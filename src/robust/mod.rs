@@ -5,19 +5,21 @@
 //! Every variant is computed from the same f32 luma PDQ hashes, so a variant of a
 //! listed image and the same edit applied to the file agree as far as PDQ allows.
 //! Regions, on both sides, are hashed from a box-reduced copy of it
-//! ([`region_luma`]): a scan hashes 6 regions of every file, and at full size that
-//! cost more than the file's own hash.
+//! ([`region_luma`]): a scan hashes 10 regions of every file, and at full size 6 of
+//! them already cost more than the file's own hash.
 //! Variants come in three kinds, each with its own threshold (false-match control,
 //! measured by `benches/robustness.rs`, see docs/robust.md):
 //! - `crop`: a window of the listed image (a crop that keeps part of each side);
 //! - `rotate`: the listed image turned a few degrees about its centre, the corners
 //!   that come into view black (how most tools fill them);
-//! - `region`: a part of the picture (a half or a quadrant). The scanned file's same
-//!   regions are hashed too, and a match needs [`MIN_REGIONS`] regions of one listed
-//!   image to agree, so that one region alike by chance is not a finding.
+//! - `region`: a part of the picture (a half, a quadrant, an outer third). The
+//!   scanned file's same regions are hashed too, and a match needs [`MIN_REGIONS`]
+//!   regions of one listed image to agree, so that one region alike by chance is
+//!   not a finding.
 //!
 //! Not covered: crops that keep under about 90 % of a side away from the listed
-//! windows, rotations with other fills, edits over most regions at once.
+//! windows, rotations with other fills, edits over most regions at once (a box
+//! reaching into every outer third and every half).
 
 pub mod variants;
 
