@@ -92,6 +92,30 @@ fn one_region_alone_is_not_a_match() {
 }
 
 #[test]
+fn a_region_and_one_inside_it_are_not_enough() {
+    let v = |name: &str| Variant::from_name(name).expect(name);
+    let (top, third, q_tl, bottom) = (v("top"), v("top-third"), v("q-tl"), v("bottom"));
+    assert!(
+        !regions_agree([(top, 0), (third, 0)], 31),
+        "third inside its half"
+    );
+    assert!(
+        !regions_agree([(top, 0), (q_tl, 0)], 31),
+        "quadrant inside its half"
+    );
+    assert!(regions_agree([(top, 0), (bottom, 9)], 31));
+    // Nested pairs are counted out, not the region: a third apart still counts.
+    assert!(regions_agree(
+        [(top, 0), (third, 0), (v("bottom-third"), 5)],
+        31
+    ));
+    assert!(
+        regions_agree([(third, 2), (q_tl, 3)], 31),
+        "neither inside the other"
+    );
+}
+
+#[test]
 fn box_reduce_averages_centred_blocks() {
     // 7 x 5 reduced by 2: 3 x 2 blocks, the spare column and row dropped at the far
     // end (half of one is none).
