@@ -12,6 +12,8 @@
 //! - `REF` (default /work/shared/reference/pdq_ref.py, with `REF_PYTHON`, default
 //!   /work/peers/venv/bin/python); `REF=0` skips the reference;
 //! - `T_CROP`, `T_ROTATE`, `T_REGION` (default phscan's): the thresholds of the run;
+//! - `REGION_SET` (default phscan's regions): the region variants listed and queried,
+//!   by name, comma-separated, for choosing the set;
 //! - `SIDE` (default 800): photos are first reduced to this long side, so that the run
 //!   takes minutes; every hasher sees the same reduced and edited pixels.
 //!
@@ -78,7 +80,7 @@ fn query(h: &mut PdqHasher, img: &RgbImage) -> Query {
         trim::crop(&l, w, b, &mut c);
         h.hash_luma_dihedral(&c, b.w, b.h).1
     });
-    let regions = robust::query_regions(h, &l, w, hh)
+    let regions = robust::list_entries(h, region_set(), &l, w, hh)
         .into_iter()
         .map(|(v, o)| (v, o.hash))
         .collect();
@@ -88,6 +90,56 @@ fn query(h: &mut PdqHasher, img: &RgbImage) -> Query {
         trimmed,
         regions,
     }
+}
+
+/// `REGION_DUMP=path`: one line per (query, listed) pair compared, with each region
+/// both have and its distance (up to 48), for weighing region sets after the run:
+/// `kind` (`e` edited copy against its own listing, `x` against another listed
+/// photo, `u` unrelated image), the pair, whether another rule already matched.
+fn dump_regions(pair: &str, other_rule: bool, q: &Query, l: &Listed) {
+    static OUT: std::sync::OnceLock<Option<std::sync::Mutex<std::fs::File>>> =
+        std::sync::OnceLock::new();
+    let Some(out) = OUT.get_or_init(|| {
+        std::env::var("REGION_DUMP")
+            .ok()
+            .map(|p| std::sync::Mutex::new(std::fs::File::create(p).expect("REGION_DUMP")))
+    }) else {
+        return;
+    };
+    let ds: Vec<String> = l
+        .entries
+        .iter()
+        .filter(|(v, _)| v.kind() == Kind::Region)
+        .filter_map(|(v, e)| {
+            let (_, qh) = q.regions.iter().find(|(qv, _)| qv == v)?;
+            let d = qh.distance(e);
+            (d <= 48).then(|| format!("{}:{d}", v.name()))
+        })
+        .collect();
+    let line = format!(
+        "{pair}\t{}\t{}\t{}\n",
+        other_rule as u8,
+        (q.quality >= 50) as u8,
+        ds.join(",")
+    );
+    out.lock().unwrap().write_all(line.as_bytes()).unwrap();
+}
+
+/// The region variants of the run (`REGION_SET`), listed and queried alike.
+fn region_set() -> &'static [Variant] {
+    static SET: std::sync::OnceLock<Vec<Variant>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| match std::env::var("REGION_SET") {
+        Ok(s) => s
+            .split(',')
+            .map(|n| {
+                let v = Variant::from_name(n.trim())
+                    .unwrap_or_else(|| panic!("robustness: no variant {n}"));
+                assert!(v.kind() == Kind::Region, "robustness: {n} is not a region");
+                v
+            })
+            .collect(),
+        Err(_) => robust::REGIONS.to_vec(),
+    })
 }
 
 fn listed(h: &mut PdqHasher, name: &str, img: &RgbImage, set: &[Variant]) -> Listed {
@@ -174,6 +226,7 @@ fn compare(q: &Query, l: &Listed, t: &Thresholds, mut stats: Option<&mut Stats>)
                     region_d.push((*v, d));
                     if let Some(s) = stats.as_deref_mut() {
                         s.add("region", d);
+                        s.add(v.name(), d);
                     }
                 }
             }
@@ -191,7 +244,7 @@ fn compare(q: &Query, l: &Listed, t: &Thresholds, mut stats: Option<&mut Stats>)
                 s.add("trimmed", qh.distance(&l.plain));
             }
         }
-        for th in [16, 20, 24, 28, 31] {
+        for th in [16, 20, 24, 28, 31, 34, 36, 40, 44] {
             if robust::regions_agree(region_d.iter().copied(), th) {
                 *s.region_pairs.entry(th).or_default() += 1;
             }
@@ -612,7 +665,12 @@ fn main() {
     let ref_script = std::env::var("REF").unwrap_or("/work/shared/reference/pdq_ref.py".into());
     let ref_python = std::env::var("REF_PYTHON").unwrap_or("/work/peers/venv/bin/python".into());
     let with_ref = ref_script != "0";
-    let set: Vec<Variant> = robust::DEFAULT_SET.to_vec();
+    let set: Vec<Variant> = robust::DEFAULT_SET
+        .iter()
+        .copied()
+        .filter(|v| v.kind() != Kind::Region)
+        .chain(region_set().iter().copied())
+        .collect();
     let d = Thresholds::DEFAULT;
     let t = Thresholds {
         crop: env::env_usize("T_CROP", d.crop as usize) as u32,
@@ -725,6 +783,12 @@ fn main() {
                     );
                 }
                 let via = matching_entries(&q, &list[i], &t);
+                dump_regions(
+                    &format!("e\t{family}\t{name}\t{}", list[i].name),
+                    via.iter().any(|v| v.kind() != Kind::Region) || found.trimmed,
+                    &q,
+                    &list[i],
+                );
                 let (mut fp, mut ft, mut fr) = (0, 0, 0);
                 let mut false_with = Vec::new();
                 let sweep_own = Sweep::of(&q, &list[i], &t);
@@ -732,6 +796,12 @@ fn main() {
                 let widest = SWEEP[SWEEP.len() - 1];
                 for (j, l) in list.iter().enumerate() {
                     if j != i && !near_duplicates(&list[i].plain, l) {
+                        dump_regions(
+                            &format!("x\t{family}\t{name}\t{}", list[i].name),
+                            false,
+                            &q,
+                            l,
+                        );
                         let sw = Sweep::of(&q, l, &t);
                         if sw.found(widest, widest) {
                             sweep_others.push(sw);
@@ -970,6 +1040,16 @@ fn main() {
             }
             for l in list.iter().filter(|l| !near_duplicates(&q.plain[0], l)) {
                 let f = compare(&q, l, &t, Some(&mut s));
+                dump_regions(
+                    &format!(
+                        "u\t{}\t{}",
+                        p.file_name().unwrap().to_string_lossy(),
+                        l.name
+                    ),
+                    false,
+                    &q,
+                    l,
+                );
                 if f.plain || f.trimmed || f.robust {
                     hits.push(format!(
                         "{} ~ {} (plain {}, scan {}, robust {})",

@@ -187,5 +187,88 @@ fn robust_lists_refuse_formats_that_cannot_carry_them() {
     let converted = json_lines(&out.stdout);
     assert_eq!(converted.len(), 1);
     assert_eq!(converted[0]["robust"], original[0]["robust"]);
+    // Every kind, the outer thirds among the regions, comes through.
+    let robust = converted[0]["robust"].as_object().expect("robust entries");
+    for prefix in ["crop", "rot", "top", "left"] {
+        assert!(
+            robust.keys().any(|k| k.starts_with(prefix)),
+            "{prefix}: {}",
+            converted[0]
+        );
+    }
+    assert!(
+        robust.keys().any(|k| k.ends_with("-third")),
+        "{}",
+        converted[0]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_caption_over_the_centre_is_found_through_the_outer_thirds() {
+    let dir = tempdir();
+    let orig_path = dir.join("orig.png");
+    common::link("tests/fixtures/known/k03.png", &orig_path);
+    let list = list_of(&dir, &orig_path, &["--robust"]);
+    let text = std::fs::read_to_string(&list).unwrap();
+    let mut rec = json_lines(text.as_bytes())
+        .into_iter()
+        .find(|r| r["type"] == "hash")
+        .expect("a hash record");
+    let thirds = ["top-third", "bottom-third", "left-third", "right-third"];
+    let robust = rec["robust"].as_object().expect("robust entries");
+    assert!(thirds.iter().all(|t| robust.contains_key(*t)), "{rec}");
+
+    // A white box with lines of "text" over the middle third of each side: it
+    // reaches into every half and quadrant, and into none of the thirds.
+    let mut captioned = fixture("k03.png");
+    let (w, h) = (captioned.width(), captioned.height());
+    let (x0, x1, y0, y1) = (w * 7 / 20, w * 13 / 20, h * 7 / 20, h * 13 / 20);
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let text = (y - y0) % 20 < 6 && (x - x0) % 9 < 6;
+            captioned.put_pixel(x, y, Rgb(if text { [20; 3] } else { [255; 3] }));
+        }
+    }
+    let cap_path = dir.join("captioned.png");
+    captioned.save(&cap_path).unwrap();
+    let found = hits(&list, &cap_path);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["variant"], "regions", "{}", found[0]);
+    let regions: Vec<&str> = found[0]["regions"]
+        .as_array()
+        .expect("regions listed")
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(
+        regions.iter().filter(|r| thirds.contains(r)).count() >= 2,
+        "{regions:?}"
+    );
+
+    // The same list without the thirds (as lists were made before them) misses it.
+    let robust = rec["robust"].as_object_mut().unwrap();
+    robust.retain(|k, _| !thirds.contains(&k.as_str()));
+    let old_dir = dir.join("old");
+    std::fs::create_dir_all(&old_dir).unwrap();
+    let old = old_dir.join("list.jsonl");
+    let body: String = text
+        .lines()
+        .map(|l| {
+            let r: Value = serde_json::from_str(l).unwrap();
+            let line = if r["type"] == "hash" {
+                rec.to_string()
+            } else {
+                l.to_string()
+            };
+            line + "\n"
+        })
+        .collect();
+    std::fs::write(&old, body).unwrap();
+    assert!(
+        hits(&old, &cap_path).is_empty(),
+        "{:?}",
+        hits(&old, &cap_path)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -48,6 +48,18 @@ fn crops_and_regions_take_their_window() {
     let br = Variant::from_name("crop90-br").unwrap();
     assert_eq!(apply(br, &p, w, h, &mut out), Some((180, 144)));
     assert_eq!(out[0], p[16 * w + 20]);
+    // The outer thirds: strips of a third of the side, across the whole picture.
+    let (w3, h3) = (300, 240);
+    let p3: Vec<f32> = (0..w3 * h3).map(|i| i as f32).collect();
+    let bottom_third = Variant::from_name("bottom-third").unwrap();
+    assert_eq!(apply(bottom_third, &p3, w3, h3, &mut out), Some((300, 80)));
+    assert_eq!(out[0], p3[160 * w3]);
+    let right_third = Variant::from_name("right-third").unwrap();
+    assert_eq!(apply(right_third, &p3, w3, h3, &mut out), Some((100, 240)));
+    assert_eq!(out[..2], [p3[200], p3[201]]);
+    assert_eq!(out[100], p3[w3 + 200]);
+    // A third of 200 x 160 is under MIN_REGION_SIDE high: not hashed.
+    assert_eq!(apply(bottom_third, &p, w, h, &mut out), None);
     // Regions under MIN_REGION_SIDE are not hashed at all; crops still are.
     assert_eq!(apply(top, &p[..200 * 100], 200, 100, &mut out), None);
     assert!(apply(br, &p[..200 * 100], 200, 100, &mut out).is_some());
@@ -77,6 +89,30 @@ fn one_region_alone_is_not_a_match() {
     );
     assert!(!regions_agree([(a, 3), (b, 32)], 31));
     assert!(regions_agree([(a, 3), (b, 31)], 31));
+}
+
+#[test]
+fn a_region_and_one_inside_it_are_not_enough() {
+    let v = |name: &str| Variant::from_name(name).expect(name);
+    let (top, third, q_tl, bottom) = (v("top"), v("top-third"), v("q-tl"), v("bottom"));
+    assert!(
+        !regions_agree([(top, 0), (third, 0)], 31),
+        "third inside its half"
+    );
+    assert!(
+        !regions_agree([(top, 0), (q_tl, 0)], 31),
+        "quadrant inside its half"
+    );
+    assert!(regions_agree([(top, 0), (bottom, 9)], 31));
+    // Nested pairs are counted out, not the region: a third apart still counts.
+    assert!(regions_agree(
+        [(top, 0), (third, 0), (v("bottom-third"), 5)],
+        31
+    ));
+    assert!(
+        regions_agree([(third, 2), (q_tl, 3)], 31),
+        "neither inside the other"
+    );
 }
 
 #[test]

@@ -59,7 +59,7 @@ const fn rot(name: &'static str, degrees: f32) -> Def {
 
 /// Every variant phscan knows, by index. Append only: an index is not stored in
 /// lists (names are), but the order fixes how variants sort in reports.
-static DEFS: [Def; 41] = [
+static DEFS: [Def; 45] = [
     // Crops keeping 90 % of each side, at the 9 positions (offsets 0, 5, 10 %).
     crop("crop90-tl", [0.00, 0.00, 0.90, 0.90]),
     crop("crop90-t", [0.05, 0.00, 0.95, 0.90]),
@@ -106,6 +106,13 @@ static DEFS: [Def; 41] = [
     region("right", [0.5, 0.0, 1.0, 1.0]),
     region("q-tl", [0.0, 0.0, 0.5, 0.5]),
     region("q-br", [0.5, 0.5, 1.0, 1.0]),
+    // The outer thirds as strips across the picture: a box over the centre (within
+    // the middle third of each side, up to 11 % of the area) leaves all four
+    // untouched, where it touches every half and quadrant.
+    region("top-third", [0.0, 0.0, 1.0, 1.0 / 3.0]),
+    region("bottom-third", [0.0, 2.0 / 3.0, 1.0, 1.0]),
+    region("left-third", [0.0, 0.0, 1.0 / 3.0, 1.0]),
+    region("right-third", [2.0 / 3.0, 0.0, 1.0, 1.0]),
 ];
 
 /// One robust variant.
@@ -164,5 +171,6 @@ const fn range<const N: usize>(start: u8) -> [Variant; N] {
 pub const CROPS: [Variant; 27] = range(0);
 /// Rotations of ±2..5°.
 pub const ROTATIONS: [Variant; 8] = range(27);
-/// Halves and two opposite quadrants.
-pub const REGIONS: [Variant; 6] = range(35);
+/// Halves, two opposite quadrants (the regions of lists made before the thirds),
+/// and the outer thirds: the regions `hash --robust` lists and a scan hashes.
+pub const REGIONS: [Variant; 10] = range(35);
