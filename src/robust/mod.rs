@@ -9,7 +9,9 @@
 //! them already cost more than the file's own hash.
 //! Variants come in three kinds, each with its own threshold (false-match control,
 //! measured by `benches/robustness.rs`, see docs/robust.md):
-//! - `crop`: a window of the listed image (a crop that keeps part of each side);
+//! - `crop`: a window of the listed image (a crop that keeps part of each side), and
+//!   `inner`: the listed image inside what the query-side trim takes for its borders
+//!   or flat edges (listed only when it finds some);
 //! - `rotate`: the listed image turned a few degrees about its centre, the corners
 //!   that come into view black (how most tools fill them);
 //! - `region`: a part of the picture (a half, a quadrant, an outer third). The
@@ -23,13 +25,13 @@
 
 pub mod variants;
 
-pub use variants::{Kind, Variant, CROPS, REGIONS, ROTATIONS};
+pub use variants::{Kind, Variant, CROPS, INNER, REGIONS, ROTATIONS};
 
 use crate::hashing::pdq::{PdqHasher, PdqOutput, MIN_HASHABLE_DIM};
 
 /// The variants `hash --robust` lists (chosen from measurements, docs/robust.md).
-pub const DEFAULT_SET: [Variant; CROPS.len() + ROTATIONS.len() + REGIONS.len()] = {
-    let mut out = [CROPS[0]; CROPS.len() + ROTATIONS.len() + REGIONS.len()];
+pub const DEFAULT_SET: [Variant; CROPS.len() + ROTATIONS.len() + REGIONS.len() + 1] = {
+    let mut out = [INNER; CROPS.len() + ROTATIONS.len() + REGIONS.len() + 1];
     let mut i = 0;
     while i < CROPS.len() {
         out[i] = CROPS[i];
@@ -95,6 +97,14 @@ pub fn apply(
     height: usize,
     out: &mut Vec<f32>,
 ) -> Option<(usize, usize)> {
+    if v == INNER {
+        let b = crate::hashing::trim::detect(luma, width, height)?;
+        if b.w < MIN_HASHABLE_DIM || b.h < MIN_HASHABLE_DIM {
+            return None;
+        }
+        crate::hashing::trim::crop(luma, width, b, out);
+        return Some((b.w, b.h));
+    }
     match v.kind() {
         Kind::Crop | Kind::Region => {
             let [x0, y0, x1, y1] = v.window();

@@ -177,3 +177,34 @@ fn regions_are_hashed_from_the_reduced_luma_on_both_sides() {
     assert_eq!(entries[0], (crop, at_full));
     assert_eq!(entries[1], (top, direct));
 }
+
+#[test]
+fn inner_is_the_listed_image_inside_its_borders() {
+    let (w, h) = (300, 200);
+    let p = picture(w, h);
+    let mut hasher = PdqHasher::new();
+    // No border: no `inner` entry.
+    let plain = list_entries(&mut hasher, &[INNER], &p, w, h);
+    assert!(
+        plain.is_empty(),
+        "{:?}",
+        plain.iter().map(|e| e.0).collect::<Vec<_>>()
+    );
+    // A flat black band of 20 rows on top: the entry is the hash of what is below it,
+    // the content the query-side trim hashes for a bordered copy.
+    let (bw, bh) = (w, h + 20);
+    let mut framed = vec![0.0; bw * bh];
+    framed[20 * bw..].copy_from_slice(&p);
+    let b = crate::hashing::trim::detect(&framed, bw, bh).expect("a border on top");
+    assert_eq!((b.x, b.w, b.h), (0, bw, bh - b.y));
+    assert!((20..=22).contains(&b.y), "cut at {}", b.y);
+    let mut inside = Vec::new();
+    crate::hashing::trim::crop(&framed, bw, b, &mut inside);
+    let want = hasher.hash_luma(&inside, b.w, b.h);
+    let got = list_entries(&mut hasher, &[INNER], &framed, bw, bh);
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].0, got[0].1.hash), (INNER, want.hash));
+    assert_eq!(INNER.name(), "inner");
+    assert_eq!(INNER.kind(), Kind::Crop);
+    assert!(DEFAULT_SET.contains(&INNER));
+}

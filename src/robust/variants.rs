@@ -48,6 +48,17 @@ const fn region(name: &'static str, window: [f32; 4]) -> Def {
     }
 }
 
+/// The listed image inside what the border detector takes for borders or flat edges
+/// (its window depends on the image): matched as a crop.
+const fn inner(name: &'static str) -> Def {
+    Def {
+        name,
+        kind: Kind::Crop,
+        window: [0.0, 0.0, 1.0, 1.0],
+        degrees: 0.0,
+    }
+}
+
 const fn rot(name: &'static str, degrees: f32) -> Def {
     Def {
         name,
@@ -59,7 +70,7 @@ const fn rot(name: &'static str, degrees: f32) -> Def {
 
 /// Every variant phscan knows, by index. Append only: an index is not stored in
 /// lists (names are), but the order fixes how variants sort in reports.
-static DEFS: [Def; 45] = [
+static DEFS: [Def; 46] = [
     // Crops keeping 90 % of each side, at the 9 positions (offsets 0, 5, 10 %).
     crop("crop90-tl", [0.00, 0.00, 0.90, 0.90]),
     crop("crop90-t", [0.05, 0.00, 0.95, 0.90]),
@@ -113,6 +124,10 @@ static DEFS: [Def; 45] = [
     region("bottom-third", [0.0, 2.0 / 3.0, 1.0, 1.0]),
     region("left-third", [0.0, 0.0, 1.0 / 3.0, 1.0]),
     region("right-third", [2.0 / 3.0, 0.0, 1.0, 1.0]),
+    // What the query-side trim keeps of the listed image itself: a picture whose own
+    // edge is flat (a black sky) is trimmed into that edge when a border is added, and
+    // the same cut of the listed image then matches it.
+    inner("inner"),
 ];
 
 /// One robust variant.
@@ -174,3 +189,5 @@ pub const ROTATIONS: [Variant; 8] = range(27);
 /// Halves, two opposite quadrants (the regions of lists made before the thirds),
 /// and the outer thirds: the regions `hash --robust` lists and a scan hashes.
 pub const REGIONS: [Variant; 10] = range(35);
+/// The listed image inside its own borders or flat edges, as the trim finds them.
+pub const INNER: Variant = Variant(45);
