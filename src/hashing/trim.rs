@@ -261,6 +261,23 @@ mod tests {
     }
 
     /// `inner` placed inside borders of `colour`: (top, bottom, left, right) widths.
+    /// `p` (`w` wide) under a sky of `colour` down to a ragged skyline around row
+    /// `base` (from `base - 35` to `base + 35`, a different row in each column).
+    fn under_skyline(p: &[f32], w: usize, base: f32, colour: f32) -> Vec<f32> {
+        p.iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                let (x, y) = (i % w, i / w);
+                let horizon = base + 25.0 * (x as f32 / 13.0).sin() + 10.0 * (x as f32 / 5.0).cos();
+                if (y as f32) < horizon {
+                    colour
+                } else {
+                    v
+                }
+            })
+            .collect()
+    }
+
     fn framed(
         inner: &[f32],
         w: usize,
@@ -344,19 +361,7 @@ mod tests {
             .collect();
         assert_eq!(detect(&vignette, w, h), None, "vignette");
         // A dark sky over a ragged skyline: black down to a different row in each column.
-        let sky: Vec<f32> = p
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let (x, y) = (i % w, i / w);
-                let horizon = 30.0 + 25.0 * (x as f32 / 13.0).sin() + 10.0 * (x as f32 / 5.0).cos();
-                if (y as f32) < horizon {
-                    4.0
-                } else {
-                    *v
-                }
-            })
-            .collect();
+        let sky = under_skyline(&p, w, 30.0, 4.0);
         assert_eq!(detect(&sky, w, h), None, "dark sky");
         // Dark but textured edges (night scene): noise of ±10 around luma 15 is
         // within tolerance, but a band needs a straight end, which texture lacks.
@@ -417,19 +422,7 @@ mod tests {
         let p = picture(w, h);
         // A flat black sky over a ragged skyline that starts 10 lines down: flat and
         // deep enough for a band, but its end is not a straight line.
-        let sky: Vec<f32> = p
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let (x, y) = (i % w, i / w);
-                let horizon = 45.0 + 25.0 * (x as f32 / 13.0).sin() + 10.0 * (x as f32 / 5.0).cos();
-                if (y as f32) < horizon {
-                    0.0
-                } else {
-                    *v
-                }
-            })
-            .collect();
+        let sky = under_skyline(&p, w, 45.0, 0.0);
         assert_eq!(detect(&sky, w, h), None, "ragged skyline");
         // A vignette clipped to black over its outer 6 lines, then fading in.
         let clipped: Vec<f32> = p

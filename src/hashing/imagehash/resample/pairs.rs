@@ -143,6 +143,35 @@ unsafe fn transpose8(rows: &[&[u8]; LANES], g: usize) -> [std::arch::x86_64::__m
     ]
 }
 
+/// Sizes every target's output for `h` rows and the block for `rows` rows of `w`
+/// samples in pairs (all of it is written before it is read).
+fn prepare(targets: &mut [Target<'_>], h: usize, w: usize, rows: usize, block: &mut Vec<i16>) {
+    for t in targets.iter_mut() {
+        t.out.clear();
+        t.out.resize(h * t.pairs.spans.len(), 0);
+    }
+    block.clear();
+    block.resize(w.div_ceil(2) * 2 * rows, 0);
+}
+
+/// The pairs `pairs` of the block (`rows` rows, `row(j)` the samples of row `j`),
+/// one sample at a time: those past the last group of sixteen columns.
+fn pairs_by_sample<'a>(
+    block: &mut [i16],
+    rows: usize,
+    pairs: std::ops::Range<usize>,
+    row: impl Fn(usize) -> &'a [u8],
+) {
+    for p in pairs {
+        for j in 0..rows {
+            let r = row(j);
+            for b in 0..2 {
+                block[(p * rows + j) * 2 + b] = r.get(2 * p + b).map_or(0, |&v| v as i16);
+            }
+        }
+    }
+}
+
 /// Sixteen rows at a time with AVX-512: each pair of a block is 16 rows' two
 /// samples (one 512-bit register), weighed and summed by one `vpdpwssd` (the same
 /// wrapping 32-bit sums as `vpmaddwd` and an add). The eight-row halves of the
@@ -159,13 +188,8 @@ unsafe fn horizontal_many_512(
     use std::arch::x86_64::*;
     const ROWS: usize = 2 * LANES;
     assert_eq!(src.len(), w * h);
-    for t in targets.iter_mut() {
-        t.out.clear();
-        t.out.resize(h * t.pairs.spans.len(), 0);
-    }
+    prepare(targets, h, w, ROWS, block);
     let npairs = w.div_ceil(2);
-    block.clear();
-    block.resize(npairs * 2 * ROWS, 0);
     let zero = vec![0u8; w];
     let (mut top, mut bottom) = (Vec::new(), Vec::new());
     for y0 in (0..h).step_by(ROWS) {
@@ -192,14 +216,7 @@ unsafe fn horizontal_many_512(
                 );
             }
         }
-        for p in groups * 8..npairs {
-            for j in 0..ROWS {
-                let r = row(j);
-                for b in 0..2 {
-                    block[(p * ROWS + j) * 2 + b] = r.get(2 * p + b).map_or(0, |&v| v as i16);
-                }
-            }
-        }
+        pairs_by_sample(block, ROWS, groups * 8..npairs, row);
         let n = ROWS.min(h - y0);
         let (n_top, n_bottom) = (n.min(LANES), n.saturating_sub(LANES));
         for t in targets.iter_mut() {
@@ -302,13 +319,8 @@ unsafe fn horizontal_many_avx2(
 ) {
     use std::arch::x86_64::*;
     assert_eq!(src.len(), w * h);
-    for t in targets.iter_mut() {
-        t.out.clear();
-        t.out.resize(h * t.pairs.spans.len(), 0);
-    }
+    prepare(targets, h, w, LANES, block);
     let npairs = w.div_ceil(2);
-    block.clear();
-    block.resize(npairs * 2 * LANES, 0);
     let zero = vec![0u8; w];
     let mut stage = Vec::new();
     for y0 in (0..h).step_by(LANES) {
@@ -332,13 +344,7 @@ unsafe fn horizontal_many_avx2(
                 );
             }
         }
-        for p in groups * 8..npairs {
-            for (j, row) in rows.iter().enumerate() {
-                for b in 0..2 {
-                    block[(p * LANES + j) * 2 + b] = row.get(2 * p + b).map_or(0, |&v| v as i16);
-                }
-            }
-        }
+        pairs_by_sample(block, LANES, groups * 8..npairs, |j| rows[j]);
         let n = LANES.min(h - y0);
         for t in targets.iter_mut() {
             let ow = t.pairs.spans.len();
