@@ -260,7 +260,6 @@ mod tests {
             .collect()
     }
 
-    /// `inner` placed inside borders of `colour`: (top, bottom, left, right) widths.
     /// `p` (`w` wide) under a sky of `colour` down to a ragged skyline around row
     /// `base` (from `base - 35` to `base + 35`, a different row in each column).
     fn under_skyline(p: &[f32], w: usize, base: f32, colour: f32) -> Vec<f32> {
@@ -278,6 +277,7 @@ mod tests {
             .collect()
     }
 
+    /// `inner` placed inside borders of `colour`: (top, bottom, left, right) widths.
     fn framed(
         inner: &[f32],
         w: usize,
