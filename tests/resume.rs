@@ -345,22 +345,7 @@ fn an_incompatible_report_is_refused() {
     let before = killed_after(&report, &paths, 2, &["--hashset", set.to_str().unwrap()]);
     let cp_before = checkpoint(&report).unwrap();
     let refused = |extra: &[&str], list: &[PathBuf], why: &str| {
-        let mut child = phscan()
-            .args([
-                "scan",
-                "--hashset",
-                "hashsets/fixtures.jsonl",
-                "--progress=never",
-            ])
-            .args([
-                "--list-clean",
-                "--checkpoint-seconds",
-                "0",
-                "--files-from",
-                "-",
-                "-o",
-            ])
-            .arg(&report)
+        let mut child = stdin_scan(&report)
             .arg("--resume")
             .args(extra)
             .stdin(Stdio::piped())
