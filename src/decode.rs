@@ -25,6 +25,7 @@ pub mod heif;
 pub mod jxl;
 pub mod turbo;
 pub mod webp;
+pub mod ycc;
 
 #[derive(Debug)]
 pub enum DecodeError {
@@ -123,6 +124,23 @@ pub fn decode(
         return Ok(d.image);
     }
     decode_with_image(bytes, format, limits)
+}
+
+/// [`decode`] for a caller that only needs Pillow's greyscale of the image (the
+/// ImageHash family): a JPEG whose greyscale libjpeg-turbo's planes give directly
+/// ([`turbo::decode_grey`]) comes back as that greyscale, the same bytes as Pillow's
+/// `convert("L")` of [`decode`]'s RGB; anything else as [`decode`] gives it.
+pub fn decode_grey(
+    bytes: &[u8],
+    format: MediaFormat,
+    limits: &Limits,
+) -> Result<DynamicImage, DecodeError> {
+    if format == MediaFormat::Jpeg {
+        if let Native::Decoded(d) = turbo::decode_grey(bytes, limits)? {
+            return Ok(d.image);
+        }
+    }
+    decode(bytes, format, limits)
 }
 
 /// Decodes the first frame with the `image` crate (zune-jpeg for JPEG, image-webp for

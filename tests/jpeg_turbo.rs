@@ -208,3 +208,132 @@ fn exif_orientation_is_not_applied() {
     assert_eq!((b.width(), b.height()), (w, h), "not turned");
     assert_eq!(a, b, "the stored pixels, whatever the orientation tag says");
 }
+
+/// Saturated colours (which push R, G or B past 0..255 before clamping), smooth
+/// gradients and per-pixel noise, so that every step of the conversion is exercised.
+fn colourful(u: f32, v: f32, c: usize) -> f32 {
+    let noise = ((u * 7919.0 + v * 104729.0 + c as f32 * 31.0).sin() * 43758.55).fract();
+    match ((u * 4.0) as usize + 4 * (v * 3.0) as usize) % 6 {
+        0 => [1.0, 0.0, 0.0][c],
+        1 => [0.0, 0.0, 1.0][c],
+        2 => noise.abs(),
+        3 => [0.1, 1.0, 0.9][c] * (0.5 + 0.5 * noise.abs()),
+        _ => waves(u, v, c),
+    }
+}
+
+/// The greyscale made from libjpeg-turbo's YCbCr planes is Pillow's `convert("L")`
+/// of the RGB libjpeg-turbo decodes, to the byte, for every chroma layout it takes
+/// (4:4:4, 4:2:2, 4:2:0), baseline and progressive, and sizes odd and even, down to
+/// 3 pixels; the other layouts and greyscale, CMYK JPEGs come back as the plain
+/// decode gives them.
+#[test]
+fn greyscale_from_the_planes_is_pillows_greyscale_of_the_rgb() {
+    use phscan::decode::decode_grey;
+    use phscan::hashing::imagehash::grey::to_grey;
+    let limits = Limits::default();
+    let sizes = [
+        (3, 3),
+        (5, 1),
+        (6, 2),
+        (7, 9),
+        (16, 16),
+        (17, 33),
+        (33, 17),
+        (64, 1),
+        (301, 203),
+        (640, 31),
+    ];
+    let layouts = [
+        ("4:4:4", SamplingFactor::F_1_1, true),
+        ("4:2:2", SamplingFactor::F_2_1, true),
+        ("4:2:0", SamplingFactor::F_2_2, true),
+        ("4:4:0", SamplingFactor::F_1_2, false),
+        ("4:1:1", SamplingFactor::F_4_1, false),
+    ];
+    let mut from_planes = 0;
+    for (name, factor, taken) in layouts {
+        for &(w, h) in &sizes {
+            for progressive in [false, true] {
+                let what = format!("{name} {w}x{h} progressive {progressive}");
+                let mut bytes = Vec::new();
+                let mut enc = Encoder::new(&mut bytes, 92);
+                enc.set_progressive(progressive);
+                enc.set_sampling_factor(factor);
+                let px = common::synth(w, h, 3, colourful);
+                enc.encode(&px, w as u16, h as u16, ColorType::Rgb).unwrap();
+                let rgb = decode(&bytes, MediaFormat::Jpeg, &limits).unwrap();
+                let mut want = Vec::new();
+                to_grey(&rgb, &mut want);
+                // The planes' greyscale, or the plain decode (left to to_grey).
+                let image = decode_grey(&bytes, MediaFormat::Jpeg, &limits).unwrap();
+                assert_eq!((image.width(), image.height()), (w, h), "{what}");
+                let mut got = Vec::new();
+                to_grey(&image, &mut got);
+                assert_eq!(got.len(), want.len(), "{what}");
+                let bad = got.iter().zip(&want).filter(|(a, b)| a != b).count();
+                assert_eq!(bad, 0, "{what}: {bad} pixels differ");
+                // Chroma 2 samples wide or less is upsampled by repetition, which
+                // only the plain decode does.
+                let smooth = factor == SamplingFactor::F_1_1 || w.div_ceil(2) > 2;
+                let planes = matches!(turbo::decode_grey(&bytes, &limits), Ok(Native::Decoded(_)));
+                assert_eq!(planes, taken && smooth, "{what}: made from the planes");
+                assert_eq!(
+                    matches!(image, DynamicImage::ImageLuma8(_)),
+                    planes,
+                    "{what}: greyscale exactly when made from the planes"
+                );
+                from_planes += planes as usize;
+            }
+        }
+    }
+    assert!(from_planes >= 50, "{from_planes}");
+    // Greyscale and CMYK JPEGs: the plain decode, unchanged.
+    for (color, channels) in [(ColorType::Luma, 1), (ColorType::Cmyk, 4)] {
+        let bytes = encode(40, 30, color, channels, false);
+        assert!(matches!(
+            turbo::decode_grey(&bytes, &limits),
+            Ok(Native::Fallback)
+        ));
+        let plain = decode(&bytes, MediaFormat::Jpeg, &limits).unwrap();
+        let got = decode_grey(&bytes, MediaFormat::Jpeg, &limits).unwrap();
+        assert_eq!(got.as_bytes(), plain.as_bytes(), "{color:?}");
+    }
+}
+
+/// The planes' path keeps the plain decode's limits and its handling of damaged
+/// files and scan bombs.
+#[test]
+fn greyscale_from_the_planes_keeps_the_limits() {
+    let bytes = encode(1000, 800, ColorType::Rgb, 3, false);
+    // 4:2:0 planes: 1000 x 800 + 2 x 500 x 400 = 1,200,000 bytes.
+    let tight = Limits {
+        max_alloc: 1_000_000,
+        ..Limits::default()
+    };
+    let grey = |b: &[u8], l: &Limits| phscan::decode::decode_grey(b, MediaFormat::Jpeg, l);
+    assert_over_max_alloc(grey(&bytes, &tight), 1_200_000);
+    let few = Limits {
+        max_pixels: 799_999,
+        ..Limits::default()
+    };
+    assert_too_many_pixels(turbo::decode_grey(&bytes, &few), (1000, 800), "planes");
+    let limits = Limits::default();
+    let damaged = fixture("fixtures-hostile/truncated-mid-scan.jpg");
+    assert!(matches!(
+        turbo::decode_grey(&damaged, &limits),
+        Ok(Native::Fallback)
+    ));
+    // jpeg-encoder writes progressive JPEGs in about ten scans.
+    let progressive = encode(320, 240, ColorType::Rgb, 3, true);
+    match turbo::decode_grey_with_scan_limit(&progressive, &limits, 2) {
+        Err(DecodeError::Invalid(m)) => assert!(m.contains("more than 2 scans"), "{m}"),
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(Native::Fallback) => panic!("a scan bomb was handed to the other decoder"),
+        Ok(Native::Decoded(_)) => panic!("decoded past the scan limit"),
+    }
+    assert!(matches!(
+        turbo::decode_grey(&progressive, &limits),
+        Ok(Native::Decoded(_))
+    ));
+}

@@ -26,6 +26,10 @@
 //!   rare; the cost is a second decode for them;
 //! - any other fatal error, except the scan limit below.
 //!
+//! [`decode_grey`] gives Pillow's greyscale of the same RGB without making it, from
+//! the YCbCr planes (`tj3DecompressToYUVPlanes8`, [`super::ycc`]), for hashes that
+//! need nothing else; it leaves the same files to the other decoder.
+//!
 //! A progressive JPEG with more than [`SCAN_LIMIT`] scans (a "scan bomb": each scan
 //! costs a pass over the whole image) is an error, not a fallback, so that no decoder
 //! spends its time on it.
@@ -91,6 +95,53 @@ pub enum Size {
     MinShort(u32),
 }
 
+/// A decompressor with the header of `bytes` read, and the image's dimensions, when
+/// it is an 8-bit lossy JPEG whose pixel count is within `--max-pixels`; `None`
+/// when it is for the other decoder.
+fn open(bytes: &[u8], limits: &Limits) -> Result<Option<(Handle, u32, u32)>, DecodeError> {
+    let Some(h) = Handle::new() else {
+        return Ok(None);
+    };
+    // SAFETY: a live handle; the buffer and its length describe `bytes`.
+    let r = unsafe { tj::tj3DecompressHeader(h.0, bytes.as_ptr(), bytes.len() as _) };
+    if r != 0 {
+        return Ok(None);
+    }
+    let (width, height) = (
+        h.get(tj::TJPARAM_TJPARAM_JPEGWIDTH),
+        h.get(tj::TJPARAM_TJPARAM_JPEGHEIGHT),
+    );
+    let (Ok(width), Ok(height)) = (u32::try_from(width), u32::try_from(height)) else {
+        return Ok(None);
+    };
+    super::check_pixels(width, height, limits)?;
+    if width == 0
+        || height == 0
+        || h.get(tj::TJPARAM_TJPARAM_PRECISION) != 8
+        || h.get(tj::TJPARAM_TJPARAM_LOSSLESS) != 0
+    {
+        return Ok(None);
+    }
+    Ok(Some((h, width, height)))
+}
+
+/// Sets `--max-alloc` as libjpeg-turbo's working memory limit, and the scan limit.
+fn set_limits(h: &Handle, limits: &Limits, scan_limit: i32) -> bool {
+    let max_mib = limits.max_alloc.div_ceil(1 << 20).clamp(1, i32::MAX as u64);
+    h.set(tj::TJPARAM_TJPARAM_MAXMEMORY, max_mib as libc::c_int)
+        && h.set(tj::TJPARAM_TJPARAM_SCANLIMIT, scan_limit)
+}
+
+/// What a failed decompression means: an error for a scan bomb, else the other
+/// decoder's turn.
+fn failed(h: &Handle) -> Result<Native, DecodeError> {
+    let (msg, warning) = h.error();
+    if !warning && msg.starts_with("Progressive JPEG image has more than") {
+        return Err(DecodeError::Invalid(format!("libjpeg-turbo: {msg}")));
+    }
+    Ok(Native::Fallback)
+}
+
 /// Decodes the JPEG in `bytes` with libjpeg-turbo. The pixel count is checked against
 /// `--max-pixels` from the header, before anything is allocated (on the file's full
 /// dimensions, also when scaling); the output buffer is checked against
@@ -109,29 +160,9 @@ pub fn decode_with_scan_limit(
     size: Size,
     scan_limit: i32,
 ) -> Result<Native, DecodeError> {
-    let Some(h) = Handle::new() else {
+    let Some((h, width, height)) = open(bytes, limits)? else {
         return Ok(Native::Fallback);
     };
-    // SAFETY: a live handle; the buffer and its length describe `bytes`.
-    let r = unsafe { tj::tj3DecompressHeader(h.0, bytes.as_ptr(), bytes.len() as _) };
-    if r != 0 {
-        return Ok(Native::Fallback);
-    }
-    let (width, height) = (
-        h.get(tj::TJPARAM_TJPARAM_JPEGWIDTH),
-        h.get(tj::TJPARAM_TJPARAM_JPEGHEIGHT),
-    );
-    let (Ok(width), Ok(height)) = (u32::try_from(width), u32::try_from(height)) else {
-        return Ok(Native::Fallback);
-    };
-    super::check_pixels(width, height, limits)?;
-    if width == 0
-        || height == 0
-        || h.get(tj::TJPARAM_TJPARAM_PRECISION) != 8
-        || h.get(tj::TJPARAM_TJPARAM_LOSSLESS) != 0
-    {
-        return Ok(Native::Fallback);
-    }
     let colorspace = h.get(tj::TJPARAM_TJPARAM_COLORSPACE);
     let (format, channels) = match u32::try_from(colorspace).unwrap_or(u32::MAX) {
         tj::TJCS_TJCS_GRAY => (tj::TJPF_TJPF_GRAY, 1),
@@ -157,10 +188,7 @@ pub fn decode_with_scan_limit(
     let (w, h_out) = (width.div_ceil(den), height.div_ceil(den));
     let len = w as u64 * h_out as u64 * channels;
     super::check_alloc(len, limits)?;
-    let max_mib = limits.max_alloc.div_ceil(1 << 20).clamp(1, i32::MAX as u64);
-    if !h.set(tj::TJPARAM_TJPARAM_MAXMEMORY, max_mib as libc::c_int)
-        || !h.set(tj::TJPARAM_TJPARAM_SCANLIMIT, scan_limit)
-    {
+    if !set_limits(&h, limits, scan_limit) {
         return Ok(Native::Fallback);
     }
     // Not zeroed: a large zeroed buffer costs a memset (glibc serves it from the heap
@@ -181,11 +209,7 @@ pub fn decode_with_scan_limit(
         )
     };
     if r != 0 {
-        let (msg, warning) = h.error();
-        if !warning && msg.starts_with("Progressive JPEG image has more than") {
-            return Err(DecodeError::Invalid(format!("libjpeg-turbo: {msg}")));
-        }
-        return Ok(Native::Fallback);
+        return failed(&h);
     }
     // SAFETY: tj3Decompress8 succeeded, so all `len` bytes were written (above).
     unsafe { pixels.set_len(len as usize) };
@@ -197,6 +221,111 @@ pub fn decode_with_scan_limit(
             RgbImage::from_raw(w, h_out, pixels).map(DynamicImage::ImageRgb8)
         }
     };
+    Ok(Native::from_output(image, width, height))
+}
+
+/// The full image as Pillow's greyscale (`convert("L")`) of the RGB that [`decode`]
+/// gives, to the byte, made from libjpeg-turbo's YCbCr planes without the RGB image
+/// ([`super::ycc`]): for hashes that need nothing else. For YCbCr JPEGs with 4:4:4,
+/// 4:2:2 or 4:2:0 chroma; the rest (greyscale, CMYK, RGB, other subsamplings, chroma
+/// too narrow for smooth upsampling) and every file [`decode`] would leave to the
+/// other decoder give [`Native::Fallback`]. Limits as in [`decode`], `--max-alloc`
+/// on the three planes.
+pub fn decode_grey(bytes: &[u8], limits: &Limits) -> Result<Native, DecodeError> {
+    decode_grey_with_scan_limit(bytes, limits, SCAN_LIMIT)
+}
+
+/// [`decode_grey`] with a given scan limit (tests use a small one).
+pub fn decode_grey_with_scan_limit(
+    bytes: &[u8],
+    limits: &Limits,
+    scan_limit: i32,
+) -> Result<Native, DecodeError> {
+    use super::ycc::{Planes, Subsampling};
+    let Some((h, width, height)) = open(bytes, limits)? else {
+        return Ok(Native::Fallback);
+    };
+    if h.get(tj::TJPARAM_TJPARAM_COLORSPACE) != tj::TJCS_TJCS_YCbCr as libc::c_int {
+        return Ok(Native::Fallback);
+    }
+    let subsamp = h.get(tj::TJPARAM_TJPARAM_SUBSAMP);
+    let subsampling = match subsamp {
+        tj::TJSAMP_TJSAMP_444 => Subsampling::S444,
+        tj::TJSAMP_TJSAMP_422 => Subsampling::S422,
+        tj::TJSAMP_TJSAMP_420 => Subsampling::S420,
+        _ => return Ok(Native::Fallback),
+    };
+    let plane = |id: libc::c_int| {
+        // SAFETY: pure functions of their arguments; -1 for bad ones.
+        let (w, h) = unsafe {
+            (
+                tj::tj3YUVPlaneWidth(id, width as libc::c_int, subsamp),
+                tj::tj3YUVPlaneHeight(id, height as libc::c_int, subsamp),
+            )
+        };
+        Some((usize::try_from(w).ok()?, usize::try_from(h).ok()?))
+    };
+    let (Some((y_stride, y_rows)), Some((c_stride, c_rows))) = (plane(0), plane(1)) else {
+        return Ok(Native::Fallback);
+    };
+    let p = Planes {
+        width: width as usize,
+        height: height as usize,
+        subsampling,
+        y_stride,
+        y_rows,
+        c_stride,
+        c_rows,
+    };
+    let cw = subsampling.chroma_width(p.width);
+    if !p.smooth()
+        || y_stride < p.width
+        || y_rows < p.height
+        || c_stride < cw
+        || c_rows < subsampling.chroma_height(p.height)
+    {
+        return Ok(Native::Fallback);
+    }
+    super::check_alloc(p.bytes() as u64, limits)?;
+    if !set_limits(&h, limits, scan_limit) {
+        return Ok(Native::Fallback);
+    }
+    let mut buf = crate::buffers::take(crate::buffers::Role::Pixels, p.bytes());
+    let base = buf.spare_capacity_mut().as_mut_ptr().cast::<u8>();
+    // SAFETY: the three offsets are within the buffer's p.bytes() bytes of capacity.
+    let mut planes = unsafe {
+        [
+            base,
+            base.add(p.bytes() - 2 * c_stride * c_rows),
+            base.add(p.bytes() - c_stride * c_rows),
+        ]
+    };
+    let mut strides = [
+        y_stride as libc::c_int,
+        c_stride as libc::c_int,
+        c_stride as libc::c_int,
+    ];
+    // SAFETY: a live handle; each plane has room for its rows x stride bytes, the
+    // sizes tj3YUVPlaneWidth and tj3YUVPlaneHeight give, which is what
+    // libjpeg-turbo writes, every byte of it, at full size. Nothing reads the buffer
+    // unless it returned 0.
+    let r = unsafe {
+        tj::tj3DecompressToYUVPlanes8(
+            h.0,
+            bytes.as_ptr(),
+            bytes.len() as _,
+            planes.as_mut_ptr(),
+            strides.as_mut_ptr(),
+        )
+    };
+    if r != 0 {
+        return failed(&h);
+    }
+    // SAFETY: tj3DecompressToYUVPlanes8 succeeded, so every plane byte was written.
+    unsafe { buf.set_len(p.bytes()) };
+    super::ycc::grey_in_place(&mut buf, &p);
+    buf.truncate(p.width * p.height);
+    let image = GrayImage::from_raw(width, height, buf).map(DynamicImage::ImageLuma8);
     Ok(Native::from_output(image, width, height))
 }
 

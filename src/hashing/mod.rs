@@ -188,10 +188,17 @@ impl FileHasher {
             Algorithm::Whash,
         ];
         if imagehash.iter().any(|&a| algos.contains(a)) {
-            imagehash::grey::to_grey(image, &mut self.grey);
+            // A greyscale image is its own Pillow greyscale: no copy.
+            let grey = match image {
+                DynamicImage::ImageLuma8(p) => p.as_raw(),
+                _ => {
+                    imagehash::grey::to_grey(image, &mut self.grey);
+                    &self.grey
+                }
+            };
             let (w, h) = (image.width() as usize, image.height() as usize);
             let want = imagehash.map(|a| algos.contains(a));
-            let four = self.imagehash.hashes(&self.grey, w, h, self.compat, want);
+            let four = self.imagehash.hashes(grey, w, h, self.compat, want);
             out.ahash = four.ahash;
             out.dhash = four.dhash;
             out.phash = four.phash;

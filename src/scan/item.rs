@@ -8,7 +8,7 @@ use std::io::{self, Read};
 
 use crate::config::{Algorithm, AlgorithmSet, ImageHashCompat, Limits, PdqMode};
 use crate::contain::contain;
-use crate::decode::{decode, decode_reduced, DecodeError, Decoded};
+use crate::decode::{decode, decode_grey, decode_reduced, DecodeError, Decoded};
 use crate::hashing::digest::{hex, sha256, Digests};
 use crate::hashing::pdq::FAST_MIN_SHORT_SIDE;
 use crate::hashing::{Computed, FileHasher};
@@ -390,10 +390,16 @@ pub fn hash_image(
     let reduce = plan.pdq_mode == PdqMode::Fast
         && algos.contains(Algorithm::Pdq)
         && !algos.any_64bit_perceptual();
+    // With only ImageHash's hashes, Pillow's greyscale is all the pixels are for.
+    let grey_only = !algos.contains(Algorithm::Pdq)
+        && !algos.contains(Algorithm::Blockhash)
+        && algos.any_64bit_perceptual();
     let limits = &plan.limits;
     let decoded = contain(|| {
         if reduce {
             decode_reduced(bytes, format, limits, FAST_MIN_SHORT_SIDE as u32)
+        } else if grey_only {
+            decode_grey(bytes, format, limits).map(Decoded::from)
         } else {
             decode(bytes, format, limits).map(Decoded::from)
         }
