@@ -111,6 +111,9 @@ pub fn decode(
     format: MediaFormat,
     limits: &Limits,
 ) -> Result<DynamicImage, DecodeError> {
+    if needs_fixed_heap(format) {
+        fix_heap_contents();
+    }
     let native = match format {
         MediaFormat::Video(_) => return Err(DecodeError::Invalid("a video, not an image".into())),
         MediaFormat::Jpeg => turbo::decode(bytes, limits, turbo::Size::Full)?,
@@ -281,17 +284,35 @@ pub fn decode_reduced(
     decode(bytes, format, limits).map(Decoded::from)
 }
 
-/// Fills every newly allocated heap block with a fixed byte (glibc's `M_PERTURB`), so
-/// that a C decoder which leaves part of a damaged picture unwritten (libde265 does,
-/// under libheif) gives the same pixels, and hashes, every time, rather than whatever
-/// an earlier file left in that memory. Call once at start-up, before other threads
-/// start. No cost above noise on whole scans (docs/benchmarks.md).
+/// From now on, fills newly allocated heap blocks with a fixed byte (glibc's
+/// `M_PERTURB`: all but the small ones glibc recycles through its per-thread cache), so that a C decoder which leaves part of a damaged picture unwritten
+/// (libde265 does, under libheif) gives the same pixels, and hashes, every time,
+/// rather than whatever an earlier file left in that memory. Called before the first
+/// decode by such a decoder: libwebp, libheif, libavif, FFmpeg. Not needed by the
+/// others: libjpeg-turbo's pixels are used only when it decoded a file without a
+/// warning (see [`turbo`]), and the rest are Rust. So a run that meets none of those
+/// formats does without it: it fills every large buffer twice more (on allocation
+/// and when freed), about 2 % of a run of JPEGs and PNGs (docs/benchmarks.md). Once
+/// per process; the first call waits until it is set.
 pub fn fix_heap_contents() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: sets one malloc parameter; called before other threads allocate.
-    unsafe {
-        libc::mallopt(libc::M_PERTURB, 0xa5);
-    }
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: sets one malloc parameter (under the main arena's lock). Other
+        // threads may be allocating: each allocation sees the old or the new value;
+        // blocks allocated after this call returns are filled.
+        unsafe {
+            libc::mallopt(libc::M_PERTURB, 0xa5);
+        }
+    });
+}
+
+/// Whether decoding `format` calls for [`fix_heap_contents`] first.
+pub(crate) fn needs_fixed_heap(format: MediaFormat) -> bool {
+    matches!(
+        format,
+        MediaFormat::Webp | MediaFormat::Heic | MediaFormat::Avif | MediaFormat::Video(_)
+    )
 }
 
 /// Decodes the frames after the first of an animated GIF, APNG or WebP (or the later
@@ -312,6 +333,9 @@ pub fn decode_later_frames(
     use image::codecs::{gif::GifDecoder, png::PngDecoder, webp::WebPDecoder};
     use image::AnimationDecoder;
 
+    if needs_fixed_heap(format) {
+        fix_heap_contents();
+    }
     match format {
         MediaFormat::Heic => return heif::decode_later(bytes, limits, limit, each),
         MediaFormat::Avif => return avif::decode_later(bytes, limits, limit, each),

@@ -14,6 +14,9 @@ use crate::sniff::MediaFormat;
 
 /// The number of frames in `bytes`, a file of format `format` (at least 1).
 pub fn count(bytes: &[u8], format: MediaFormat, limits: &Limits) -> u32 {
+    if decode::needs_fixed_heap(format) {
+        decode::fix_heap_contents();
+    }
     let n = match format {
         MediaFormat::Gif => gif(bytes),
         MediaFormat::Png => apng(bytes),

@@ -562,7 +562,6 @@ fn hashset_main(cmd: HashsetCmd) -> i32 {
 }
 
 fn main() -> ExitCode {
-    phscan::decode::fix_heap_contents();
     let cli = Cli::parse();
     match cli.command {
         Cmd::Hashset(cmd) => return ExitCode::from(hashset_main(cmd) as u8),

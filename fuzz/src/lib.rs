@@ -106,9 +106,8 @@ thread_local! {
 /// quality of at most 100, the file's true digests, and (for small images) the same
 /// hashes from a fresh hasher as from the reused one (no state leaks between files).
 pub fn decode_hash(data: &[u8]) {
-    // As phscan's main does (the fuzzer's AddressSanitizer fills blocks itself: run.sh).
-    static FIX_HEAP: std::sync::Once = std::sync::Once::new();
-    FIX_HEAP.call_once(phscan::decode::fix_heap_contents);
+    // The decoders that need fixed heap contents set them (decode::fix_heap_contents);
+    // under the fuzzer, AddressSanitizer fills blocks itself (run.sh).
     let Some(format) = sniff(&data[..data.len().min(SNIFF_LEN)]) else {
         return;
     };

@@ -72,6 +72,7 @@ pub fn hash_video(
 ) -> Result<VideoHashed, VideoError> {
     let err = |stage, message| VideoError { stage, message };
     let started = Instant::now();
+    crate::decode::fix_heap_contents();
     let (mut dec, info) =
         Decoder::open(bytes, container, limits.max_pixels).map_err(|e| err(e.stage, e.message))?;
     let (w, h) = (info.width, info.height);
