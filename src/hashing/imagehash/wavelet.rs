@@ -203,24 +203,39 @@ impl Haar {
     fn whash_low_body(&mut self, px: &[u8], n: usize) -> [f64; 64] {
         let unit: [f64; 256] = std::array::from_fn(|p| p as f64 / 255.0);
         let depth = n.ilog2() as usize;
+        debug_assert!(depth >= 3);
         if self.approx.len() < depth {
             self.approx.resize_with(depth, Vec::new);
         }
-        // Two rows of the image at a time, as doubles.
-        let mut pair = std::mem::take(&mut self.pair);
-        pair.clear();
-        pair.resize(2 * n, 0.0);
-        // approx[d]: the approximation of level d + 1, side n >> (d + 1). The last
-        // level's is not needed: `coeffs[0] *= 0` makes it +0 (it is non-negative).
         let m = n / 2;
-        let a1 = &mut self.approx[0];
-        a1.clear();
-        a1.resize(m * m, 0.0);
-        for (i, o) in a1.chunks_exact_mut(m).enumerate() {
-            unit_rows_split(px, n, i, &unit, &mut pair);
-            approximate_split(&pair, o);
+        // Rows 4i .. 4i + 3 of the image, as doubles split into even and odd columns
+        // (two rows each), and the two level-1 approximation rows made from them.
+        let mut rows = std::mem::take(&mut self.pair);
+        rows.clear();
+        rows.resize(4 * n + 2 * m, 0.0);
+        let (top, rest) = rows.split_at_mut(2 * n);
+        let (bottom, a1) = rest.split_at_mut(2 * n);
+        let (a1_t, a1_b) = a1.split_at_mut(m);
+        let load = |i: usize, top: &mut [f64], bottom: &mut [f64], t: &mut [f64], b: &mut [f64]| {
+            unit_rows_split(px, n, 2 * i, &unit, top);
+            unit_rows_split(px, n, 2 * i + 1, &unit, bottom);
+            approximate_split(top, t);
+            approximate_split(bottom, b);
+        };
+        // approx[d]: the approximation of level d + 1, side n >> (d + 1). Level 1's
+        // (approx[0], the largest) is not kept: its rows are made from the image when
+        // needed, by the same operations. The last level's is not needed either:
+        // `coeffs[0] *= 0` makes it +0 (it is non-negative).
+        {
+            let a2 = &mut self.approx[1];
+            a2.clear();
+            a2.resize(m / 2 * m / 2, 0.0);
+            for (i, o) in a2.chunks_exact_mut(m / 2).enumerate() {
+                load(i, top, bottom, a1_t, a1_b);
+                approximate_rows(a1_t, a1_b, o);
+            }
         }
-        for d in 1..depth - 1 {
+        for d in 2..depth - 1 {
             let (done, rest) = self.approx.split_at_mut(d);
             approximate(&done[d - 1], n >> d, &mut rest[0]);
         }
@@ -228,32 +243,62 @@ impl Haar {
         let mut next = std::mem::take(&mut self.next);
         r.clear();
         r.push(0.0);
-        for d in (2..=depth).rev() {
+        for d in (3..=depth).rev() {
             rebuild(&r, &self.approx[d - 2], n >> d, &mut next);
             std::mem::swap(&mut r, &mut next);
         }
-        // The last level's details come from the image itself; its reconstruction
-        // goes straight into the second decomposition unless that has no level.
+        // `r` is level 2 rebuilt (side n / 4). Level 1 is rebuilt two rows at a time
+        // from it and the approximation rows, then level 0 (the image without its
+        // coarsest component) from those and the image's rows; each of its 2x2 blocks
+        // goes straight into the second decomposition, whose first level (side m) is
+        // kept only when it is the last (n = 16), and whose second level (side m / 2)
+        // is made from pairs of its rows as they come. With no level at all (n = 8),
+        // level 0 itself is the result.
         let levels = depth - 3;
+        let out_side = match levels {
+            0 => n,
+            1 => m,
+            _ => m / 2,
+        };
         next.clear();
-        if levels > 0 {
-            next.resize(m * m, 0.0);
-            for (i, o) in next.chunks_exact_mut(m).enumerate() {
-                unit_rows_split(px, n, i, &unit, &mut pair);
-                rebuild_approximate_split(&r[i * m..(i + 1) * m], &pair, o);
-            }
+        next.resize(out_side * out_side, 0.0);
+        let mut line = vec![0.0; 4 * m];
+        let mut plain = if levels == 0 {
+            vec![0.0; 2 * n]
         } else {
-            next.resize(n * n, 0.0);
-            for (i, o) in next.chunks_exact_mut(2 * n).enumerate() {
-                unit_rows(px, n, i, &unit, &mut pair);
-                let (t, b) = pair.split_at(n);
-                let (ot, ob) = o.split_at_mut(n);
-                rebuild_rows(&r[i * m..(i + 1) * m], t, b, ot, ob);
+            Vec::new()
+        };
+        for i in 0..m / 2 {
+            load(i, top, bottom, a1_t, a1_b);
+            let (rec, second) = line.split_at_mut(2 * m);
+            let (rec_t, rec_b) = rec.split_at_mut(m);
+            rebuild_rows(&r[i * m / 2..(i + 1) * m / 2], a1_t, a1_b, rec_t, rec_b);
+            match levels {
+                0 => {
+                    for (k, rec) in [(0, &*rec_t), (1, &*rec_b)] {
+                        let j = 2 * i + k;
+                        unit_rows(px, n, j, &unit, &mut plain);
+                        let (t, b) = plain.split_at(n);
+                        let (ot, ob) = next[2 * j * n..(2 * j + 2) * n].split_at_mut(n);
+                        rebuild_rows(rec, t, b, ot, ob);
+                    }
+                }
+                _ => {
+                    let (s_t, s_b) = second.split_at_mut(m);
+                    rebuild_approximate_split(rec_t, top, s_t);
+                    rebuild_approximate_split(rec_b, bottom, s_b);
+                    if levels == 1 {
+                        next[2 * i * m..(2 * i + 1) * m].copy_from_slice(s_t);
+                        next[(2 * i + 1) * m..(2 * i + 2) * m].copy_from_slice(s_b);
+                    } else {
+                        approximate_rows(s_t, s_b, &mut next[i * m / 2..(i + 1) * m / 2]);
+                    }
+                }
             }
         }
         std::mem::swap(&mut r, &mut next);
-        let mut side = if levels > 0 { m } else { n };
-        for _ in 1..levels {
+        let mut side = out_side;
+        for _ in 2..levels {
             approximate(&r, side, &mut next);
             std::mem::swap(&mut r, &mut next);
             side /= 2;
@@ -262,7 +307,7 @@ impl Haar {
         let low: [f64; 64] = r[..].try_into().expect("an 8x8 approximation");
         self.rec = r;
         self.next = next;
-        self.pair = pair;
+        self.pair = rows;
         low
     }
 }
