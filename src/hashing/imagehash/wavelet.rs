@@ -36,10 +36,13 @@ fn synthesise(a: f64, d: f64) -> (f64, f64) {
 /// approximations (a level's details are taken again from the level above when the
 /// reconstruction needs them: the same operations on the same inputs), and the
 /// reconstructed full-size image is never stored, since the second decomposition's
-/// first level reads each of its 2x2 blocks as soon as it is made.
+/// first level reads each of its 2x2 blocks as soon as it is made. Neither are the
+/// level-1 arrays (a quarter of the image each): their rows are made two at a time
+/// as the next step needs them.
 #[derive(Default)]
 pub struct Haar {
-    /// Approximations of the first decomposition, level 1 first.
+    /// Approximations of the first decomposition: `approx[d]` is level d + 1's, from
+    /// level 2 (level 1's rows are made again from the image when needed).
     approx: Vec<Vec<f64>>,
     rec: Vec<f64>,
     next: Vec<f64>,
