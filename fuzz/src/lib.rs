@@ -43,15 +43,16 @@ pub fn fuzz_limits(large: bool) -> Limits {
 /// fuzzer explores every decode and hashing path:
 /// 0: every algorithm, PDQ `full`, dihedral; 1: every algorithm, PDQ `cli512`;
 /// 2: PDQ alone (and SHA-256), `fast`, dihedral, up to 4 Mi pixels: JPEGs decoded
-/// DCT-scaled, other large images box-reduced; 3: the 64-bit hashes alone.
+/// DCT-scaled, other large images box-reduced; 3: the 64-bit hashes alone, with
+/// blockhash or (when bit 2 of the byte is set) ImageHash's four alone.
 pub fn plan_for(data: &[u8]) -> HashPlan {
     // Every image algorithm: vPDQ is of videos, which `hash_bytes` does not take.
     let all: AlgorithmSet = Algorithm::ALL
         .into_iter()
         .filter(|a| *a != Algorithm::Vpdq)
         .collect();
-    let plan = data.last().copied().unwrap_or(0) % 4;
-    let (algos, pdq_mode, dihedral) = match plan {
+    let last = data.last().copied().unwrap_or(0);
+    let (algos, pdq_mode, dihedral) = match last % 4 {
         0 => (all, PdqMode::Full, true),
         1 => (all, PdqMode::Cli512, false),
         2 => (
@@ -59,15 +60,17 @@ pub fn plan_for(data: &[u8]) -> HashPlan {
             PdqMode::Fast,
             true,
         ),
+        // The 64-bit family; without blockhash, ImageHash's four alone take a JPEG's
+        // greyscale from its YCbCr planes (decode::decode_grey).
         _ => (
             [
                 Algorithm::Ahash,
                 Algorithm::Dhash,
                 Algorithm::Phash,
                 Algorithm::Whash,
-                Algorithm::Blockhash,
             ]
             .into_iter()
+            .chain((last / 4 % 2 == 0).then_some(Algorithm::Blockhash))
             .collect(),
             PdqMode::Full,
             false,
@@ -83,7 +86,7 @@ pub fn plan_for(data: &[u8]) -> HashPlan {
         trim: dihedral,
         robust_list: false,
         regions: dihedral,
-        limits: fuzz_limits(plan == 2),
+        limits: fuzz_limits(last % 4 == 2),
     }
 }
 
