@@ -146,6 +146,27 @@ pub fn decode_grey(
     decode(bytes, format, limits)
 }
 
+/// PDQ's luma of a JPEG straight from libjpeg-turbo's YCbCr planes, into `luma`: the
+/// same values, to the bit, as PDQ's luma of [`decode`]'s RGB (`full` mode), without
+/// the RGB image. Returns the image's dimensions, or `None` when the file is not one
+/// the planes give (see [`turbo::decode_planes`]) or the CPU lacks AVX-512BW, for
+/// the caller to decode it the usual way.
+pub fn jpeg_pdq_luma(
+    bytes: &[u8],
+    limits: &Limits,
+    luma: &mut Vec<f32>,
+) -> Result<Option<(u32, u32)>, DecodeError> {
+    if !ycc::pdq_luma_available() {
+        return Ok(None);
+    }
+    let Some((buf, p)) = turbo::decode_planes(bytes, limits, turbo::SCAN_LIMIT)? else {
+        return Ok(None);
+    };
+    let done = ycc::pdq_luma(&buf, &p, luma);
+    crate::buffers::give(crate::buffers::Role::Pixels, buf);
+    Ok(done.map(|()| (p.width as u32, p.height as u32)))
+}
+
 /// Decodes the first frame with the `image` crate (zune-jpeg for JPEG, image-webp for
 /// WebP), whatever the format: [`decode`]'s path for everything but JPEG and still
 /// WebP, and for the files libjpeg-turbo or libwebp leave alone. Public for the

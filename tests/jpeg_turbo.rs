@@ -226,11 +226,13 @@ fn colourful(u: f32, v: f32, c: usize) -> f32 {
 /// of the RGB libjpeg-turbo decodes, to the byte, for every chroma layout it takes
 /// (4:4:4, 4:2:2, 4:2:0), baseline and progressive, and sizes odd and even, down to
 /// 3 pixels; the other layouts and greyscale, CMYK JPEGs come back as the plain
-/// decode gives them.
+/// decode gives them. PDQ's luma from the same planes is PDQ's luma of the RGB, to
+/// the bit.
 #[test]
 fn greyscale_from_the_planes_is_pillows_greyscale_of_the_rgb() {
-    use phscan::decode::decode_grey;
+    use phscan::decode::{decode_grey, jpeg_pdq_luma};
     use phscan::hashing::imagehash::grey::to_grey;
+    use phscan::hashing::pdq::luma_from_rgb8_f64;
     let limits = Limits::default();
     let sizes = [
         (3, 3),
@@ -252,6 +254,13 @@ fn greyscale_from_the_planes_is_pillows_greyscale_of_the_rgb() {
         ("4:1:1", SamplingFactor::F_4_1, false),
     ];
     let mut from_planes = 0;
+    let mut from_luma = 0;
+    // PDQ's luma is made from the planes only with AVX-512BW (without it the RGB
+    // image costs no more).
+    let pdq_planes = phscan::decode::ycc::pdq_luma_available();
+    if !pdq_planes {
+        eprintln!("no AVX-512BW: PDQ's luma from the planes is not checked here");
+    }
     for (name, factor, taken) in layouts {
         for &(w, h) in &sizes {
             for progressive in [false, true] {
@@ -283,11 +292,34 @@ fn greyscale_from_the_planes_is_pillows_greyscale_of_the_rgb() {
                     planes,
                     "{what}: greyscale exactly when made from the planes"
                 );
+                // PDQ's luma from the planes: PDQ's luma of the RGB, to the bit.
+                let mut luma = Vec::new();
+                let dims = jpeg_pdq_luma(&bytes, &limits, &mut luma).unwrap();
+                if dims.is_some() {
+                    assert_eq!(dims, Some((w, h)), "{what}");
+                    let DynamicImage::ImageRgb8(px) = &rgb else {
+                        panic!("{what}: RGB")
+                    };
+                    let mut want = Vec::new();
+                    luma_from_rgb8_f64(px.as_raw(), w as usize, h as usize, &mut want);
+                    let same = luma
+                        .iter()
+                        .zip(&want)
+                        .all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(same && luma.len() == want.len(), "{what}: PDQ luma differs");
+                }
+                assert_eq!(
+                    dims.is_some(),
+                    planes && pdq_planes,
+                    "{what}: PDQ luma made from the planes"
+                );
+                from_luma += dims.is_some() as usize;
                 from_planes += planes as usize;
             }
         }
     }
     assert!(from_planes >= 50, "{from_planes}");
+    assert!(!pdq_planes || from_luma == from_planes, "{from_luma}");
     // Greyscale and CMYK JPEGs: the plain decode, unchanged.
     for (color, channels) in [(ColorType::Luma, 1), (ColorType::Cmyk, 4)] {
         let bytes = encode(40, 30, color, channels, false);

@@ -42,8 +42,9 @@ pub fn fuzz_limits(large: bool) -> Limits {
 /// The hashing plan for an input, chosen by its last byte (modulo 4), so that the
 /// fuzzer explores every decode and hashing path:
 /// 0: every algorithm, PDQ `full`, dihedral; 1: every algorithm, PDQ `cli512`;
-/// 2: PDQ alone (and SHA-256), `fast`, dihedral, up to 4 Mi pixels: JPEGs decoded
-/// DCT-scaled, other large images box-reduced; 3: the 64-bit hashes alone, with
+/// 2: PDQ alone (and SHA-256), `fast` (or, when bit 2 of the byte is set, `full`),
+/// dihedral, up to 4 Mi pixels: JPEGs decoded DCT-scaled, other large images
+/// box-reduced; 3: the 64-bit hashes alone, with
 /// blockhash or (when bit 2 of the byte is set) ImageHash's four alone.
 pub fn plan_for(data: &[u8]) -> HashPlan {
     // Every image algorithm: vPDQ is of videos, which `hash_bytes` does not take.
@@ -55,9 +56,15 @@ pub fn plan_for(data: &[u8]) -> HashPlan {
     let (algos, pdq_mode, dihedral) = match last % 4 {
         0 => (all, PdqMode::Full, true),
         1 => (all, PdqMode::Cli512, false),
+        // PDQ alone; `full` (bit 2 of the byte set) takes a JPEG's luma from its
+        // YCbCr planes (decode::jpeg_pdq_luma).
         2 => (
             [Algorithm::Pdq, Algorithm::Sha256].into_iter().collect(),
-            PdqMode::Fast,
+            if last / 4 % 2 == 1 {
+                PdqMode::Full
+            } else {
+                PdqMode::Fast
+            },
             true,
         ),
         // The 64-bit family; without blockhash, ImageHash's four alone take a JPEG's

@@ -241,19 +241,42 @@ pub fn decode_grey_with_scan_limit(
     limits: &Limits,
     scan_limit: i32,
 ) -> Result<Native, DecodeError> {
-    use super::ycc::{Planes, Subsampling};
-    let Some((h, width, height)) = open(bytes, limits)? else {
+    let Some((mut buf, p)) = decode_planes(bytes, limits, scan_limit)? else {
         return Ok(Native::Fallback);
     };
+    super::ycc::grey_in_place(&mut buf, &p);
+    buf.truncate(p.width * p.height);
+    let (width, height) = (p.width as u32, p.height as u32);
+    let image = GrayImage::from_raw(width, height, buf).map(DynamicImage::ImageLuma8);
+    Ok(Native::from_output(image, width, height))
+}
+
+/// The YCbCr planes of a JPEG at full size, in a buffer from this thread's spares
+/// (give it back with [`crate::buffers::give`]), laid out as the [`Planes`] say:
+/// for YCbCr JPEGs with 4:4:4, 4:2:2 or 4:2:0 chroma that libjpeg-turbo upsamples
+/// the smooth way. `None` for the rest (greyscale, CMYK, RGB, other subsamplings,
+/// chroma 2 samples wide or less) and for every file [`decode`] would leave to the
+/// other decoder. Limits as in [`decode`], `--max-alloc` on the three planes.
+///
+/// [`Planes`]: super::ycc::Planes
+pub fn decode_planes(
+    bytes: &[u8],
+    limits: &Limits,
+    scan_limit: i32,
+) -> Result<Option<(Vec<u8>, super::ycc::Planes)>, DecodeError> {
+    use super::ycc::{Planes, Subsampling};
+    let Some((h, width, height)) = open(bytes, limits)? else {
+        return Ok(None);
+    };
     if h.get(tj::TJPARAM_TJPARAM_COLORSPACE) != tj::TJCS_TJCS_YCbCr as libc::c_int {
-        return Ok(Native::Fallback);
+        return Ok(None);
     }
     let subsamp = h.get(tj::TJPARAM_TJPARAM_SUBSAMP);
     let subsampling = match subsamp {
         tj::TJSAMP_TJSAMP_444 => Subsampling::S444,
         tj::TJSAMP_TJSAMP_422 => Subsampling::S422,
         tj::TJSAMP_TJSAMP_420 => Subsampling::S420,
-        _ => return Ok(Native::Fallback),
+        _ => return Ok(None),
     };
     let plane = |id: libc::c_int| {
         // SAFETY: pure functions of their arguments; -1 for bad ones.
@@ -266,7 +289,7 @@ pub fn decode_grey_with_scan_limit(
         Some((usize::try_from(w).ok()?, usize::try_from(h).ok()?))
     };
     let (Some((y_stride, y_rows)), Some((c_stride, c_rows))) = (plane(0), plane(1)) else {
-        return Ok(Native::Fallback);
+        return Ok(None);
     };
     let p = Planes {
         width: width as usize,
@@ -284,11 +307,11 @@ pub fn decode_grey_with_scan_limit(
         || c_stride < cw
         || c_rows < subsampling.chroma_height(p.height)
     {
-        return Ok(Native::Fallback);
+        return Ok(None);
     }
     super::check_alloc(p.bytes() as u64, limits)?;
     if !set_limits(&h, limits, scan_limit) {
-        return Ok(Native::Fallback);
+        return Ok(None);
     }
     let mut buf = crate::buffers::take(crate::buffers::Role::Pixels, p.bytes());
     let base = buf.spare_capacity_mut().as_mut_ptr().cast::<u8>();
@@ -319,14 +342,14 @@ pub fn decode_grey_with_scan_limit(
         )
     };
     if r != 0 {
-        return failed(&h);
+        crate::buffers::give(crate::buffers::Role::Pixels, buf);
+        // A scan bomb is an error; anything else is the other decoder's.
+        failed(&h)?;
+        return Ok(None);
     }
     // SAFETY: tj3DecompressToYUVPlanes8 succeeded, so every plane byte was written.
     unsafe { buf.set_len(p.bytes()) };
-    super::ycc::grey_in_place(&mut buf, &p);
-    buf.truncate(p.width * p.height);
-    let image = GrayImage::from_raw(width, height, buf).map(DynamicImage::ImageLuma8);
-    Ok(Native::from_output(image, width, height))
+    Ok(Some((buf, p)))
 }
 
 /// libjpeg-turbo's CMYK output to RGB as the `image` crate's JPEG decoder (zune-jpeg)

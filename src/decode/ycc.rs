@@ -246,12 +246,13 @@ unsafe fn grey16(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8]) {
     _mm_storeu_si128(out.as_mut_ptr().cast(), _mm256_castsi256_si128(l));
 }
 
-/// [`grey`] of 32 pixels with AVX-512BW: [`grey16`]'s operations on twice the lanes.
+/// libjpeg-turbo's R, G and B of 32 pixels as 16-bit lanes, with AVX-512BW:
+/// [`grey16`]'s operations on twice the lanes.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,avx512f,avx512bw")]
-unsafe fn grey32(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8]) {
+unsafe fn rgb32(y: &[u8], cb: &[u8], cr: &[u8]) -> [std::arch::x86_64::__m512i; 3] {
     use std::arch::x86_64::*;
-    let load = |s: &[u8]| _mm512_cvtepu8_epi16(_mm256_loadu_si256(s.as_ptr().cast()));
+    let load = |s: &[u8]| _mm512_cvtepu8_epi16(_mm256_loadu_si256(s[..32].as_ptr().cast()));
     let c128 = _mm512_set1_epi16(128);
     let (yv, cb, cr) = (
         load(y),
@@ -274,6 +275,16 @@ unsafe fn grey32(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8]) {
         weigh(_mm512_slli_epi16(cb, 2), cb, pair(28000, 4130)),
     ));
     let g = clamp(_mm512_add_epi16(yv, weigh(cb, cr2, pair(-22554, -23401))));
+    [r, g, b]
+}
+
+/// [`grey`] of 32 pixels with AVX-512BW.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f,avx512bw")]
+unsafe fn grey32(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8]) {
+    use std::arch::x86_64::*;
+    let [r, g, b] = rgb32(y, cb, cr);
+    let half = _mm512_set1_epi32(HALF);
     let (rg, gb) = (pair(19595, 32767), pair(5703, 7471));
     let sum = |lo: bool| {
         let (a, b) = if lo {
@@ -288,56 +299,186 @@ unsafe fn grey32(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8]) {
         _mm512_srli_epi32(_mm512_add_epi32(s, half), 16)
     };
     let l = _mm512_packs_epi32(sum(true), sum(false));
-    _mm256_storeu_si256(out.as_mut_ptr().cast(), _mm512_cvtepi16_epi8(l));
+    _mm256_storeu_si256(out[..32].as_mut_ptr().cast(), _mm512_cvtepi16_epi8(l));
+}
+
+/// PDQ's luma of one pixel: [`crate::hashing::pdq::luma_of_f64`] of libjpeg-turbo's
+/// RGB.
+#[inline(always)]
+fn pdq_luma_of(y: u8, cb: u8, cr: u8) -> f32 {
+    let (y, cb, cr) = (y as i32, cb as i32 - 128, cr as i32 - 128);
+    let r = (y + ((CR_R * cr + HALF) >> 16)).clamp(0, 255) as u8;
+    let g = (y + ((-CB_G * cb + HALF - CR_G * cr) >> 16)).clamp(0, 255) as u8;
+    let b = (y + ((CB_B * cb + HALF) >> 16)).clamp(0, 255) as u8;
+    crate::hashing::pdq::luma_of_f64(r, g, b)
+}
+
+/// [`pdq_luma_of`] of 32 pixels with AVX-512: the RGB of [`rgb32`], then the same IEEE
+/// operations in the same order, eight doubles at a time (multiplies and adds kept
+/// apart: no fused multiply-add).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f,avx512bw")]
+unsafe fn pdq_luma32(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let [r, g, b] = rgb32(y, cb, cr);
+    let (kr, kg, kb) = (
+        _mm512_set1_pd(0.299),
+        _mm512_set1_pd(0.587),
+        _mm512_set1_pd(0.114),
+    );
+    let out = &mut out[..32];
+    // 16 lanes at a time as 32-bit integers, then 8 as doubles.
+    let halves = |v: __m512i| {
+        [
+            _mm512_cvtepi16_epi32(_mm512_castsi512_si256(v)),
+            _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64::<1>(v)),
+        ]
+    };
+    let (r, g, b) = (halves(r), halves(g), halves(b));
+    for h in 0..2 {
+        let quarters = |v: __m512i| {
+            [
+                _mm512_cvtepi32_pd(_mm512_castsi512_si256(v)),
+                _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64::<1>(v)),
+            ]
+        };
+        let (rq, gq, bq) = (quarters(r[h]), quarters(g[h]), quarters(b[h]));
+        for q in 0..2 {
+            let l = _mm512_add_pd(
+                _mm512_add_pd(_mm512_mul_pd(kr, rq[q]), _mm512_mul_pd(kg, gq[q])),
+                _mm512_mul_pd(kb, bq[q]),
+            );
+            let at = 16 * h + 8 * q;
+            _mm256_storeu_ps(out[at..at + 8].as_mut_ptr(), _mm512_cvtpd_ps(l));
+        }
+    }
+}
+
+/// Whether [`pdq_luma`] can run on this CPU (AVX-512BW).
+pub fn pdq_luma_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::arch::is_x86_feature_detected!("avx512bw");
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// PDQ's luma of the image whose planes are in `buf` (laid out as `p` says), as
+/// [`crate::hashing::pdq::luma_from_rgb8_f64`] makes it of libjpeg-turbo's RGB, to
+/// the bit, into `out` (`width` x `height`). `None` when the CPU lacks AVX-512BW:
+/// without it this is no faster than the RGB image, which the caller then makes.
+pub fn pdq_luma(buf: &[u8], p: &Planes, out: &mut Vec<f32>) -> Option<()> {
+    assert!(p.smooth() && buf.len() >= p.bytes());
+    assert!(p.y_stride >= p.width && p.y_rows >= p.height);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512bw") {
+        out.resize(p.width * p.height, 0.0);
+        // SAFETY: the CPU has just been found to support AVX-512BW.
+        unsafe { pdq_luma_avx512(buf, p, out) };
+        return Some(());
+    }
+    let _ = out;
+    None
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f,avx512bw")]
+unsafe fn pdq_luma_avx512(buf: &[u8], p: &Planes, out: &mut [f32]) {
+    let w = p.width;
+    let (ys, chroma) = buf.split_at(p.cb_start());
+    let mut chroma = Chroma::new(p, chroma);
+    for (y, o) in out.chunks_exact_mut(w).enumerate().take(p.height) {
+        let (cb, cr) = chroma.row(y);
+        let yr = &ys[y * p.y_stride..y * p.y_stride + w];
+        let done = w / 32 * 32;
+        for x in (0..done).step_by(32) {
+            // SAFETY: AVX-512BW was checked by the caller; 32 samples from x are in
+            // every slice.
+            unsafe { pdq_luma32(&yr[x..], &cb[x..], &cr[x..], &mut o[x..]) };
+        }
+        for x in done..w {
+            o[x] = pdq_luma_of(yr[x], cb[x], cr[x]);
+        }
+    }
 }
 
 type RowFn<'a> = dyn Fn(&[u8], &[u8], &[u8], &mut [u8]) + 'a;
 
-#[inline(always)]
-fn grey_in_place_body(buf: &mut [u8], p: &Planes, row: &RowFn) {
-    let (w, cw) = (p.width, p.subsampling.chroma_width(p.width));
-    let (cb_start, cr_start) = (p.cb_start(), p.cr_start());
-    let (front, chroma) = buf.split_at_mut(cb_start);
-    let (cb_plane, cr_plane) = chroma.split_at(cr_start - cb_start);
-    let c_row = |r: usize| r * p.c_stride..r * p.c_stride + cw;
-    let last_c = p.subsampling.chroma_height(p.height) - 1;
-    let mut sums = vec![0u16; cw + 2];
-    let (mut cb_up, mut cr_up) = (vec![0u8; w], vec![0u8; w]);
-    let mut luma = vec![0u8; w];
-    for y in 0..p.height {
-        let (cb, cr): (&[u8], &[u8]) = match p.subsampling {
-            Subsampling::S444 => (&cb_plane[c_row(y)], &cr_plane[c_row(y)]),
+/// The chroma planes upsampled to full rows, one image row at a time.
+struct Chroma<'a> {
+    p: &'a Planes,
+    cb: &'a [u8],
+    cr: &'a [u8],
+    sums: Vec<u16>,
+    cb_up: Vec<u8>,
+    cr_up: Vec<u8>,
+}
+
+impl<'a> Chroma<'a> {
+    /// `chroma`: the buffer from the start of the Cb plane.
+    fn new(p: &'a Planes, chroma: &'a [u8]) -> Chroma<'a> {
+        let (cb, cr) = chroma.split_at(p.cr_start() - p.cb_start());
+        let cw = p.subsampling.chroma_width(p.width);
+        Chroma {
+            p,
+            cb,
+            cr,
+            sums: vec![0; cw + 2],
+            cb_up: vec![0; p.width],
+            cr_up: vec![0; p.width],
+        }
+    }
+
+    /// Cb and Cr of image row `y`, `width` samples each.
+    #[inline(always)]
+    fn row(&mut self, y: usize) -> (&[u8], &[u8]) {
+        let (p, w) = (self.p, self.p.width);
+        let cw = p.subsampling.chroma_width(w);
+        let c_row = |r: usize| r * p.c_stride..r * p.c_stride + cw;
+        let sums = &mut self.sums;
+        match p.subsampling {
+            Subsampling::S444 => (&self.cb[c_row(y)], &self.cr[c_row(y)]),
             Subsampling::S422 => {
-                for (plane, up) in [(cb_plane, &mut cb_up), (cr_plane, &mut cr_up)] {
+                for (plane, up) in [(self.cb, &mut self.cb_up), (self.cr, &mut self.cr_up)] {
                     let row = &plane[c_row(y)];
                     sums[1..=cw]
                         .iter_mut()
                         .zip(row)
                         .for_each(|(s, &c)| *s = c as u16);
                     (sums[0], sums[cw + 1]) = (sums[1], sums[cw]);
-                    across(&sums, 1, 2, 2, up);
+                    across(sums, 1, 2, 2, up);
                 }
-                (&cb_up, &cr_up)
+                (&self.cb_up, &self.cr_up)
             }
             Subsampling::S420 => {
                 let near = y / 2;
-                let far = if y % 2 == 0 {
+                let far = if y.is_multiple_of(2) {
                     near.saturating_sub(1)
                 } else {
-                    (near + 1).min(last_c)
+                    (near + 1).min(p.subsampling.chroma_height(p.height) - 1)
                 };
-                for (plane, up) in [(cb_plane, &mut cb_up), (cr_plane, &mut cr_up)] {
+                for (plane, up) in [(self.cb, &mut self.cb_up), (self.cr, &mut self.cr_up)] {
                     let (n, f) = (&plane[c_row(near)], &plane[c_row(far)]);
                     sums[1..=cw]
                         .iter_mut()
                         .zip(n.iter().zip(f))
                         .for_each(|(s, (&n, &f))| *s = 3 * n as u16 + f as u16);
                     (sums[0], sums[cw + 1]) = (sums[1], sums[cw]);
-                    across(&sums, 8, 7, 4, up);
+                    across(sums, 8, 7, 4, up);
                 }
-                (&cb_up, &cr_up)
+                (&self.cb_up, &self.cr_up)
             }
-        };
+        }
+    }
+}
+
+#[inline(always)]
+fn grey_in_place_body(buf: &mut [u8], p: &Planes, row: &RowFn) {
+    let w = p.width;
+    let (front, chroma) = buf.split_at_mut(p.cb_start());
+    let mut chroma = Chroma::new(p, chroma);
+    let mut luma = vec![0u8; w];
+    for y in 0..p.height {
+        let (cb, cr) = chroma.row(y);
         // Read the row's Y before writing its grey: rows move towards the start of
         // the buffer when the stride is wider than the image.
         let src = y * p.y_stride;
@@ -360,7 +501,8 @@ mod tests {
         );
     }
 
-    /// The SIMD kernels give [`grey`] for every Y, Cb and Cr (all 16.7 million).
+    /// The SIMD kernels give [`grey`] and [`pdq_luma_of`] for every Y, Cb and Cr (all
+    /// 16.7 million).
     #[test]
     #[cfg(target_arch = "x86_64")]
     fn kernels_are_exact() {
@@ -368,6 +510,7 @@ mod tests {
         assert!(std::arch::is_x86_feature_detected!("avx2"), "needs AVX2");
         let y: Vec<u8> = (0..=255).collect();
         let (mut a, mut b) = ([0u8; 256], [0u8; 256]);
+        let mut l = [0f32; 256];
         for cb in 0..=255u8 {
             for cr in 0..=255u8 {
                 let (cbs, crs) = ([cb; 256], [cr; 256]);
@@ -379,7 +522,13 @@ mod tests {
                     }
                     for x in (0..256).step_by(32).filter(|_| wide) {
                         let s = x..x + 32;
-                        grey32(&y[s.clone()], &cbs[s.clone()], &crs[s.clone()], &mut b[s]);
+                        grey32(
+                            &y[s.clone()],
+                            &cbs[s.clone()],
+                            &crs[s.clone()],
+                            &mut b[s.clone()],
+                        );
+                        pdq_luma32(&y[s.clone()], &cbs[s.clone()], &crs[s.clone()], &mut l[s]);
                     }
                 }
                 for v in 0..256 {
@@ -387,9 +536,39 @@ mod tests {
                     assert_eq!(a[v], want, "AVX2: Y {v} Cb {cb} Cr {cr}");
                     if wide {
                         assert_eq!(b[v], want, "AVX-512: Y {v} Cb {cb} Cr {cr}");
+                        let luma = pdq_luma_of(v as u8, cb, cr);
+                        assert_eq!(
+                            l[v].to_bits(),
+                            luma.to_bits(),
+                            "PDQ luma: Y {v} Cb {cb} Cr {cr}"
+                        );
                     }
                 }
             }
+        }
+    }
+
+    /// PDQ's luma of a pixel is PDQ's luma of libjpeg-turbo's RGB of it, whose grey
+    /// is [`grey`]: both from the same R, G, B.
+    #[test]
+    fn pdq_luma_of_is_the_rgb_luma() {
+        for (y, cb, cr) in [
+            (0, 0, 0),
+            (255, 255, 255),
+            (16, 240, 90),
+            (128, 128, 128),
+            (200, 30, 250),
+        ] {
+            let (yi, cbi, cri) = (y as i32, cb as i32 - 128, cr as i32 - 128);
+            let r = (yi + ((CR_R * cri + HALF) >> 16)).clamp(0, 255) as u8;
+            let g = (yi + ((-CB_G * cbi + HALF - CR_G * cri) >> 16)).clamp(0, 255) as u8;
+            let b = (yi + ((CB_B * cbi + HALF) >> 16)).clamp(0, 255) as u8;
+            let want = ((0.299 * r as f64 + 0.587 * g as f64) + 0.114 * b as f64) as f32;
+            assert_eq!(pdq_luma_of(y, cb, cr).to_bits(), want.to_bits());
+            assert_eq!(
+                grey(y, cb, cr),
+                crate::hashing::imagehash::grey::luma(r, g, b)
+            );
         }
     }
 

@@ -145,6 +145,48 @@ impl FileHasher {
         self.pdq.hash_luma(&self.luma, width, height)
     }
 
+    /// PDQ's luma buffer, for a decoder that makes the luma itself
+    /// ([`crate::decode::jpeg_pdq_luma`]); then [`FileHasher::pdq_of_luma`].
+    pub fn luma_mut(&mut self) -> &mut Vec<f32> {
+        &mut self.luma
+    }
+
+    /// The PDQ hashes (dihedral, trimmed, robust entries or regions, as set) of the
+    /// `w` x `h` luma in the luma buffer, made from an image of `size` pixels.
+    pub fn pdq_of_luma(
+        &mut self,
+        w: usize,
+        h: usize,
+        size: (usize, usize),
+        dihedral: bool,
+        out: &mut Computed,
+    ) {
+        if dihedral {
+            let (quality, all) = self.pdq.hash_luma_dihedral(&self.luma, w, h);
+            out.pdq = Some(PdqOutput {
+                hash: all[0],
+                quality,
+            });
+            out.pdq_dihedral = Some(all);
+        } else {
+            out.pdq = Some(self.pdq.hash_luma(&self.luma, w, h));
+        }
+        if self.trim {
+            out.pdq_trimmed = self.pdq_trimmed(size, w, h, dihedral);
+        }
+        if self.robust_list {
+            out.pdq_variants = crate::robust::list_entries(
+                &mut self.pdq,
+                &crate::robust::DEFAULT_SET,
+                &self.luma,
+                w,
+                h,
+            );
+        } else if self.regions {
+            out.pdq_variants = crate::robust::query_regions(&mut self.pdq, &self.luma, w, h);
+        }
+    }
+
     /// Computes the perceptual hashes in `algos` from one decoded image.
     pub fn perceptual(
         &mut self,
@@ -156,30 +198,8 @@ impl FileHasher {
     ) {
         if algos.contains(Algorithm::Pdq) {
             let (w, h) = self.pdq_luma(image, pdq_mode);
-            if dihedral {
-                let (quality, all) = self.pdq.hash_luma_dihedral(&self.luma, w, h);
-                out.pdq = Some(PdqOutput {
-                    hash: all[0],
-                    quality,
-                });
-                out.pdq_dihedral = Some(all);
-            } else {
-                out.pdq = Some(self.pdq.hash_luma(&self.luma, w, h));
-            }
-            if self.trim {
-                out.pdq_trimmed = self.pdq_trimmed(image, w, h, dihedral);
-            }
-            if self.robust_list {
-                out.pdq_variants = crate::robust::list_entries(
-                    &mut self.pdq,
-                    &crate::robust::DEFAULT_SET,
-                    &self.luma,
-                    w,
-                    h,
-                );
-            } else if self.regions {
-                out.pdq_variants = crate::robust::query_regions(&mut self.pdq, &self.luma, w, h);
-            }
+            let size = (image.width() as usize, image.height() as usize);
+            self.pdq_of_luma(w, h, size, dihedral, out);
         }
         let imagehash = [
             Algorithm::Ahash,
@@ -210,10 +230,10 @@ impl FileHasher {
     }
 
     /// PDQ of the content inside the borders of the luma in `self.luma` (`w` x `h`,
-    /// for `image`), or `None` when it has no borders.
+    /// for an image of `iw` x `ih` pixels), or `None` when it has no borders.
     fn pdq_trimmed(
         &mut self,
-        image: &DynamicImage,
+        (iw, ih): (usize, usize),
         w: usize,
         h: usize,
         dihedral: bool,
@@ -229,7 +249,6 @@ impl FileHasher {
         };
         // The luma may be reduced (fast mode, the CLI's 512 square): the box is
         // reported in the image's own pixels.
-        let (iw, ih) = (image.width() as usize, image.height() as usize);
         let sx = |v: usize| (v * iw / w) as u32;
         let sy = |v: usize| (v * ih / h) as u32;
         Some(TrimmedPdq {

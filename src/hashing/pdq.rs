@@ -550,7 +550,7 @@ fn luma_px_f64_body<const C: usize>(px: &[u8], out: &mut [f32]) {
 /// The numpy formula of the `pdqhash` binding: each channel times its coefficient in
 /// f64, R + G first, then B, rounded to f32.
 #[inline(always)]
-fn luma_of_f64(r: u8, g: u8, b: u8) -> f32 {
+pub(crate) fn luma_of_f64(r: u8, g: u8, b: u8) -> f32 {
     ((0.299 * f64::from(r) + 0.587 * f64::from(g)) + 0.114 * f64::from(b)) as f32
 }
 

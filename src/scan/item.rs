@@ -8,7 +8,7 @@ use std::io::{self, Read};
 
 use crate::config::{Algorithm, AlgorithmSet, ImageHashCompat, Limits, PdqMode};
 use crate::contain::contain;
-use crate::decode::{decode, decode_grey, decode_reduced, DecodeError, Decoded};
+use crate::decode::{decode, decode_grey, decode_reduced, jpeg_pdq_luma, DecodeError, Decoded};
 use crate::hashing::digest::{hex, sha256, Digests};
 use crate::hashing::pdq::FAST_MIN_SHORT_SIDE;
 use crate::hashing::{Computed, FileHasher};
@@ -395,6 +395,34 @@ pub fn hash_image(
         && !algos.contains(Algorithm::Blockhash)
         && algos.any_64bit_perceptual();
     let limits = &plan.limits;
+    hasher.set_imagehash_compat(plan.imagehash_compat);
+    hasher.set_trim(plan.trim);
+    hasher.set_robust(plan.robust_list, plan.regions);
+    // With PDQ (full) the only perceptual hash, a JPEG's luma can come straight from
+    // its YCbCr planes; files the planes do not give are decoded below as usual.
+    if format == MediaFormat::Jpeg
+        && plan.pdq_mode == PdqMode::Full
+        && algos.contains(Algorithm::Pdq)
+        && !algos.any_64bit_perceptual()
+    {
+        match contain(|| jpeg_pdq_luma(bytes, limits, hasher.luma_mut())) {
+            Ok(Ok(Some((width, height)))) => {
+                if give_up() {
+                    return fail("timeout", String::new());
+                }
+                let (w, h) = (width as usize, height as usize);
+                let r = contain(|| hasher.pdq_of_luma(w, h, (w, h), plan.dihedral, computed));
+                return match r {
+                    Ok(()) => Ok((width, height)),
+                    Err(panic) => fail("hash", panic),
+                };
+            }
+            Ok(Ok(None)) => {}
+            Ok(Err(e @ DecodeError::TooManyPixels { .. })) => return fail("limit", e.to_string()),
+            Ok(Err(e)) => return fail("decode", e.to_string()),
+            Err(panic) => return fail("decode", panic),
+        }
+    }
     let decoded = contain(|| {
         if reduce {
             decode_reduced(bytes, format, limits, FAST_MIN_SHORT_SIDE as u32)
@@ -417,9 +445,6 @@ pub fn hash_image(
     if give_up() {
         return fail("timeout", String::new());
     }
-    hasher.set_imagehash_compat(plan.imagehash_compat);
-    hasher.set_trim(plan.trim);
-    hasher.set_robust(plan.robust_list, plan.regions);
     let r = contain(|| hasher.perceptual(&image, algos, plan.pdq_mode, plan.dihedral, computed));
     crate::buffers::give_image(image);
     if let Err(panic) = r {
