@@ -338,13 +338,21 @@ fn greyscale_from_the_planes_is_pillows_greyscale_of_the_rgb() {
 #[test]
 fn greyscale_from_the_planes_keeps_the_limits() {
     let bytes = encode(1000, 800, ColorType::Rgb, 3, false);
-    // 4:2:0 planes: 1000 x 800 + 2 x 500 x 400 = 1,200,000 bytes.
+    // The RGB image's size counts (1000 x 800 x 3 = 2,400,000 bytes), not the 4:2:0
+    // planes' (1,200,000): the same files are refused whichever way they are decoded.
     let tight = Limits {
-        max_alloc: 1_000_000,
+        max_alloc: 2_000_000,
         ..Limits::default()
     };
     let grey = |b: &[u8], l: &Limits| phscan::decode::decode_grey(b, MediaFormat::Jpeg, l);
-    assert_over_max_alloc(grey(&bytes, &tight), 1_200_000);
+    assert_over_max_alloc(grey(&bytes, &tight), 2_400_000);
+    // PDQ's luma from the planes (with AVX-512BW; without, the plain decode refuses).
+    let mut luma = Vec::new();
+    match phscan::decode::jpeg_pdq_luma(&bytes, &tight, &mut luma) {
+        Err(DecodeError::Invalid(m)) => assert!(m.contains("2400000 bytes"), "{m}"),
+        Ok(None) => assert!(!phscan::decode::ycc::pdq_luma_available()),
+        other => panic!("PDQ luma over --max-alloc: {:?}", other.map(|_| ())),
+    }
     let few = Limits {
         max_pixels: 799_999,
         ..Limits::default()

@@ -229,8 +229,7 @@ pub fn decode_with_scan_limit(
 /// ([`super::ycc`]): for hashes that need nothing else. For YCbCr JPEGs with 4:4:4,
 /// 4:2:2 or 4:2:0 chroma; the rest (greyscale, CMYK, RGB, other subsamplings, chroma
 /// too narrow for smooth upsampling) and every file [`decode`] would leave to the
-/// other decoder give [`Native::Fallback`]. Limits as in [`decode`], `--max-alloc`
-/// on the three planes.
+/// other decoder give [`Native::Fallback`]. Limits as in [`decode`].
 pub fn decode_grey(bytes: &[u8], limits: &Limits) -> Result<Native, DecodeError> {
     decode_grey_with_scan_limit(bytes, limits, SCAN_LIMIT)
 }
@@ -256,7 +255,7 @@ pub fn decode_grey_with_scan_limit(
 /// for YCbCr JPEGs with 4:4:4, 4:2:2 or 4:2:0 chroma that libjpeg-turbo upsamples
 /// the smooth way. `None` for the rest (greyscale, CMYK, RGB, other subsamplings,
 /// chroma 2 samples wide or less) and for every file [`decode`] would leave to the
-/// other decoder. Limits as in [`decode`], `--max-alloc` on the three planes.
+/// other decoder. Limits as in [`decode`], `--max-alloc` on the RGB image's size.
 ///
 /// [`Planes`]: super::ycc::Planes
 pub fn decode_planes(
@@ -309,7 +308,10 @@ pub fn decode_planes(
     {
         return Ok(None);
     }
-    super::check_alloc(p.bytes() as u64, limits)?;
+    // The limit is the RGB image's, as for [`decode`], though the planes take less:
+    // a file is refused or not whichever way its pixels are made.
+    let rgb = p.width as u64 * p.height as u64 * 3;
+    super::check_alloc(rgb.max(p.bytes() as u64), limits)?;
     if !set_limits(&h, limits, scan_limit) {
         return Ok(None);
     }
