@@ -299,13 +299,7 @@ pub fn decode_planes(
         c_stride,
         c_rows,
     };
-    let cw = subsampling.chroma_width(p.width);
-    if !p.smooth()
-        || y_stride < p.width
-        || y_rows < p.height
-        || c_stride < cw
-        || c_rows < subsampling.chroma_height(p.height)
-    {
+    if !p.usable() {
         return Ok(None);
     }
     // The limit is the RGB image's, as for [`decode`], though the planes take less:

@@ -77,6 +77,17 @@ impl Planes {
     pub fn smooth(&self) -> bool {
         self.subsampling == Subsampling::S444 || self.subsampling.chroma_width(self.width) > 2
     }
+
+    /// Whether these planes can be converted here: [`Planes::smooth`], and strides
+    /// and rows that hold the image and its chroma.
+    pub fn usable(&self) -> bool {
+        let s = self.subsampling;
+        self.smooth()
+            && self.y_stride >= self.width
+            && self.y_rows >= self.height
+            && self.c_stride >= s.chroma_width(self.width)
+            && self.c_rows >= s.chroma_height(self.height)
+    }
 }
 
 // libjpeg's FIX(x): x in 16-bit fixed point, rounded.
@@ -116,12 +127,9 @@ fn across(sums: &[u16], even: u16, odd: u16, shift: u32, out: &mut [u8]) {
 
 /// Replaces the planes in `buf` (laid out as `p` says) with Pillow's greyscale of
 /// the image, `width` x `height` bytes from the start of `buf`; the rest of `buf` is
-/// left as it was. Only for planes that are [`Planes::smooth`].
+/// left as it was. Only for planes that are [`Planes::usable`].
 pub fn grey_in_place(buf: &mut [u8], p: &Planes) {
-    assert!(p.smooth() && buf.len() >= p.bytes());
-    assert!(p.y_stride >= p.width && p.y_rows >= p.height);
-    let cw = p.subsampling.chroma_width(p.width);
-    assert!(p.c_stride >= cw && p.c_rows >= p.subsampling.chroma_height(p.height));
+    assert!(p.usable() && buf.len() >= p.bytes());
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512bw") {
@@ -367,8 +375,7 @@ pub fn pdq_luma_available() -> bool {
 /// the bit, into `out` (`width` x `height`). `None` when the CPU lacks AVX-512BW:
 /// without it this is no faster than the RGB image, which the caller then makes.
 pub fn pdq_luma(buf: &[u8], p: &Planes, out: &mut Vec<f32>) -> Option<()> {
-    assert!(p.smooth() && buf.len() >= p.bytes());
-    assert!(p.y_stride >= p.width && p.y_rows >= p.height);
+    assert!(p.usable() && buf.len() >= p.bytes());
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512bw") {
         out.resize(p.width * p.height, 0.0);
