@@ -11,13 +11,13 @@
 //! - `PHOTOS` (default all of the split), `MISC` (default all): caps;
 //! - `REF` (default /work/shared/reference/pdq_ref.py, with `REF_PYTHON`, default
 //!   /work/peers/venv/bin/python); `REF=0` skips the reference;
-//! - `T_CROP`, `T_ROTATE`, `T_REGION` (default phscan's): the thresholds of the run;
+//! - `T_CROP`, `T_ROTATE`, `T_REGION`, `T_WINDOW` (default phscan's): the thresholds of the run;
 //! - `REGION_SET` (default phscan's regions): the region variants listed and queried,
 //!   by name, comma-separated, for choosing the set;
 //! - `SIDE` (default 800): photos are first reduced to this long side, so that the run
 //!   takes minutes; every hasher sees the same reduced and edited pixels.
 //!
-//! Besides the run's thresholds, `crop` and `rotate` thresholds from 31 to 48 are
+//! Besides the run's thresholds, `crop`, `rotate` and `window` thresholds from 31 to 48 are
 //! swept: recall per family and matches on the other listed photos at each, and the
 //! unrelated comparisons' distances counted up to 70, for choosing those thresholds.
 //!
@@ -51,6 +51,7 @@ struct Query {
     plain: [PdqHash; 8],
     trimmed: Option<[PdqHash; 8]>,
     regions: Vec<(Variant, PdqHash)>,
+    windows: Vec<PdqHash>,
 }
 
 /// A listed image: its hash and its robust entries.
@@ -84,11 +85,17 @@ fn query(h: &mut PdqHasher, img: &RgbImage) -> Query {
         .into_iter()
         .map(|(v, o)| (v, o.hash))
         .collect();
+    let windows = robust::query_parts(h, &l, w, hh, (w, hh), false, true)
+        .1
+        .into_iter()
+        .map(|w| w.hash)
+        .collect();
     Query {
         quality,
         plain,
         trimmed,
         regions,
+        windows,
     }
 }
 
@@ -230,6 +237,14 @@ fn compare(q: &Query, l: &Listed, t: &Thresholds, mut stats: Option<&mut Stats>)
                     }
                 }
             }
+            Kind::Window => {
+                robust_hit |= min_dist(&q.windows, e) <= t.window;
+                if let Some(s) = stats.as_deref_mut() {
+                    for qh in &q.windows {
+                        s.add("window", qh.distance(e));
+                    }
+                }
+            }
         }
     }
     robust_hit |= robust::regions_agree(region_d.iter().copied(), t.region);
@@ -276,6 +291,7 @@ fn matching_entries(q: &Query, l: &Listed, t: &Thresholds) -> Vec<Variant> {
                 .regions
                 .iter()
                 .any(|(qv, qh)| qv == v && qh.distance(e) <= t.region),
+            Kind::Window => min_dist(&q.windows, e) <= t.window,
             k => min_dist(&all, e) <= t.get(k),
         })
         .map(|(v, _)| *v)
@@ -294,6 +310,7 @@ struct Sweep {
     other_rule: bool,
     crop: u32,
     rotate: u32,
+    window: u32,
 }
 
 impl Sweep {
@@ -305,18 +322,20 @@ impl Sweep {
                 other_rule: false,
                 crop: 256,
                 rotate: 256,
+                window: 256,
             };
         }
         let mut all: Vec<PdqHash> = q.plain.to_vec();
         if let Some(tr) = &q.trimmed {
             all.extend_from_slice(tr);
         }
-        let (mut crop, mut rotate) = (256, 256);
+        let (mut crop, mut rotate, mut window) = (256, 256, 256);
         let mut region_d: Vec<(Variant, u32)> = Vec::new();
         for (v, e) in &l.entries {
             match v.kind() {
                 Kind::Crop => crop = crop.min(min_dist(&all, e)),
                 Kind::Rotate => rotate = rotate.min(min_dist(&all, e)),
+                Kind::Window => window = window.min(min_dist(&q.windows, e)),
                 Kind::Region => {
                     if let Some((_, qh)) = q.regions.iter().find(|(qv, _)| qv == v) {
                         region_d.push((*v, qh.distance(e)));
@@ -329,12 +348,13 @@ impl Sweep {
             other_rule,
             crop,
             rotate,
+            window,
         }
     }
 
-    /// Matched with `crop` and `rotate` entries at these thresholds.
-    fn found(&self, crop: u32, rotate: u32) -> bool {
-        self.other_rule || self.crop <= crop || self.rotate <= rotate
+    /// Matched with `crop`, `rotate` and `window` entries at these thresholds.
+    fn found(&self, crop: u32, rotate: u32, window: u32) -> bool {
+        self.other_rule || self.crop <= crop || self.rotate <= rotate || self.window <= window
     }
 }
 
@@ -676,6 +696,7 @@ fn main() {
         crop: env::env_usize("T_CROP", d.crop as usize) as u32,
         rotate: env::env_usize("T_ROTATE", d.rotate as usize) as u32,
         region: env::env_usize("T_REGION", d.region as usize) as u32,
+        window: env::env_usize("T_WINDOW", d.window as usize) as u32,
     };
     let started = Instant::now();
     let cpu0 = cpu_seconds();
@@ -803,7 +824,7 @@ fn main() {
                             l,
                         );
                         let sw = Sweep::of(&q, l, &t);
-                        if sw.found(widest, widest) {
+                        if sw.found(widest, widest, widest) {
                             sweep_others.push(sw);
                         }
                         let f = compare(&q, l, &t, None);
@@ -979,7 +1000,7 @@ fn main() {
     // Thresholds for crops and rotations: recall per family, and matches of edited
     // photos on other listed photos, with one kind's threshold at t and the other's
     // at the run's.
-    println!("\nthreshold sweep, crop and rotate entries (recall per family; false = matches of edited photos on the other listed photos):");
+    println!("\nthreshold sweep, crop, rotate and window entries (recall per family; false = matches of edited photos on the other listed photos):");
     let families: Vec<&str> = fam.keys().copied().collect();
     println!(
         "{:<10} {:>3} {} {:>6}",
@@ -993,26 +1014,33 @@ fn main() {
         "false"
     );
     for (kind, pick) in [
-        ("crop", (true, false)),
-        ("rotate", (false, true)),
-        ("both", (true, true)),
+        ("crop", (true, false, false)),
+        ("rotate", (false, true, false)),
+        ("window", (false, false, true)),
+        ("all three", (true, true, true)),
     ] {
         for &st in &SWEEP {
-            let (tc, tr) = (
+            let (tc, tr, tw) = (
                 if pick.0 { st } else { t.crop },
                 if pick.1 { st } else { t.rotate },
+                if pick.2 { st } else { t.window },
             );
             let cols: Vec<String> = families
                 .iter()
                 .map(|f| {
                     let rs: Vec<&EditResult> = results.iter().filter(|r| r.family == *f).collect();
-                    let n = rs.iter().filter(|r| r.sweep_own.found(tc, tr)).count();
+                    let n = rs.iter().filter(|r| r.sweep_own.found(tc, tr, tw)).count();
                     format!("{:>8.3}", n as f64 / rs.len() as f64)
                 })
                 .collect();
             let false_n: usize = results
                 .iter()
-                .map(|r| r.sweep_others.iter().filter(|s| s.found(tc, tr)).count())
+                .map(|r| {
+                    r.sweep_others
+                        .iter()
+                        .filter(|s| s.found(tc, tr, tw))
+                        .count()
+                })
                 .sum();
             println!("{kind:<10} {st:>3} {} {false_n:>6}", cols.join(" "));
         }

@@ -152,6 +152,45 @@ fn hash_robust_lists_variants_and_scan_matches_them() {
 }
 
 #[test]
+fn a_crop_off_the_listed_windows_is_found_through_a_window() {
+    let dir = tempdir();
+    let orig = fixture("k03.png");
+    let orig_path = dir.join("orig.png");
+    common::link("tests/fixtures/known/k03.png", &orig_path);
+    let list = list_of(&dir, &orig_path, &["--robust"]);
+    // Keeping 86 % and 88 % of the sides, between the crop entries' positions.
+    let (w, h) = (orig.width() as f32, orig.height() as f32);
+    let (x0, y0) = ((0.05 * w) as u32, (0.10 * h) as u32);
+    let (cw, ch) = ((0.91 * w) as u32 - x0, (0.98 * h) as u32 - y0);
+    let cropped = imageops::crop_imm(&orig, x0, y0, cw, ch).to_image();
+    let crop_path = dir.join("crop.png");
+    cropped.save(&crop_path).unwrap();
+    let found = hits(&list, &crop_path);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["id"], "orig.png");
+    let variant = found[0]["variant"].as_str().expect("a robust variant");
+    assert!(variant.starts_with("win-"), "{}", found[0]);
+    // The box is the scanned file's window, inside the file.
+    let b = &found[0]["box"];
+    let (bx, by) = (b["x"].as_u64().unwrap(), b["y"].as_u64().unwrap());
+    let (bw, bh) = (b["width"].as_u64().unwrap(), b["height"].as_u64().unwrap());
+    assert!(bx + bw <= cw as u64 && by + bh <= ch as u64, "{b}");
+    assert!(
+        bw >= (cw as u64) * 9 / 10 && bh >= (ch as u64) * 9 / 10,
+        "{b}"
+    );
+
+    let plain_dir = dir.join("plain");
+    std::fs::create_dir_all(&plain_dir).unwrap();
+    let plain = list_of(&plain_dir, &orig_path, &[]);
+    assert!(
+        hits(&plain, &crop_path).is_empty(),
+        "a plain list has no windows"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn robust_lists_refuse_formats_that_cannot_carry_them() {
     let dir = tempdir();
     let orig_path = dir.join("orig.png");

@@ -93,6 +93,7 @@ pub fn plan_for(data: &[u8]) -> HashPlan {
         trim: dihedral,
         robust_list: false,
         regions: dihedral,
+        windows: dihedral,
         limits: fuzz_limits(last % 4 == 2),
     }
 }

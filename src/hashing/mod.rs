@@ -26,6 +26,8 @@ pub struct Computed {
     /// Robust variants of quality ([`crate::robust`]): all of them for `hash --robust`,
     /// the regions for a `scan` whose lists have region entries.
     pub pdq_variants: Vec<(crate::robust::Variant, PdqOutput)>,
+    /// The file's windows, for a `scan` whose lists have window entries.
+    pub pdq_windows: Vec<crate::robust::WindowPdq>,
     pub ahash: Option<u64>,
     pub dhash: Option<u64>,
     pub phash: Option<u64>,
@@ -100,6 +102,7 @@ pub struct FileHasher {
     trimmed: Vec<f32>,
     robust_list: bool,
     regions: bool,
+    windows: bool,
 }
 
 /// Distance of two 64-bit hashes.
@@ -125,11 +128,12 @@ impl FileHasher {
         self.trim = trim;
     }
 
-    /// Whether PDQ also hashes every robust variant (`hash --robust`), or only the
-    /// regions (`scan` against a list with region entries).
-    pub fn set_robust(&mut self, list: bool, regions: bool) {
+    /// Whether PDQ also hashes every robust variant (`hash --robust`), or the file's
+    /// regions and windows (`scan` against lists with region or window entries).
+    pub fn set_robust(&mut self, list: bool, regions: bool, windows: bool) {
         self.robust_list = list;
         self.regions = regions;
+        self.windows = windows;
     }
 
     /// PDQ of an RGB24 video frame, `height` rows `stride` bytes apart, as vpdq hashes
@@ -182,8 +186,16 @@ impl FileHasher {
                 w,
                 h,
             );
-        } else if self.regions {
-            out.pdq_variants = crate::robust::query_regions(&mut self.pdq, &self.luma, w, h);
+        } else if self.regions || self.windows {
+            (out.pdq_variants, out.pdq_windows) = crate::robust::query_parts(
+                &mut self.pdq,
+                &self.luma,
+                w,
+                h,
+                size,
+                self.regions,
+                self.windows,
+            );
         }
     }
 

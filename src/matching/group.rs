@@ -178,7 +178,7 @@ impl Group {
         for (si, set) in sets.iter_mut().enumerate() {
             for e in std::mem::take(&mut set.robust) {
                 let r = [si as u32, e.record, code(e.variant)];
-                if e.variant.kind() == Kind::Region {
+                if matches!(e.variant.kind(), Kind::Region | Kind::Window) {
                     regions.push(e.hash.to_u64s());
                     region_refs.push(r);
                 } else {
@@ -222,10 +222,14 @@ impl Group {
         }
     }
 
-    /// Whether a listed image has region entries (then a scanned file's regions are
-    /// hashed).
-    pub fn has_regions(&self) -> bool {
-        !self.regions.is_empty()
+    /// Whether a listed image has entries of kind `k` (for regions and windows: then
+    /// a scanned file's regions or windows are hashed).
+    pub fn has_kind(&self, k: Kind) -> bool {
+        let refs = match k {
+            Kind::Region | Kind::Window => &self.region_refs,
+            Kind::Crop | Kind::Rotate => &self.robust_refs,
+        };
+        refs.iter().any(|r| self.variant(r[2]).kind() == k)
     }
 
     fn variant(&self, code: u32) -> Variant {
@@ -504,6 +508,59 @@ impl Group {
             .collect();
         self.query_robust(&variants, trimmed, quality, cfg, &listed, hits);
         self.query_regions(c, cfg, &listed, hits);
+        let listed: std::collections::HashSet<(String, String)> = hits[first_robust..]
+            .iter()
+            .map(|h| (h.hashset.clone(), h.id.clone()))
+            .collect();
+        self.query_windows(c, quality, cfg, &listed, hits);
+    }
+
+    /// The file's windows against the listed windows, any with any, at the window
+    /// threshold; one hit per listed image not already found, with the file's window
+    /// as its box.
+    fn query_windows(
+        &self,
+        c: &Computed,
+        quality: u8,
+        cfg: &MatchConfig,
+        found: &std::collections::HashSet<(String, String)>,
+        hits: &mut Vec<Hit>,
+    ) {
+        if self.regions.is_empty() || c.pdq_windows.is_empty() {
+            return;
+        }
+        let queries: Vec<[u64; 4]> = c.pdq_windows.iter().map(|w| w.hash.to_u64s()).collect();
+        let t = cfg.robust.window;
+        // Best (distance, file window, entry) per listed record.
+        let mut best: BTreeMap<(u32, u32), (u32, usize, u32)> = BTreeMap::new();
+        self.regions.search(&queries, t, &mut |qi, i, d| {
+            let [si, rec, v] = self.region_refs[i as usize];
+            if self.variant(v).kind() != Kind::Window {
+                return;
+            }
+            let slot = best.entry((si, rec)).or_insert((d, qi, i));
+            if (d, qi, i) < *slot {
+                *slot = (d, qi, i);
+            }
+        });
+        for ((si, rec), (d, qi, i)) in best {
+            let w = &c.pdq_windows[qi];
+            let v = self.variant(self.region_refs[i as usize][2]);
+            let listed = PdqHash::from_u64s(self.regions.hash(i as usize));
+            let mut hit = self.record_hit(si, rec, d, w.hash.to_hex(), listed.to_hex());
+            if found.contains(&(hit.hashset.clone(), hit.id.clone())) {
+                continue;
+            }
+            hit.pdq_quality = Some(quality);
+            hit.variant = Some(v.name());
+            hit.trim_box = Some(TrimBoxOut {
+                x: w.x,
+                y: w.y,
+                width: w.width,
+                height: w.height,
+            });
+            hits.push(hit);
+        }
     }
 
     /// The file's hashes (dihedral, trimmed) against the robust crops and rotations,

@@ -24,29 +24,29 @@
 //! reaching into every outer third and every half).
 
 pub mod variants;
+pub mod windows;
 
-pub use variants::{Kind, Variant, CROPS, INNER, REGIONS, ROTATIONS};
+pub use variants::{Kind, Variant, CROPS, INNER, REGIONS, ROTATIONS, WINDOWS};
 
 use crate::hashing::pdq::{PdqHasher, PdqOutput, MIN_HASHABLE_DIM};
 
 /// The variants `hash --robust` lists (chosen from measurements, docs/robust.md).
-pub const DEFAULT_SET: [Variant; CROPS.len() + ROTATIONS.len() + REGIONS.len() + 1] = {
-    let mut out = [INNER; CROPS.len() + ROTATIONS.len() + REGIONS.len() + 1];
+pub const DEFAULT_SET: [Variant;
+    CROPS.len() + ROTATIONS.len() + REGIONS.len() + 1 + WINDOWS.len()] = {
+    let mut out = [INNER; CROPS.len() + ROTATIONS.len() + REGIONS.len() + 1 + WINDOWS.len()];
     let mut i = 0;
-    while i < CROPS.len() {
-        out[i] = CROPS[i];
-        i += 1;
+    let parts: [&[Variant]; 4] = [&CROPS, &ROTATIONS, &REGIONS, &WINDOWS];
+    let mut p = 0;
+    while p < parts.len() {
+        let mut j = 0;
+        while j < parts[p].len() {
+            out[i] = parts[p][j];
+            i += 1;
+            j += 1;
+        }
+        p += 1;
     }
-    let mut j = 0;
-    while j < ROTATIONS.len() {
-        out[i + j] = ROTATIONS[j];
-        j += 1;
-    }
-    let mut k = 0;
-    while k < REGIONS.len() {
-        out[i + j + k] = REGIONS[k];
-        k += 1;
-    }
+    // The last slot keeps INNER.
     out
 };
 
@@ -67,6 +67,7 @@ pub struct Thresholds {
     pub crop: u32,
     pub rotate: u32,
     pub region: u32,
+    pub window: u32,
 }
 
 impl Thresholds {
@@ -77,6 +78,7 @@ impl Thresholds {
         crop: 31,
         rotate: 44,
         region: 31,
+        window: 31,
     };
 
     pub fn get(&self, k: Kind) -> u32 {
@@ -84,6 +86,7 @@ impl Thresholds {
             Kind::Crop => self.crop,
             Kind::Rotate => self.rotate,
             Kind::Region => self.region,
+            Kind::Window => self.window,
         }
     }
 }
@@ -106,15 +109,15 @@ pub fn apply(
         return Some((b.w, b.h));
     }
     match v.kind() {
-        Kind::Crop | Kind::Region => {
+        Kind::Crop | Kind::Region | Kind::Window => {
             let [x0, y0, x1, y1] = v.window();
             let (ax, bx) = span(x0, x1, width);
             let (ay, by) = span(y0, y1, height);
             let (w, h) = (bx - ax, by - ay);
-            let min = if v.kind() == Kind::Region {
-                MIN_REGION_SIDE
-            } else {
-                MIN_HASHABLE_DIM
+            let min = match v.kind() {
+                Kind::Region => MIN_REGION_SIDE,
+                Kind::Window => windows::MIN_WINDOW_SIDE,
+                _ => MIN_HASHABLE_DIM,
             };
             if w < min || h < min {
                 return None;
@@ -179,14 +182,18 @@ pub fn hash_variant(
     height: usize,
     scratch: &mut Vec<f32>,
 ) -> Option<PdqOutput> {
+    if v.kind() == Kind::Window {
+        let sat = windows::Sat::new(luma, width, height);
+        return windows::hash_window(hasher, &sat, v.window());
+    }
     let (w, h) = apply(v, luma, width, height, scratch)?;
     let out = hasher.hash_luma(scratch, w, h);
     (out.quality >= MIN_VARIANT_QUALITY).then_some(out)
 }
 
 /// The robust entries of a listed image: each variant in `set` that is of quality.
-/// Crops and rotations are hashed from `luma` as it is; regions from
-/// [`region_luma`], as the scanned file's regions are.
+/// Crops and rotations are hashed from `luma` as it is; regions and windows from
+/// [`region_luma`], as the scanned file's are.
 pub fn list_entries(
     hasher: &mut PdqHasher,
     set: &[Variant],
@@ -195,37 +202,115 @@ pub fn list_entries(
     height: usize,
 ) -> Vec<(Variant, PdqOutput)> {
     let mut scratch = Vec::new();
-    let mut reduced = Vec::new();
-    let mut regions: Option<(usize, usize)> = None;
+    let mut parts = Parts::default();
     set.iter()
         .filter_map(|&v| {
-            let out = if v.kind() == Kind::Region {
-                let (l, w, h) = match regions {
-                    Some((w, h)) => (region_source(luma, &reduced), w, h),
-                    None => {
-                        let (w, h) = region_luma(luma, width, height, &mut reduced);
-                        regions = Some((w, h));
-                        (region_source(luma, &reduced), w, h)
-                    }
-                };
-                hash_variant(hasher, v, l, w, h, &mut scratch)
-            } else {
-                hash_variant(hasher, v, luma, width, height, &mut scratch)
+            let out = match v.kind() {
+                Kind::Region => {
+                    let (l, w, h) = parts.reduced(luma, width, height);
+                    hash_variant(hasher, v, l, w, h, &mut scratch)
+                }
+                Kind::Window => {
+                    let sat = parts.sat(luma, width, height);
+                    windows::hash_window(hasher, sat, v.window())
+                }
+                _ => hash_variant(hasher, v, luma, width, height, &mut scratch),
             };
             out.map(|o| (v, o))
         })
         .collect()
 }
 
-/// The scanned file's region hashes (the query side of region matching), from
-/// [`region_luma`] as the listed regions are.
-pub fn query_regions(
+/// The reduced luma of regions and windows, and its summed-area table, made once
+/// per image when first needed.
+#[derive(Default)]
+struct Parts {
+    reduced: Vec<f32>,
+    size: Option<(usize, usize)>,
+    sat: Option<windows::Sat>,
+}
+
+impl Parts {
+    fn reduced<'a>(
+        &'a mut self,
+        luma: &'a [f32],
+        width: usize,
+        height: usize,
+    ) -> (&'a [f32], usize, usize) {
+        let (w, h) = match self.size {
+            Some(s) => s,
+            None => {
+                let s = region_luma(luma, width, height, &mut self.reduced);
+                self.size = Some(s);
+                s
+            }
+        };
+        (region_source(luma, &self.reduced), w, h)
+    }
+
+    fn sat(&mut self, luma: &[f32], width: usize, height: usize) -> &windows::Sat {
+        if self.sat.is_none() {
+            let (l, w, h) = self.reduced(luma, width, height);
+            let sat = windows::Sat::new(l, w, h);
+            self.sat = Some(sat);
+        }
+        self.sat.as_ref().expect("made above")
+    }
+}
+
+/// A window of the scanned file and its PDQ: the window in the file's pixels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WindowPdq {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+    pub hash: crate::hashing::pdq::PdqHash,
+}
+
+/// The scanned file's parts (the query side of region and window entries): its
+/// regions when `regions`, its windows ([`windows::query_windows`]) when `windows`,
+/// both from [`region_luma`] as the listed ones are. `size` is the image's own size
+/// (the luma may be reduced), for the windows' boxes.
+pub fn query_parts(
     hasher: &mut PdqHasher,
     luma: &[f32],
     width: usize,
     height: usize,
-) -> Vec<(Variant, PdqOutput)> {
-    list_entries(hasher, &REGIONS, luma, width, height)
+    size: (usize, usize),
+    regions: bool,
+    windows: bool,
+) -> (Vec<(Variant, PdqOutput)>, Vec<WindowPdq>) {
+    let mut parts = Parts::default();
+    let mut scratch = Vec::new();
+    let mut found = Vec::new();
+    if regions {
+        for &v in &REGIONS {
+            let (l, w, h) = parts.reduced(luma, width, height);
+            if let Some(o) = hash_variant(hasher, v, l, w, h, &mut scratch) {
+                found.push((v, o));
+            }
+        }
+    }
+    let mut wins = Vec::new();
+    if windows {
+        let sat = parts.sat(luma, width, height);
+        let (iw, ih) = (size.0 as f32, size.1 as f32);
+        for win in windows::query_windows() {
+            if let Some(o) = windows::hash_window(hasher, sat, win) {
+                let (x0, y0) = ((win[0] * iw).round() as u32, (win[1] * ih).round() as u32);
+                let (x1, y1) = ((win[2] * iw).round() as u32, (win[3] * ih).round() as u32);
+                wins.push(WindowPdq {
+                    x: x0,
+                    y: y0,
+                    width: x1 - x0,
+                    height: y1 - y0,
+                    hash: o.hash,
+                });
+            }
+        }
+    }
+    (found, wins)
 }
 
 /// Least short side of the luma regions are hashed from. A quadrant of it is at least

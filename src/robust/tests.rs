@@ -163,7 +163,7 @@ fn regions_are_hashed_from_the_reduced_luma_on_both_sides() {
     assert_eq!(region_luma(&p, w, h, &mut out), (w / 3, h / 3));
     let mut hasher = PdqHasher::new();
     let listed = list_entries(&mut hasher, &REGIONS, &p, w, h);
-    let queried = query_regions(&mut hasher, &p, w, h);
+    let queried = query_parts(&mut hasher, &p, w, h, (w, h), true, false).0;
     assert_eq!(queried.len(), REGIONS.len());
     assert_eq!(listed, queried);
     let top = Variant::from_name("top").unwrap();
@@ -207,4 +207,120 @@ fn inner_is_the_listed_image_inside_its_borders() {
     assert_eq!(INNER.name(), "inner");
     assert_eq!(INNER.kind(), Kind::Crop);
     assert!(DEFAULT_SET.contains(&INNER));
+}
+
+#[test]
+fn summed_area_table_sums_and_window_cells_average() {
+    let (w, h) = (131, 97);
+    let p = picture(w, h);
+    let sat = windows::Sat::new(&p, w, h);
+    assert_eq!((sat.width(), sat.height()), (w, h));
+    // A 128x128 image: each of the 64x64 cells of the whole window is a 2x2 block.
+    let (w, h) = (128, 128);
+    let p = picture(w, h);
+    let sat = windows::Sat::new(&p, w, h);
+    let mut g = [0.0f32; 64 * 64];
+    assert!(windows::grid(&sat, [0.0, 0.0, 1.0, 1.0], &mut g));
+    for (k, v) in g.iter().enumerate() {
+        let (x, y) = (2 * (k % 64), 2 * (k / 64));
+        let want =
+            (p[y * w + x] + p[y * w + x + 1] + p[(y + 1) * w + x] + p[(y + 1) * w + x + 1]) / 4.0;
+        assert!((v - want).abs() < 1e-3, "cell {k}: {v} vs {want}");
+    }
+    // Under the least side: not hashed.
+    assert!(!windows::grid(&sat, [0.0, 0.0, 0.5, 1.0], &mut g));
+}
+
+#[test]
+fn query_windows_cover_the_offsets_and_stay_inside() {
+    let wins: Vec<[f32; 4]> = windows::query_windows().collect();
+    assert_eq!(wins.len(), windows::QUERY_STEPS * windows::QUERY_STEPS);
+    assert!(wins
+        .iter()
+        .all(|w| w[0] >= 0.0 && w[1] >= 0.0 && w[2] <= 1.0001 && w[3] <= 1.0001));
+    assert!(wins
+        .iter()
+        .all(|w| (w[2] - w[0] - windows::QUERY_SIDE).abs() < 1e-6));
+    assert!(wins.iter().any(|w| w[0] == 0.0 && w[1] == 0.0));
+    assert!(wins
+        .iter()
+        .any(|w| (w[2] - 1.0).abs() < 1e-6 && (w[3] - 1.0).abs() < 1e-6));
+    // The listed windows lie inside the image.
+    for v in WINDOWS {
+        let [x0, y0, x1, y1] = v.window();
+        assert!(x0 >= 0.0 && y0 >= 0.0 && x1 <= 1.0 && y1 <= 1.0, "{v:?}");
+        assert_eq!(v.kind(), Kind::Window);
+    }
+}
+
+/// A photograph-like luma: smooth shapes at several scales, seeded.
+fn scene(w: usize, h: usize, seed: u64) -> Vec<f32> {
+    let mut r = crate::testrng::Rng(seed);
+    let blobs: Vec<[f32; 4]> = (0..40)
+        .map(|_| {
+            [
+                r.unit(),
+                r.unit(),
+                0.02 + 0.2 * r.unit(),
+                200.0 * r.unit() - 100.0,
+            ]
+        })
+        .collect();
+    (0..w * h)
+        .map(|i| {
+            let (x, y) = ((i % w) as f32 / w as f32, (i / w) as f32 / h as f32);
+            let v: f32 = blobs
+                .iter()
+                .map(|b| {
+                    let d = ((x - b[0]).powi(2) + (y - b[1]).powi(2)) / (b[2] * b[2]);
+                    b[3] * (-d).exp()
+                })
+                .sum();
+            (128.0f32 + v).clamp(0.0, 255.0)
+        })
+        .collect()
+}
+
+#[test]
+fn a_crop_anywhere_meets_a_listed_window_and_another_picture_does_not() {
+    let (w, h) = (600, 450);
+    let p = scene(w, h, 7);
+    let mut hasher = PdqHasher::new();
+    let listed = list_entries(&mut hasher, &WINDOWS, &p, w, h);
+    assert!(listed.len() >= 60, "{} windows of quality", listed.len());
+    // Crops keeping 86-94 % of each side, away from the middle.
+    for (x0, x1, y0, y1) in [
+        (0.04, 0.91, 0.10, 0.98),
+        (0.13, 0.99, 0.0, 0.9),
+        (0.02, 0.96, 0.07, 0.93),
+    ] {
+        let b = crate::hashing::trim::TrimBox {
+            x: (x0 * w as f32) as usize,
+            y: (y0 * h as f32) as usize,
+            w: ((x1 - x0) * w as f32) as usize,
+            h: ((y1 - y0) * h as f32) as usize,
+        };
+        let mut c = Vec::new();
+        crate::hashing::trim::crop(&p, w, b, &mut c);
+        let (_, wins) = query_parts(&mut hasher, &c, b.w, b.h, (b.w, b.h), false, true);
+        assert_eq!(wins.len(), 25);
+        let best = wins
+            .iter()
+            .flat_map(|q| listed.iter().map(move |(_, l)| q.hash.distance(&l.hash)))
+            .min()
+            .unwrap();
+        assert!(
+            best <= 24,
+            "crop {x0}..{x1} x {y0}..{y1}: nearest window at {best}"
+        );
+        // The whole crop is far from the listed windows' hashes of another picture.
+        let other = scene(w, h, 8);
+        let others = list_entries(&mut hasher, &WINDOWS, &other, w, h);
+        let far = wins
+            .iter()
+            .flat_map(|q| others.iter().map(move |(_, l)| q.hash.distance(&l.hash)))
+            .min()
+            .unwrap();
+        assert!(far > 48, "another picture's window at {far}");
+    }
 }

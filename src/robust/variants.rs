@@ -9,6 +9,9 @@ pub enum Kind {
     Crop,
     Rotate,
     Region,
+    /// A window of the listed image, matched by windows of the scanned file
+    /// ([`crate::robust::windows`]).
+    Window,
 }
 
 impl Kind {
@@ -17,6 +20,7 @@ impl Kind {
             Kind::Crop => "crop",
             Kind::Rotate => "rotate",
             Kind::Region => "region",
+            Kind::Window => "window",
         }
     }
 }
@@ -48,6 +52,15 @@ const fn region(name: &'static str, window: [f32; 4]) -> Def {
     }
 }
 
+const fn window(name: &'static str, window: [f32; 4]) -> Def {
+    Def {
+        name,
+        kind: Kind::Window,
+        window,
+        degrees: 0.0,
+    }
+}
+
 /// The listed image inside what the border detector takes for borders or flat edges
 /// (its window depends on the image): matched as a crop.
 const fn inner(name: &'static str) -> Def {
@@ -70,7 +83,7 @@ const fn rot(name: &'static str, degrees: f32) -> Def {
 
 /// Every variant phscan knows, by index. Append only: an index is not stored in
 /// lists (names are), but the order fixes how variants sort in reports.
-static DEFS: [Def; 46] = [
+static DEFS: [Def; 110] = [
     // Crops keeping 90 % of each side, at the 9 positions (offsets 0, 5, 10 %).
     crop("crop90-tl", [0.00, 0.00, 0.90, 0.90]),
     crop("crop90-t", [0.05, 0.00, 0.95, 0.90]),
@@ -128,6 +141,73 @@ static DEFS: [Def; 46] = [
     // edge is flat (a black sky) is trimmed into that edge when a border is added, and
     // the same cut of the listed image then matches it.
     inner("inner"),
+    // Windows for crops anywhere (docs/robust.md#windows): per axis, 80 % of the side
+    // centred at 42, 46, 50, 54 and 58 %, and 86 % centred at 46, 50 and 54 %; every
+    // pair of those across the two axes. Named by width and centre in percent.
+    window("win-x80c42-y80c42", [0.02, 0.02, 0.82, 0.82]),
+    window("win-x80c46-y80c42", [0.06, 0.02, 0.86, 0.82]),
+    window("win-x80c50-y80c42", [0.10, 0.02, 0.90, 0.82]),
+    window("win-x80c54-y80c42", [0.14, 0.02, 0.94, 0.82]),
+    window("win-x80c58-y80c42", [0.18, 0.02, 0.98, 0.82]),
+    window("win-x86c46-y80c42", [0.03, 0.02, 0.89, 0.82]),
+    window("win-x86c50-y80c42", [0.07, 0.02, 0.93, 0.82]),
+    window("win-x86c54-y80c42", [0.11, 0.02, 0.97, 0.82]),
+    window("win-x80c42-y80c46", [0.02, 0.06, 0.82, 0.86]),
+    window("win-x80c46-y80c46", [0.06, 0.06, 0.86, 0.86]),
+    window("win-x80c50-y80c46", [0.10, 0.06, 0.90, 0.86]),
+    window("win-x80c54-y80c46", [0.14, 0.06, 0.94, 0.86]),
+    window("win-x80c58-y80c46", [0.18, 0.06, 0.98, 0.86]),
+    window("win-x86c46-y80c46", [0.03, 0.06, 0.89, 0.86]),
+    window("win-x86c50-y80c46", [0.07, 0.06, 0.93, 0.86]),
+    window("win-x86c54-y80c46", [0.11, 0.06, 0.97, 0.86]),
+    window("win-x80c42-y80c50", [0.02, 0.10, 0.82, 0.90]),
+    window("win-x80c46-y80c50", [0.06, 0.10, 0.86, 0.90]),
+    window("win-x80c50-y80c50", [0.10, 0.10, 0.90, 0.90]),
+    window("win-x80c54-y80c50", [0.14, 0.10, 0.94, 0.90]),
+    window("win-x80c58-y80c50", [0.18, 0.10, 0.98, 0.90]),
+    window("win-x86c46-y80c50", [0.03, 0.10, 0.89, 0.90]),
+    window("win-x86c50-y80c50", [0.07, 0.10, 0.93, 0.90]),
+    window("win-x86c54-y80c50", [0.11, 0.10, 0.97, 0.90]),
+    window("win-x80c42-y80c54", [0.02, 0.14, 0.82, 0.94]),
+    window("win-x80c46-y80c54", [0.06, 0.14, 0.86, 0.94]),
+    window("win-x80c50-y80c54", [0.10, 0.14, 0.90, 0.94]),
+    window("win-x80c54-y80c54", [0.14, 0.14, 0.94, 0.94]),
+    window("win-x80c58-y80c54", [0.18, 0.14, 0.98, 0.94]),
+    window("win-x86c46-y80c54", [0.03, 0.14, 0.89, 0.94]),
+    window("win-x86c50-y80c54", [0.07, 0.14, 0.93, 0.94]),
+    window("win-x86c54-y80c54", [0.11, 0.14, 0.97, 0.94]),
+    window("win-x80c42-y80c58", [0.02, 0.18, 0.82, 0.98]),
+    window("win-x80c46-y80c58", [0.06, 0.18, 0.86, 0.98]),
+    window("win-x80c50-y80c58", [0.10, 0.18, 0.90, 0.98]),
+    window("win-x80c54-y80c58", [0.14, 0.18, 0.94, 0.98]),
+    window("win-x80c58-y80c58", [0.18, 0.18, 0.98, 0.98]),
+    window("win-x86c46-y80c58", [0.03, 0.18, 0.89, 0.98]),
+    window("win-x86c50-y80c58", [0.07, 0.18, 0.93, 0.98]),
+    window("win-x86c54-y80c58", [0.11, 0.18, 0.97, 0.98]),
+    window("win-x80c42-y86c46", [0.02, 0.03, 0.82, 0.89]),
+    window("win-x80c46-y86c46", [0.06, 0.03, 0.86, 0.89]),
+    window("win-x80c50-y86c46", [0.10, 0.03, 0.90, 0.89]),
+    window("win-x80c54-y86c46", [0.14, 0.03, 0.94, 0.89]),
+    window("win-x80c58-y86c46", [0.18, 0.03, 0.98, 0.89]),
+    window("win-x86c46-y86c46", [0.03, 0.03, 0.89, 0.89]),
+    window("win-x86c50-y86c46", [0.07, 0.03, 0.93, 0.89]),
+    window("win-x86c54-y86c46", [0.11, 0.03, 0.97, 0.89]),
+    window("win-x80c42-y86c50", [0.02, 0.07, 0.82, 0.93]),
+    window("win-x80c46-y86c50", [0.06, 0.07, 0.86, 0.93]),
+    window("win-x80c50-y86c50", [0.10, 0.07, 0.90, 0.93]),
+    window("win-x80c54-y86c50", [0.14, 0.07, 0.94, 0.93]),
+    window("win-x80c58-y86c50", [0.18, 0.07, 0.98, 0.93]),
+    window("win-x86c46-y86c50", [0.03, 0.07, 0.89, 0.93]),
+    window("win-x86c50-y86c50", [0.07, 0.07, 0.93, 0.93]),
+    window("win-x86c54-y86c50", [0.11, 0.07, 0.97, 0.93]),
+    window("win-x80c42-y86c54", [0.02, 0.11, 0.82, 0.97]),
+    window("win-x80c46-y86c54", [0.06, 0.11, 0.86, 0.97]),
+    window("win-x80c50-y86c54", [0.10, 0.11, 0.90, 0.97]),
+    window("win-x80c54-y86c54", [0.14, 0.11, 0.94, 0.97]),
+    window("win-x80c58-y86c54", [0.18, 0.11, 0.98, 0.97]),
+    window("win-x86c46-y86c54", [0.03, 0.11, 0.89, 0.97]),
+    window("win-x86c50-y86c54", [0.07, 0.11, 0.93, 0.97]),
+    window("win-x86c54-y86c54", [0.11, 0.11, 0.97, 0.97]),
 ];
 
 /// One robust variant.
@@ -191,3 +271,5 @@ pub const ROTATIONS: [Variant; 8] = range(27);
 pub const REGIONS: [Variant; 10] = range(35);
 /// The listed image inside its own borders or flat edges, as the trim finds them.
 pub const INNER: Variant = Variant(45);
+/// Windows of the listed image, for crops at any position ([`Kind::Window`]).
+pub const WINDOWS: [Variant; 64] = range(46);

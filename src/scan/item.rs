@@ -344,6 +344,8 @@ pub struct HashPlan {
     /// Also hash the regions that region entries are matched with (`scan` with a
     /// list that has them).
     pub regions: bool,
+    /// Also hash the windows that window entries are matched with.
+    pub windows: bool,
     pub limits: Limits,
 }
 
@@ -397,7 +399,7 @@ pub fn hash_image(
     let limits = &plan.limits;
     hasher.set_imagehash_compat(plan.imagehash_compat);
     hasher.set_trim(plan.trim);
-    hasher.set_robust(plan.robust_list, plan.regions);
+    hasher.set_robust(plan.robust_list, plan.regions, plan.windows);
     // With PDQ (full) the only perceptual hash, a JPEG's luma can come straight from
     // its YCbCr planes; files the planes do not give are decoded below as usual.
     if format == MediaFormat::Jpeg

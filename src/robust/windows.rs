@@ -1,0 +1,133 @@
+//! Windows: PDQ hashes of large parts of an image, for crops at any position.
+//!
+//! PDQ follows a change of scale well (a frame 3 % wider about the same centre moves
+//! it ~20 bits on photographs) but not a shift (1 % of the side: ~28 bits; 1.5 %:
+//! ~40). A crop keeping 85–95 % of each side moves the picture's centre by up to
+//! 7.5 % of a side, and whole-image crop entries would need a grid of centres 1 %
+//! apart on both axes. Instead both sides contribute: a listed image has windows
+//! centred on a coarse grid ([`crate::robust::WINDOWS`], 4 % apart), and a scanned
+//! file is hashed at [`QUERY_STEPS`]² windows of [`QUERY_SIDE`] of its sides, offset
+//! 1.5 % of a side apart, so that for a crop one of the file's windows shows about
+//! the same part of the picture as one of the listed windows (docs/robust.md).
+//!
+//! A window is hashed from the 64x64 means of its cells, read from a summed-area
+//! table of the luma: one table serves every window of an image, so 25 windows cost
+//! about as much as one PDQ hash. The cells' means stand in for PDQ's blur and
+//! decimation; both sides use them, so a listed window and a file's window agree as
+//! far as their content does.
+
+use crate::hashing::pdq::{PdqHasher, PdqOutput};
+
+/// Side of the scanned file's windows, as a share of the file's side.
+pub const QUERY_SIDE: f32 = 0.94;
+
+/// Offsets of the scanned file's windows per axis, from 0 to `1 - QUERY_SIDE`.
+pub const QUERY_STEPS: usize = 5;
+
+/// Least side, in pixels of the luma, of a window that is hashed: each of its 64 cells
+/// then averages at least 2 pixels.
+pub const MIN_WINDOW_SIDE: usize = 128;
+
+/// Summed-area table of a luma image: `s[(y) * (w + 1) + x]` is the sum of the pixels
+/// above and left of (x, y).
+pub struct Sat {
+    w: usize,
+    h: usize,
+    s: Vec<f64>,
+}
+
+impl Sat {
+    /// # Panics
+    /// If `luma.len() != width * height`.
+    pub fn new(luma: &[f32], width: usize, height: usize) -> Sat {
+        assert_eq!(luma.len(), width * height, "luma of {width}x{height}");
+        let stride = width + 1;
+        let mut s = vec![0.0f64; stride * (height + 1)];
+        for y in 0..height {
+            let mut row = 0.0f64;
+            let (above, here) = s.split_at_mut((y + 1) * stride);
+            let above = &above[y * stride..];
+            for x in 0..width {
+                row += luma[y * width + x] as f64;
+                here[x + 1] = above[x + 1] + row;
+            }
+        }
+        Sat {
+            w: width,
+            h: height,
+            s,
+        }
+    }
+
+    pub fn width(&self) -> usize {
+        self.w
+    }
+
+    pub fn height(&self) -> usize {
+        self.h
+    }
+
+    /// Sum of the pixels in columns x0..x1, rows y0..y1.
+    fn sum(&self, x0: usize, y0: usize, x1: usize, y1: usize) -> f64 {
+        let st = self.w + 1;
+        self.s[y1 * st + x1] - self.s[y0 * st + x1] - self.s[y1 * st + x0] + self.s[y0 * st + x0]
+    }
+}
+
+/// Pixel edges of 64 cells across the fractions `a..b` of `len`; `None` when the
+/// window is under [`MIN_WINDOW_SIDE`] pixels.
+fn edges(a: f32, b: f32, len: usize) -> Option<[usize; 65]> {
+    let (a, b) = (a as f64 * len as f64, b as f64 * len as f64);
+    if b - a < MIN_WINDOW_SIDE as f64 {
+        return None;
+    }
+    let mut e = [0usize; 65];
+    for (i, v) in e.iter_mut().enumerate() {
+        *v = ((a + (b - a) * i as f64 / 64.0).round().max(0.0) as usize).min(len);
+    }
+    Some(e)
+}
+
+/// The 64x64 cell means of the window [x0, y0, x1, y1] (fractions of the sides), into
+/// `out`; `false` when the window is too small.
+pub fn grid(sat: &Sat, window: [f32; 4], out: &mut [f32; 64 * 64]) -> bool {
+    let (Some(xs), Some(ys)) = (
+        edges(window[0], window[2], sat.w),
+        edges(window[1], window[3], sat.h),
+    ) else {
+        return false;
+    };
+    for (j, row) in out.chunks_exact_mut(64).enumerate() {
+        let (y0, y1) = (ys[j], ys[j + 1]);
+        for (i, v) in row.iter_mut().enumerate() {
+            let (x0, x1) = (xs[i], xs[i + 1]);
+            let n = ((x1 - x0) * (y1 - y0)) as f64;
+            *v = (sat.sum(x0, y0, x1, y1) / n) as f32;
+        }
+    }
+    true
+}
+
+/// PDQ of a window of the image; `None` when it is too small or under
+/// [`crate::robust::MIN_VARIANT_QUALITY`] (never listed, never queried).
+pub fn hash_window(hasher: &mut PdqHasher, sat: &Sat, window: [f32; 4]) -> Option<PdqOutput> {
+    let mut g = [0.0f32; 64 * 64];
+    if !grid(sat, window, &mut g) {
+        return None;
+    }
+    // A 64x64 input is PDQ's sample grid as it is (no blur).
+    let out = hasher.hash_luma(&g, 64, 64);
+    (out.quality >= super::MIN_VARIANT_QUALITY).then_some(out)
+}
+
+/// The scanned file's windows, [x0, y0, x1, y1] as fractions of its sides.
+pub fn query_windows() -> impl Iterator<Item = [f32; 4]> {
+    let step = (1.0 - QUERY_SIDE) / (QUERY_STEPS - 1) as f32;
+    (0..QUERY_STEPS * QUERY_STEPS).map(move |k| {
+        let (x, y) = (
+            (k % QUERY_STEPS) as f32 * step,
+            (k / QUERY_STEPS) as f32 * step,
+        );
+        [x, y, x + QUERY_SIDE, y + QUERY_SIDE]
+    })
+}
