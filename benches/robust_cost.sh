@@ -24,9 +24,9 @@ mkdir -p "$W"
 echo "phscan robust-list cost: $(find "$PHOTOS" -type f | wc -l) files of $PHOTOS, lists of $N images"
 echo "  $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD), $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 /usr/bin/time -f "  hash: %e s wall, %U s user" \
-    "$B" hash --progress=never --algorithms pdq --id name -o "$W/plain.jsonl" "$PHOTOS"
+    "$B" hash --progress=never --force --algorithms pdq --id name -o "$W/plain.jsonl" "$PHOTOS"
 /usr/bin/time -f "  hash --robust: %e s wall, %U s user" \
-    "$B" hash --progress=never --algorithms pdq --robust --id name -o "$W/robust.jsonl" "$PHOTOS"
+    "$B" hash --progress=never --force --algorithms pdq --robust --id name -o "$W/robust.jsonl" "$PHOTOS"
 python3 - "$W" "$N" <<'EOF'
 import json, random, sys
 w, n = sys.argv[1], int(sys.argv[2])

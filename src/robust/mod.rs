@@ -182,9 +182,9 @@ pub fn hash_variant(
     height: usize,
     scratch: &mut Vec<f32>,
 ) -> Option<PdqOutput> {
-    if v.kind() == Kind::Window {
+    if matches!(v.kind(), Kind::Window | Kind::Region) {
         let sat = windows::Sat::new(luma, width, height);
-        return windows::hash_window(hasher, &sat, v.window());
+        return windows::hash_window(hasher, &sat, v.window(), min_side(v.kind()));
     }
     let (w, h) = apply(v, luma, width, height, scratch)?;
     let out = hasher.hash_luma(scratch, w, h);
@@ -206,13 +206,9 @@ pub fn list_entries(
     set.iter()
         .filter_map(|&v| {
             let out = match v.kind() {
-                Kind::Region => {
-                    let (l, w, h) = parts.reduced(luma, width, height);
-                    hash_variant(hasher, v, l, w, h, &mut scratch)
-                }
-                Kind::Window => {
+                Kind::Region | Kind::Window => {
                     let sat = parts.sat(luma, width, height);
-                    windows::hash_window(hasher, sat, v.window())
+                    windows::hash_window(hasher, sat, v.window(), min_side(v.kind()))
                 }
                 _ => hash_variant(hasher, v, luma, width, height, &mut scratch),
             };
@@ -248,6 +244,8 @@ impl Parts {
         (region_source(luma, &self.reduced), w, h)
     }
 
+    /// The summed-area table of [`region_luma`], which regions and windows are
+    /// hashed from.
     fn sat(&mut self, luma: &[f32], width: usize, height: usize) -> &windows::Sat {
         if self.sat.is_none() {
             let (l, w, h) = self.reduced(luma, width, height);
@@ -255,6 +253,15 @@ impl Parts {
             self.sat = Some(sat);
         }
         self.sat.as_ref().expect("made above")
+    }
+}
+
+/// Least side, in pixels of the luma they are hashed from, of a region or a window.
+fn min_side(k: Kind) -> usize {
+    match k {
+        Kind::Region => MIN_REGION_SIDE,
+        Kind::Window => windows::MIN_WINDOW_SIDE,
+        _ => MIN_HASHABLE_DIM,
     }
 }
 
@@ -282,12 +289,11 @@ pub fn query_parts(
     windows: bool,
 ) -> (Vec<(Variant, PdqOutput)>, Vec<WindowPdq>) {
     let mut parts = Parts::default();
-    let mut scratch = Vec::new();
     let mut found = Vec::new();
     if regions {
+        let sat = parts.sat(luma, width, height);
         for &v in &REGIONS {
-            let (l, w, h) = parts.reduced(luma, width, height);
-            if let Some(o) = hash_variant(hasher, v, l, w, h, &mut scratch) {
+            if let Some(o) = windows::hash_window(hasher, sat, v.window(), MIN_REGION_SIDE) {
                 found.push((v, o));
             }
         }
@@ -297,7 +303,7 @@ pub fn query_parts(
         let sat = parts.sat(luma, width, height);
         let (iw, ih) = (size.0 as f32, size.1 as f32);
         for win in windows::query_windows() {
-            if let Some(o) = windows::hash_window(hasher, sat, win) {
+            if let Some(o) = windows::hash_window(hasher, sat, win, windows::MIN_WINDOW_SIDE) {
                 let (x0, y0) = ((win[0] * iw).round() as u32, (win[1] * ih).round() as u32);
                 let (x1, y1) = ((win[2] * iw).round() as u32, (win[3] * ih).round() as u32);
                 wins.push(WindowPdq {

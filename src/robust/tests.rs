@@ -215,12 +215,29 @@ fn summed_area_table_sums_and_window_cells_average() {
     let p = picture(w, h);
     let sat = windows::Sat::new(&p, w, h);
     assert_eq!((sat.width(), sat.height()), (w, h));
+    // Every cell of the whole window against a direct sum (odd sizes: rows summed four
+    // at a time with a remainder, cells of 1 and 2 pixels).
+    let mut g = [0.0f32; 64 * 64];
+    assert!(windows::grid(&sat, [0.0, 0.0, 1.0, 1.0], 64, &mut g));
+    let edge = |i: usize, len: usize| ((i * len) as f64 / 64.0).round() as usize;
+    for (k, v) in g.iter().enumerate() {
+        let (cx, cy) = (k % 64, k / 64);
+        let (x0, x1, y0, y1) = (edge(cx, w), edge(cx + 1, w), edge(cy, h), edge(cy + 1, h));
+        let mut sum = 0.0f64;
+        for y in y0..y1 {
+            for x in x0..x1 {
+                sum += p[y * w + x] as f64;
+            }
+        }
+        let want = (sum / ((x1 - x0) * (y1 - y0)) as f64) as f32;
+        assert!((v - want).abs() < 1e-3, "cell {k}: {v} vs {want}");
+    }
     // A 128x128 image: each of the 64x64 cells of the whole window is a 2x2 block.
     let (w, h) = (128, 128);
     let p = picture(w, h);
     let sat = windows::Sat::new(&p, w, h);
     let mut g = [0.0f32; 64 * 64];
-    assert!(windows::grid(&sat, [0.0, 0.0, 1.0, 1.0], &mut g));
+    assert!(windows::grid(&sat, [0.0, 0.0, 1.0, 1.0], 64, &mut g));
     for (k, v) in g.iter().enumerate() {
         let (x, y) = (2 * (k % 64), 2 * (k / 64));
         let want =
@@ -228,7 +245,7 @@ fn summed_area_table_sums_and_window_cells_average() {
         assert!((v - want).abs() < 1e-3, "cell {k}: {v} vs {want}");
     }
     // Under the least side: not hashed.
-    assert!(!windows::grid(&sat, [0.0, 0.0, 0.5, 1.0], &mut g));
+    assert!(!windows::grid(&sat, [0.0, 0.0, 0.5, 1.0], 128, &mut g));
 }
 
 #[test]

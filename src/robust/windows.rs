@@ -43,14 +43,26 @@ impl Sat {
         assert_eq!(luma.len(), width * height, "luma of {width}x{height}");
         let stride = width + 1;
         let mut s = vec![0.0f64; stride * (height + 1)];
-        for y in 0..height {
-            let mut row = 0.0f64;
-            let (above, here) = s.split_at_mut((y + 1) * stride);
-            let above = &above[y * stride..];
+        // Each row's running sum first, four rows at once (four independent chains of
+        // additions), then the row above added in: both loops keep the pipeline full.
+        let mut y = 0;
+        while y < height {
+            let n = (height - y).min(4);
+            let mut acc = [0.0f64; 4];
             for x in 0..width {
-                row += luma[y * width + x] as f64;
-                here[x + 1] = above[x + 1] + row;
+                for (r, a) in acc.iter_mut().enumerate().take(n) {
+                    *a += luma[(y + r) * width + x] as f64;
+                    s[(y + r + 1) * stride + x + 1] = *a;
+                }
             }
+            for r in 0..n {
+                let (above, here) = s.split_at_mut((y + r + 1) * stride);
+                let above = &above[(y + r) * stride..];
+                for (h, a) in here[..stride].iter_mut().zip(above) {
+                    *h += a;
+                }
+            }
+            y += n;
         }
         Sat {
             w: width,
@@ -75,10 +87,10 @@ impl Sat {
 }
 
 /// Pixel edges of 64 cells across the fractions `a..b` of `len`; `None` when the
-/// window is under [`MIN_WINDOW_SIDE`] pixels.
-fn edges(a: f32, b: f32, len: usize) -> Option<[usize; 65]> {
+/// window is under `min` pixels.
+fn edges(a: f32, b: f32, len: usize, min: usize) -> Option<[usize; 65]> {
     let (a, b) = (a as f64 * len as f64, b as f64 * len as f64);
-    if b - a < MIN_WINDOW_SIDE as f64 {
+    if b - a < min as f64 {
         return None;
     }
     let mut e = [0usize; 65];
@@ -89,11 +101,12 @@ fn edges(a: f32, b: f32, len: usize) -> Option<[usize; 65]> {
 }
 
 /// The 64x64 cell means of the window [x0, y0, x1, y1] (fractions of the sides), into
-/// `out`; `false` when the window is too small.
-pub fn grid(sat: &Sat, window: [f32; 4], out: &mut [f32; 64 * 64]) -> bool {
+/// `out`; `false` when the window is under `min` pixels a side (and at least 64).
+pub fn grid(sat: &Sat, window: [f32; 4], min: usize, out: &mut [f32; 64 * 64]) -> bool {
+    let min = min.max(64);
     let (Some(xs), Some(ys)) = (
-        edges(window[0], window[2], sat.w),
-        edges(window[1], window[3], sat.h),
+        edges(window[0], window[2], sat.w, min),
+        edges(window[1], window[3], sat.h, min),
     ) else {
         return false;
     };
@@ -108,11 +121,17 @@ pub fn grid(sat: &Sat, window: [f32; 4], out: &mut [f32; 64 * 64]) -> bool {
     true
 }
 
-/// PDQ of a window of the image; `None` when it is too small or under
-/// [`crate::robust::MIN_VARIANT_QUALITY`] (never listed, never queried).
-pub fn hash_window(hasher: &mut PdqHasher, sat: &Sat, window: [f32; 4]) -> Option<PdqOutput> {
+/// PDQ of a window of the image from its cells' means; `None` when it is under `min`
+/// pixels a side or under [`crate::robust::MIN_VARIANT_QUALITY`] (never listed,
+/// never queried). Regions are hashed this way too.
+pub fn hash_window(
+    hasher: &mut PdqHasher,
+    sat: &Sat,
+    window: [f32; 4],
+    min: usize,
+) -> Option<PdqOutput> {
     let mut g = [0.0f32; 64 * 64];
-    if !grid(sat, window, &mut g) {
+    if !grid(sat, window, min, &mut g) {
         return None;
     }
     // A 64x64 input is PDQ's sample grid as it is (no blur).
