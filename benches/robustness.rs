@@ -11,7 +11,8 @@
 //! - `PHOTOS` (default all of the split), `MISC` (default all): caps;
 //! - `REF` (default /work/shared/reference/pdq_ref.py, with `REF_PYTHON`, default
 //!   /work/peers/venv/bin/python); `REF=0` skips the reference;
-//! - `T_CROP`, `T_ROTATE`, `T_REGION`, `T_WINDOW` (default phscan's): the thresholds of the run;
+//! - `T_CROP`, `T_ROTATE`, `T_REGION`, `T_WINDOW`, `T_WINDOW_FIXED` (default phscan's): the
+//!   thresholds of the run;
 //! - `REGION_SET` (default phscan's regions): the region variants listed and queried,
 //!   by name, comma-separated, for choosing the set;
 //! - `SIDE` (default 800): photos are first reduced to this long side, so that the run
@@ -51,7 +52,9 @@ struct Query {
     plain: [PdqHash; 8],
     trimmed: Option<[PdqHash; 8]>,
     regions: Vec<(Variant, PdqHash)>,
+    /// The shifted windows, then the last `fixed` of them the fixed ones.
     windows: Vec<PdqHash>,
+    fixed: usize,
 }
 
 /// A listed image: its hash and its robust entries.
@@ -85,17 +88,22 @@ fn query(h: &mut PdqHasher, img: &RgbImage) -> Query {
         .into_iter()
         .map(|(v, o)| (v, o.hash))
         .collect();
-    let windows = robust::query_parts(h, &l, w, hh, (w, hh), false, true)
+    // The shifted windows first, then the fixed ones.
+    let mut windows: Vec<(bool, PdqHash)> = robust::query_parts(h, &l, w, hh, (w, hh), false, true)
         .1
         .into_iter()
-        .map(|w| w.hash)
+        .map(|w| (w.fixed, w.hash))
         .collect();
+    windows.sort_by_key(|w| w.0);
+    let fixed = windows.iter().filter(|w| w.0).count();
+    let windows: Vec<PdqHash> = windows.into_iter().map(|w| w.1).collect();
     Query {
         quality,
         plain,
         trimmed,
         regions,
         windows,
+        fixed,
     }
 }
 
@@ -178,6 +186,7 @@ struct Stats {
     /// Region pairs: (query, listed) pairs with n regions agreeing at each threshold.
     region_pairs: BTreeMap<u32, u64>,
     pairs: u64,
+    near: Vec<String>,
 }
 
 impl Stats {
@@ -193,6 +202,7 @@ impl Stats {
             *self.region_pairs.entry(t).or_default() += n;
         }
         self.pairs += o.pairs;
+        self.near.extend(o.near);
     }
 }
 
@@ -238,10 +248,22 @@ fn compare(q: &Query, l: &Listed, t: &Thresholds, mut stats: Option<&mut Stats>)
                 }
             }
             Kind::Window => {
-                robust_hit |= min_dist(&q.windows, e) <= t.window;
+                let (shifted, fixed) = q.windows.split_at(q.windows.len() - q.fixed);
+                robust_hit |= min_dist(shifted, e) <= t.window;
+                robust_hit |= min_dist(fixed, e) <= t.window_fixed;
                 if let Some(s) = stats.as_deref_mut() {
-                    for qh in &q.windows {
+                    for qh in shifted {
                         s.add("window", qh.distance(e));
+                    }
+                    for qh in fixed {
+                        s.add("window-fixed", qh.distance(e));
+                        if qh.distance(e) <= 36 {
+                            s.near.push(format!(
+                                "fixed window at {} of {}",
+                                qh.distance(e),
+                                v.name()
+                            ));
+                        }
                     }
                 }
             }
@@ -291,7 +313,10 @@ fn matching_entries(q: &Query, l: &Listed, t: &Thresholds) -> Vec<Variant> {
                 .regions
                 .iter()
                 .any(|(qv, qh)| qv == v && qh.distance(e) <= t.region),
-            Kind::Window => min_dist(&q.windows, e) <= t.window,
+            Kind::Window => {
+                let (shifted, fixed) = q.windows.split_at(q.windows.len() - q.fixed);
+                min_dist(shifted, e) <= t.window || min_dist(fixed, e) <= t.window_fixed
+            }
             k => min_dist(&all, e) <= t.get(k),
         })
         .map(|(v, _)| *v)
@@ -300,7 +325,7 @@ fn matching_entries(q: &Query, l: &Listed, t: &Thresholds) -> Vec<Variant> {
 
 /// Candidate thresholds for `crop` and `rotate` entries, swept by the recall and
 /// false-match tables (`t` in the output): the run's own thresholds are [`Thresholds`].
-const SWEEP: [u32; 8] = [31, 34, 36, 38, 40, 42, 44, 48];
+const SWEEP: [u32; 11] = [20, 24, 26, 28, 31, 34, 36, 38, 40, 44, 48];
 
 /// One (query, listed) pair as the threshold sweep needs it: matched by a rule other
 /// than crops and rotations (plain, trimmed, regions), and the least distance of any
@@ -311,6 +336,7 @@ struct Sweep {
     crop: u32,
     rotate: u32,
     window: u32,
+    idwin: u32,
 }
 
 impl Sweep {
@@ -323,19 +349,24 @@ impl Sweep {
                 crop: 256,
                 rotate: 256,
                 window: 256,
+                idwin: 256,
             };
         }
         let mut all: Vec<PdqHash> = q.plain.to_vec();
         if let Some(tr) = &q.trimmed {
             all.extend_from_slice(tr);
         }
-        let (mut crop, mut rotate, mut window) = (256, 256, 256);
+        let (mut crop, mut rotate, mut window, mut idwin) = (256, 256, 256, 256);
         let mut region_d: Vec<(Variant, u32)> = Vec::new();
         for (v, e) in &l.entries {
             match v.kind() {
                 Kind::Crop => crop = crop.min(min_dist(&all, e)),
                 Kind::Rotate => rotate = rotate.min(min_dist(&all, e)),
-                Kind::Window => window = window.min(min_dist(&q.windows, e)),
+                Kind::Window => {
+                    let (shifted, fixed) = q.windows.split_at(q.windows.len() - q.fixed);
+                    window = window.min(min_dist(shifted, e));
+                    idwin = idwin.min(min_dist(fixed, e));
+                }
                 Kind::Region => {
                     if let Some((_, qh)) = q.regions.iter().find(|(qv, _)| qv == v) {
                         region_d.push((*v, qh.distance(e)));
@@ -349,12 +380,22 @@ impl Sweep {
             crop,
             rotate,
             window,
+            idwin,
         }
     }
 
     /// Matched with `crop`, `rotate` and `window` entries at these thresholds.
     fn found(&self, crop: u32, rotate: u32, window: u32) -> bool {
-        self.other_rule || self.crop <= crop || self.rotate <= rotate || self.window <= window
+        self.found4(crop, rotate, window, window)
+    }
+
+    /// As [`Sweep::found`], with the fixed windows at `idwin`.
+    fn found4(&self, crop: u32, rotate: u32, window: u32, idwin: u32) -> bool {
+        self.other_rule
+            || self.crop <= crop
+            || self.rotate <= rotate
+            || self.window <= window
+            || self.idwin <= idwin
     }
 }
 
@@ -697,6 +738,7 @@ fn main() {
         rotate: env::env_usize("T_ROTATE", d.rotate as usize) as u32,
         region: env::env_usize("T_REGION", d.region as usize) as u32,
         window: env::env_usize("T_WINDOW", d.window as usize) as u32,
+        window_fixed: env::env_usize("T_WINDOW_FIXED", d.window_fixed as usize) as u32,
     };
     let started = Instant::now();
     let cpu0 = cpu_seconds();
@@ -1017,6 +1059,7 @@ fn main() {
         ("crop", (true, false, false)),
         ("rotate", (false, true, false)),
         ("window", (false, false, true)),
+        ("fixed", (false, false, false)),
         ("all three", (true, true, true)),
     ] {
         for &st in &SWEEP {
@@ -1025,11 +1068,15 @@ fn main() {
                 if pick.1 { st } else { t.rotate },
                 if pick.2 { st } else { t.window },
             );
+            let ti = if kind == "fixed" { st } else { t.window_fixed };
             let cols: Vec<String> = families
                 .iter()
                 .map(|f| {
                     let rs: Vec<&EditResult> = results.iter().filter(|r| r.family == *f).collect();
-                    let n = rs.iter().filter(|r| r.sweep_own.found(tc, tr, tw)).count();
+                    let n = rs
+                        .iter()
+                        .filter(|r| r.sweep_own.found4(tc, tr, tw, ti))
+                        .count();
                     format!("{:>8.3}", n as f64 / rs.len() as f64)
                 })
                 .collect();
@@ -1038,7 +1085,7 @@ fn main() {
                 .map(|r| {
                     r.sweep_others
                         .iter()
-                        .filter(|s| s.found(tc, tr, tw))
+                        .filter(|s| s.found4(tc, tr, tw, ti))
                         .count()
                 })
                 .sum();
@@ -1067,7 +1114,12 @@ fn main() {
                 ));
             }
             for l in list.iter().filter(|l| !near_duplicates(&q.plain[0], l)) {
+                let n0 = s.near.len();
                 let f = compare(&q, l, &t, Some(&mut s));
+                let file = p.file_name().unwrap().to_string_lossy().to_string();
+                for e in &mut s.near[n0..] {
+                    *e = format!("{file} ~ {}: {e}", l.name);
+                }
                 dump_regions(
                     &format!(
                         "u\t{}\t{}",
@@ -1127,6 +1179,9 @@ fn main() {
         robust::MIN_REGIONS,
         stats.region_pairs
     );
+    for n in &stats.near {
+        println!("  unrelated within 36: {n}");
+    }
     println!(
         "matches among unrelated pairs: {}",
         hits.iter().filter(|h| !h.starts_with("excluded")).count()

@@ -530,19 +530,21 @@ impl Group {
             return;
         }
         let queries: Vec<[u64; 4]> = c.pdq_windows.iter().map(|w| w.hash.to_u64s()).collect();
-        let t = cfg.robust.window;
+        let (t, t_fixed) = (cfg.robust.window, cfg.robust.window_fixed);
         // Best (distance, file window, entry) per listed record.
         let mut best: BTreeMap<(u32, u32), (u32, usize, u32)> = BTreeMap::new();
-        self.regions.search(&queries, t, &mut |qi, i, d| {
-            let [si, rec, v] = self.region_refs[i as usize];
-            if self.variant(v).kind() != Kind::Window {
-                return;
-            }
-            let slot = best.entry((si, rec)).or_insert((d, qi, i));
-            if (d, qi, i) < *slot {
-                *slot = (d, qi, i);
-            }
-        });
+        self.regions
+            .search(&queries, t.max(t_fixed), &mut |qi, i, d| {
+                let [si, rec, v] = self.region_refs[i as usize];
+                let limit = if c.pdq_windows[qi].fixed { t_fixed } else { t };
+                if self.variant(v).kind() != Kind::Window || d > limit {
+                    return;
+                }
+                let slot = best.entry((si, rec)).or_insert((d, qi, i));
+                if (d, qi, i) < *slot {
+                    *slot = (d, qi, i);
+                }
+            });
         for ((si, rec), (d, qi, i)) in best {
             let w = &c.pdq_windows[qi];
             let v = self.variant(self.region_refs[i as usize][2]);

@@ -67,18 +67,24 @@ pub struct Thresholds {
     pub crop: u32,
     pub rotate: u32,
     pub region: u32,
+    /// The file's shifted windows against the listed windows.
     pub window: u32,
+    /// The file's fixed windows against the listed windows.
+    pub window_fixed: u32,
 }
 
 impl Thresholds {
     /// Set from the false-match measurements in docs/robust.md: rotations at 44 (no
     /// unrelated comparison under 56 on either half of the corpus); crops at 31,
-    /// since an edited photograph came within 38 of an unrelated listed one's crop.
+    /// since an edited photograph came within 38 of an unrelated listed one's crop;
+    /// shifted windows at 31 (none under 44 of 92 million unrelated comparisons);
+    /// fixed windows at 24 (two world maps of one projection agreed at 28).
     pub const DEFAULT: Thresholds = Thresholds {
         crop: 31,
         rotate: 44,
         region: 31,
         window: 31,
+        window_fixed: 24,
     };
 
     pub fn get(&self, k: Kind) -> u32 {
@@ -265,9 +271,12 @@ fn min_side(k: Kind) -> usize {
     }
 }
 
-/// A window of the scanned file and its PDQ: the window in the file's pixels.
+/// A window of the scanned file and its PDQ: the window in the file's pixels, and
+/// whether it is one of the fixed windows ([`windows::fixed_windows`]) rather than a
+/// shifted one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WindowPdq {
+    pub fixed: bool,
     pub x: u32,
     pub y: u32,
     pub width: u32,
@@ -276,7 +285,8 @@ pub struct WindowPdq {
 }
 
 /// The scanned file's parts (the query side of region and window entries): its
-/// regions when `regions`, its windows ([`windows::query_windows`]) when `windows`,
+/// regions when `regions`, its windows ([`windows::shifted_windows`], [`windows::fixed_windows`]) when
+/// `windows`,
 /// both from [`region_luma`] as the listed ones are. `size` is the image's own size
 /// (the luma may be reduced), for the windows' boxes.
 pub fn query_parts(
@@ -302,11 +312,15 @@ pub fn query_parts(
     if windows {
         let sat = parts.sat(luma, width, height);
         let (iw, ih) = (size.0 as f32, size.1 as f32);
-        for win in windows::query_windows() {
+        let all = windows::shifted_windows()
+            .map(|w| (false, w))
+            .chain(windows::fixed_windows().map(|w| (true, w)));
+        for (fixed, win) in all {
             if let Some(o) = windows::hash_window(hasher, sat, win, windows::MIN_WINDOW_SIDE) {
                 let (x0, y0) = ((win[0] * iw).round() as u32, (win[1] * ih).round() as u32);
                 let (x1, y1) = ((win[2] * iw).round() as u32, (win[3] * ih).round() as u32);
                 wins.push(WindowPdq {
+                    fixed,
                     x: x0,
                     y: y0,
                     width: x1 - x0,

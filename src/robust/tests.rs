@@ -250,7 +250,18 @@ fn summed_area_table_sums_and_window_cells_average() {
 
 #[test]
 fn query_windows_cover_the_offsets_and_stay_inside() {
-    let wins: Vec<[f32; 4]> = windows::query_windows().collect();
+    let fixed: Vec<[f32; 4]> = windows::fixed_windows().collect();
+    assert_eq!(fixed.len(), 9);
+    // Each fixed window is a listed window, at the same place.
+    for f in &fixed {
+        assert!(
+            WINDOWS
+                .iter()
+                .any(|v| v.window().iter().zip(f).all(|(a, b)| (a - b).abs() < 1e-6)),
+            "{f:?}"
+        );
+    }
+    let wins: Vec<[f32; 4]> = windows::shifted_windows().collect();
     assert_eq!(wins.len(), windows::QUERY_STEPS * windows::QUERY_STEPS);
     assert!(wins
         .iter()
@@ -320,7 +331,8 @@ fn a_crop_anywhere_meets_a_listed_window_and_another_picture_does_not() {
         let mut c = Vec::new();
         crate::hashing::trim::crop(&p, w, b, &mut c);
         let (_, wins) = query_parts(&mut hasher, &c, b.w, b.h, (b.w, b.h), false, true);
-        assert_eq!(wins.len(), 25);
+        assert_eq!(wins.iter().filter(|w| !w.fixed).count(), 25);
+        assert_eq!(wins.iter().filter(|w| w.fixed).count(), 9);
         let best = wins
             .iter()
             .flat_map(|q| listed.iter().map(move |(_, l)| q.hash.distance(&l.hash)))

@@ -10,6 +10,11 @@
 //! 1.5 % of a side apart, so that for a crop one of the file's windows shows about
 //! the same part of the picture as one of the listed windows (docs/robust.md).
 //!
+//! The file is also hashed at 9 fixed windows ([`fixed_windows`]), the listed ones of
+//! 80 % of each side at the same place: with the picture not moved (a caption or
+//! logo near an edge, a border) one of them shows what a listed window shows. They
+//! are matched at a threshold of their own ([`crate::robust::Thresholds`]).
+//!
 //! A window is hashed from the 64x64 means of its cells, read from a summed-area
 //! table of the luma: one table serves every window of an image, so 25 windows cost
 //! about as much as one PDQ hash. The cells' means stand in for PDQ's blur and
@@ -139,8 +144,9 @@ pub fn hash_window(
     (out.quality >= super::MIN_VARIANT_QUALITY).then_some(out)
 }
 
-/// The scanned file's windows, [x0, y0, x1, y1] as fractions of its sides.
-pub fn query_windows() -> impl Iterator<Item = [f32; 4]> {
+/// The scanned file's shifted windows, [x0, y0, x1, y1] as fractions of its sides:
+/// [`QUERY_STEPS`]² windows of [`QUERY_SIDE`] of each side.
+pub fn shifted_windows() -> impl Iterator<Item = [f32; 4]> {
     let step = (1.0 - QUERY_SIDE) / (QUERY_STEPS - 1) as f32;
     (0..QUERY_STEPS * QUERY_STEPS).map(move |k| {
         let (x, y) = (
@@ -148,5 +154,17 @@ pub fn query_windows() -> impl Iterator<Item = [f32; 4]> {
             (k / QUERY_STEPS) as f32 * step,
         );
         [x, y, x + QUERY_SIDE, y + QUERY_SIDE]
+    })
+}
+
+/// The scanned file's fixed windows: the listed windows of 80 % of each side centred
+/// at 42, 50 and 58 %, at the same place in the file. A caption or logo near an
+/// edge, or a border, leaves one of them showing what the listed one shows (or, for
+/// a border, the listed picture scaled by a few percent, which PDQ follows).
+pub fn fixed_windows() -> impl Iterator<Item = [f32; 4]> {
+    const C: [f32; 3] = [0.42, 0.50, 0.58];
+    (0..9).map(|k| {
+        let (cx, cy) = (C[k % 3], C[k / 3]);
+        [cx - 0.4, cy - 0.4, cx + 0.4, cy + 0.4]
     })
 }
