@@ -84,12 +84,21 @@ fn query(h: &mut PdqHasher, img: &RgbImage) -> Query {
         trim::crop(&l, w, b, &mut c);
         h.hash_luma_dihedral(&c, b.w, b.h).1
     });
-    let regions = robust::list_entries(h, region_set(), &l, w, hh)
+    let parts: Vec<Variant> = region_set()
+        .iter()
+        .chain(&robust::CORNERS)
+        .copied()
+        .collect();
+    let regions = robust::list_entries(h, &parts, &l, w, hh)
         .into_iter()
         .map(|(v, o)| (v, o.hash))
         .collect();
     // The shifted windows first, then the fixed ones.
-    let mut windows: Vec<(bool, PdqHash)> = robust::query_parts(h, &l, w, hh, (w, hh), false, true)
+    let want = robust::QueryParts {
+        windows: true,
+        ..Default::default()
+    };
+    let mut windows: Vec<(bool, PdqHash)> = robust::query_parts(h, &l, w, hh, (w, hh), want)
         .1
         .into_iter()
         .map(|w| (w.fixed, w.hash))
@@ -185,6 +194,8 @@ struct Stats {
     hist: BTreeMap<&'static str, Vec<u64>>,
     /// Region pairs: (query, listed) pairs with n regions agreeing at each threshold.
     region_pairs: BTreeMap<u32, u64>,
+    /// Corner pairs: (query, listed) pairs with 2 corners agreeing at each threshold.
+    corner_pairs: BTreeMap<u32, u64>,
     pairs: u64,
     near: Vec<String>,
 }
@@ -200,6 +211,9 @@ impl Stats {
         }
         for (t, n) in o.region_pairs {
             *self.region_pairs.entry(t).or_default() += n;
+        }
+        for (t, n) in o.corner_pairs {
+            *self.corner_pairs.entry(t).or_default() += n;
         }
         self.pairs += o.pairs;
         self.near.extend(o.near);
@@ -226,6 +240,7 @@ fn compare(q: &Query, l: &Listed, t: &Thresholds, mut stats: Option<&mut Stats>)
     }
     let mut robust_hit = f.trimmed;
     let mut region_d: Vec<(Variant, u32)> = Vec::new();
+    let mut corner_d: Vec<(Variant, u32)> = Vec::new();
     for (v, e) in &l.entries {
         match v.kind() {
             Kind::Crop | Kind::Rotate => {
@@ -244,6 +259,15 @@ fn compare(q: &Query, l: &Listed, t: &Thresholds, mut stats: Option<&mut Stats>)
                     if let Some(s) = stats.as_deref_mut() {
                         s.add("region", d);
                         s.add(v.name(), d);
+                    }
+                }
+            }
+            Kind::Corner => {
+                if let Some((_, qh)) = q.regions.iter().find(|(qv, _)| qv == v) {
+                    let d = qh.distance(e);
+                    corner_d.push((*v, d));
+                    if let Some(s) = stats.as_deref_mut() {
+                        s.add("corner", d);
                     }
                 }
             }
@@ -270,6 +294,7 @@ fn compare(q: &Query, l: &Listed, t: &Thresholds, mut stats: Option<&mut Stats>)
         }
     }
     robust_hit |= robust::regions_agree(region_d.iter().copied(), t.region);
+    robust_hit |= robust::corners_agree(corner_d.iter().copied(), t.region);
     f.robust = robust_hit;
     if let Some(s) = stats {
         s.pairs += 1;
@@ -284,6 +309,9 @@ fn compare(q: &Query, l: &Listed, t: &Thresholds, mut stats: Option<&mut Stats>)
         for th in [16, 20, 24, 28, 31, 34, 36, 40, 44] {
             if robust::regions_agree(region_d.iter().copied(), th) {
                 *s.region_pairs.entry(th).or_default() += 1;
+            }
+            if robust::corners_agree(corner_d.iter().copied(), th) {
+                *s.corner_pairs.entry(th).or_default() += 1;
             }
         }
     }
@@ -309,7 +337,7 @@ fn matching_entries(q: &Query, l: &Listed, t: &Thresholds) -> Vec<Variant> {
     l.entries
         .iter()
         .filter(|(v, e)| match v.kind() {
-            Kind::Region => q
+            Kind::Region | Kind::Corner => q
                 .regions
                 .iter()
                 .any(|(qv, qh)| qv == v && qh.distance(e) <= t.region),
@@ -358,6 +386,7 @@ impl Sweep {
         }
         let (mut crop, mut rotate, mut window, mut idwin) = (256, 256, 256, 256);
         let mut region_d: Vec<(Variant, u32)> = Vec::new();
+        let mut corner_d: Vec<(Variant, u32)> = Vec::new();
         for (v, e) in &l.entries {
             match v.kind() {
                 Kind::Crop => crop = crop.min(min_dist(&all, e)),
@@ -372,9 +401,16 @@ impl Sweep {
                         region_d.push((*v, qh.distance(e)));
                     }
                 }
+                Kind::Corner => {
+                    if let Some((_, qh)) = q.regions.iter().find(|(qv, _)| qv == v) {
+                        corner_d.push((*v, qh.distance(e)));
+                    }
+                }
             }
         }
-        let other_rule = f.trimmed || robust::regions_agree(region_d, t.region);
+        let other_rule = f.trimmed
+            || robust::regions_agree(region_d, t.region)
+            || robust::corners_agree(corner_d, t.region);
         Sweep {
             other_rule,
             crop,
@@ -1178,6 +1214,11 @@ fn main() {
         "region pairs with >= {} regions agreeing, by threshold: {:?}",
         robust::MIN_REGIONS,
         stats.region_pairs
+    );
+    println!(
+        "pairs with >= {} corners agreeing, by threshold: {:?}",
+        robust::MIN_CORNERS,
+        stats.corner_pairs
     );
     for n in &stats.near {
         println!("  unrelated within 36: {n}");

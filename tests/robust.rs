@@ -311,3 +311,66 @@ fn a_caption_over_the_centre_is_found_through_the_outer_thirds() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_box_over_a_corner_is_found_through_two_corners() {
+    let dir = tempdir();
+    let orig_path = dir.join("orig.png");
+    common::link("tests/fixtures/known/k03.png", &orig_path);
+    let list = list_of(&dir, &orig_path, &["--robust"]);
+    let text = std::fs::read_to_string(&list).unwrap();
+    let mut rec = json_lines(text.as_bytes())
+        .into_iter()
+        .find(|r| r["type"] == "hash")
+        .expect("a hash record");
+    // Only the corners kept, and the listed hash itself inverted, so that nothing
+    // else can match.
+    let robust = rec["robust"].as_object_mut().expect("robust entries");
+    robust.retain(|k, _| k.starts_with("corner-"));
+    assert_eq!(robust.len(), 4, "{rec}");
+    let pdq = rec["hashes"]["pdq"].as_str().unwrap();
+    let inverted: String = pdq
+        .chars()
+        .map(|c| format!("{:x}", 15 - c.to_digit(16).unwrap()))
+        .collect();
+    rec["hashes"]["pdq"] = Value::String(inverted);
+    let body: String = text
+        .lines()
+        .map(|l| {
+            let r: Value = serde_json::from_str(l).unwrap();
+            let line = if r["type"] == "hash" {
+                rec.to_string()
+            } else {
+                l.to_string()
+            };
+            line + "\n"
+        })
+        .collect();
+    let corners = dir.join("corners.jsonl");
+    std::fs::write(&corners, body).unwrap();
+
+    // A box with "text" over the bottom-right 30 % of each side: three corners
+    // untouched.
+    let mut boxed = fixture("k03.png");
+    let (w, h) = (boxed.width(), boxed.height());
+    for y in h * 7 / 10..h {
+        for x in w * 7 / 10..w {
+            let text = (y % 20) < 6 && (x % 9) < 6;
+            boxed.put_pixel(x, y, Rgb(if text { [20; 3] } else { [240, 220, 40] }));
+        }
+    }
+    let boxed_path = dir.join("boxed.png");
+    boxed.save(&boxed_path).unwrap();
+    let found = hits(&corners, &boxed_path);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["variant"], "corners", "{}", found[0]);
+    let named: Vec<&str> = found[0]["regions"]
+        .as_array()
+        .expect("corners listed")
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(named.len() >= 2, "{named:?}");
+    assert!(!named.contains(&"corner-br"), "{named:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

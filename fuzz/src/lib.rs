@@ -92,8 +92,11 @@ pub fn plan_for(data: &[u8]) -> HashPlan {
         // Border trimming runs wherever a scan's dihedral variants do.
         trim: dihedral,
         robust_list: false,
-        regions: dihedral,
-        windows: dihedral,
+        parts: phscan::robust::QueryParts {
+            regions: dihedral,
+            corners: dihedral,
+            windows: dihedral,
+        },
         limits: fuzz_limits(last % 4 == 2),
     }
 }

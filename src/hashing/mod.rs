@@ -101,8 +101,7 @@ pub struct FileHasher {
     trim: bool,
     trimmed: Vec<f32>,
     robust_list: bool,
-    regions: bool,
-    windows: bool,
+    parts: crate::robust::QueryParts,
 }
 
 /// Distance of two 64-bit hashes.
@@ -129,11 +128,10 @@ impl FileHasher {
     }
 
     /// Whether PDQ also hashes every robust variant (`hash --robust`), or the file's
-    /// regions and windows (`scan` against lists with region or window entries).
-    pub fn set_robust(&mut self, list: bool, regions: bool, windows: bool) {
+    /// regions, corners and windows (`scan` against lists with such entries).
+    pub fn set_robust(&mut self, list: bool, parts: crate::robust::QueryParts) {
         self.robust_list = list;
-        self.regions = regions;
-        self.windows = windows;
+        self.parts = parts;
     }
 
     /// PDQ of an RGB24 video frame, `height` rows `stride` bytes apart, as vpdq hashes
@@ -186,16 +184,9 @@ impl FileHasher {
                 w,
                 h,
             );
-        } else if self.regions || self.windows {
-            (out.pdq_variants, out.pdq_windows) = crate::robust::query_parts(
-                &mut self.pdq,
-                &self.luma,
-                w,
-                h,
-                size,
-                self.regions,
-                self.windows,
-            );
+        } else if self.parts.any() {
+            (out.pdq_variants, out.pdq_windows) =
+                crate::robust::query_parts(&mut self.pdq, &self.luma, w, h, size, self.parts);
         }
     }
 

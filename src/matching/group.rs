@@ -178,7 +178,7 @@ impl Group {
         for (si, set) in sets.iter_mut().enumerate() {
             for e in std::mem::take(&mut set.robust) {
                 let r = [si as u32, e.record, code(e.variant)];
-                if matches!(e.variant.kind(), Kind::Region | Kind::Window) {
+                if matches!(e.variant.kind(), Kind::Region | Kind::Window | Kind::Corner) {
                     regions.push(e.hash.to_u64s());
                     region_refs.push(r);
                 } else {
@@ -226,7 +226,7 @@ impl Group {
     /// a scanned file's regions or windows are hashed).
     pub fn has_kind(&self, k: Kind) -> bool {
         let refs = match k {
-            Kind::Region | Kind::Window => &self.region_refs,
+            Kind::Region | Kind::Window | Kind::Corner => &self.region_refs,
             Kind::Crop | Kind::Rotate => &self.robust_refs,
         };
         refs.iter().any(|r| self.variant(r[2]).kind() == k)
@@ -628,7 +628,7 @@ impl Group {
         let mine: Vec<(Variant, PdqHash)> = c
             .pdq_variants
             .iter()
-            .filter(|(v, _)| v.kind() == Kind::Region)
+            .filter(|(v, _)| matches!(v.kind(), Kind::Region | Kind::Corner))
             .map(|(v, o)| (*v, o.hash))
             .collect();
         if mine.is_empty() {
@@ -636,7 +636,7 @@ impl Group {
         }
         let queries: Vec<[u64; 4]> = mine.iter().map(|(_, h)| h.to_u64s()).collect();
         let t = cfg.robust.region;
-        // Per listed record: (region, distance, entry) of each agreeing region.
+        // Per listed record: (region or corner, distance, entry) of each agreeing one.
         let mut agree: BTreeMap<(u32, u32), Vec<Agreeing>> = BTreeMap::new();
         self.regions.search(&queries, t, &mut |qi, i, d| {
             let [si, rec, v] = self.region_refs[i as usize];
@@ -645,25 +645,32 @@ impl Group {
                 agree.entry((si, rec)).or_default().push((v, d, i));
             }
         });
-        for ((si, rec), mut a) in agree {
-            if !crate::robust::regions_agree(a.iter().map(|x| (x.0, x.1)), t) {
+        for ((si, rec), all) in agree {
+            let (regions, corners): (Vec<Agreeing>, Vec<Agreeing>) =
+                all.into_iter().partition(|x| x.0.kind() == Kind::Region);
+            let pairs = |a: &[Agreeing]| a.iter().map(|x| (x.0, x.1)).collect::<Vec<_>>();
+            let (variant, mut a) = if crate::robust::regions_agree(pairs(&regions), t) {
+                ("regions", regions)
+            } else if crate::robust::corners_agree(pairs(&corners), t) {
+                ("corners", corners)
+            } else {
                 continue;
-            }
+            };
             a.sort_unstable();
             a.dedup_by_key(|x| x.0);
-            // The hit's distance is the farthest agreeing region's: all are within it.
-            let worst = a.iter().max_by_key(|x| x.1).expect("regions agree");
+            // The hit's distance is the farthest agreeing part's: all are within it.
+            let worst = a.iter().max_by_key(|x| x.1).expect("parts agree");
             let q = mine
                 .iter()
                 .find(|m| m.0 == worst.0)
-                .expect("queried region")
+                .expect("queried part")
                 .1;
             let listed = PdqHash::from_u64s(self.regions.hash(worst.2 as usize));
             let mut hit = self.record_hit(si, rec, worst.1, q.to_hex(), listed.to_hex());
             if found.contains(&(hit.hashset.clone(), hit.id.clone())) {
                 continue;
             }
-            hit.variant = Some("regions");
+            hit.variant = Some(variant);
             hit.regions = Some(a.iter().map(|x| x.0.name()).collect());
             hits.push(hit);
         }

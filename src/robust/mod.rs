@@ -26,16 +26,15 @@
 pub mod variants;
 pub mod windows;
 
-pub use variants::{Kind, Variant, CROPS, INNER, REGIONS, ROTATIONS, WINDOWS};
+pub use variants::{Kind, Variant, CORNERS, CROPS, INNER, REGIONS, ROTATIONS, WINDOWS};
 
 use crate::hashing::pdq::{PdqHasher, PdqOutput, MIN_HASHABLE_DIM};
 
 /// The variants `hash --robust` lists (chosen from measurements, docs/robust.md).
-pub const DEFAULT_SET: [Variant;
-    CROPS.len() + ROTATIONS.len() + REGIONS.len() + 1 + WINDOWS.len()] = {
-    let mut out = [INNER; CROPS.len() + ROTATIONS.len() + REGIONS.len() + 1 + WINDOWS.len()];
+pub const DEFAULT_SET: [Variant; SET_LEN] = {
+    let mut out = [INNER; SET_LEN];
     let mut i = 0;
-    let parts: [&[Variant]; 4] = [&CROPS, &ROTATIONS, &REGIONS, &WINDOWS];
+    let parts: [&[Variant]; 5] = [&CROPS, &ROTATIONS, &REGIONS, &WINDOWS, &CORNERS];
     let mut p = 0;
     while p < parts.len() {
         let mut j = 0;
@@ -50,6 +49,9 @@ pub const DEFAULT_SET: [Variant;
     out
 };
 
+const SET_LEN: usize =
+    CROPS.len() + ROTATIONS.len() + REGIONS.len() + 1 + WINDOWS.len() + CORNERS.len();
+
 /// Least PDQ quality of a listed variant, and of a scanned file's region: a flat
 /// region (sky, a wall) hashes to noise and would match anything flat.
 pub const MIN_VARIANT_QUALITY: u8 = 50;
@@ -60,6 +62,9 @@ pub const MIN_REGION_SIDE: usize = 64;
 
 /// Regions of one listed image that must agree for a region match.
 pub const MIN_REGIONS: usize = 2;
+
+/// Corners of one listed image that must agree for a corner match.
+pub const MIN_CORNERS: usize = 2;
 
 /// Per-kind PDQ thresholds (Hamming distance, inclusive).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +98,7 @@ impl Thresholds {
             Kind::Rotate => self.rotate,
             Kind::Region => self.region,
             Kind::Window => self.window,
+            Kind::Corner => self.region,
         }
     }
 }
@@ -115,16 +121,12 @@ pub fn apply(
         return Some((b.w, b.h));
     }
     match v.kind() {
-        Kind::Crop | Kind::Region | Kind::Window => {
+        Kind::Crop | Kind::Region | Kind::Window | Kind::Corner => {
             let [x0, y0, x1, y1] = v.window();
             let (ax, bx) = span(x0, x1, width);
             let (ay, by) = span(y0, y1, height);
             let (w, h) = (bx - ax, by - ay);
-            let min = match v.kind() {
-                Kind::Region => MIN_REGION_SIDE,
-                Kind::Window => windows::MIN_WINDOW_SIDE,
-                _ => MIN_HASHABLE_DIM,
-            };
+            let min = min_side(v.kind());
             if w < min || h < min {
                 return None;
             }
@@ -188,7 +190,7 @@ pub fn hash_variant(
     height: usize,
     scratch: &mut Vec<f32>,
 ) -> Option<PdqOutput> {
-    if matches!(v.kind(), Kind::Window | Kind::Region) {
+    if matches!(v.kind(), Kind::Window | Kind::Region | Kind::Corner) {
         let sat = windows::Sat::new(luma, width, height);
         return windows::hash_window(hasher, &sat, v.window(), min_side(v.kind()));
     }
@@ -212,7 +214,7 @@ pub fn list_entries(
     set.iter()
         .filter_map(|&v| {
             let out = match v.kind() {
-                Kind::Region | Kind::Window => {
+                Kind::Region | Kind::Window | Kind::Corner => {
                     let sat = parts.sat(luma, width, height);
                     windows::hash_window(hasher, sat, v.window(), min_side(v.kind()))
                 }
@@ -265,7 +267,7 @@ impl Parts {
 /// Least side, in pixels of the luma they are hashed from, of a region or a window.
 fn min_side(k: Kind) -> usize {
     match k {
-        Kind::Region => MIN_REGION_SIDE,
+        Kind::Region | Kind::Corner => MIN_REGION_SIDE,
         Kind::Window => windows::MIN_WINDOW_SIDE,
         _ => MIN_HASHABLE_DIM,
     }
@@ -284,32 +286,47 @@ pub struct WindowPdq {
     pub hash: crate::hashing::pdq::PdqHash,
 }
 
-/// The scanned file's parts (the query side of region and window entries): its
-/// regions when `regions`, its windows ([`windows::shifted_windows`], [`windows::fixed_windows`]) when
-/// `windows`,
-/// both from [`region_luma`] as the listed ones are. `size` is the image's own size
-/// (the luma may be reduced), for the windows' boxes.
+/// Which parts of a scanned file are hashed: those the loaded lists have entries of.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueryParts {
+    pub regions: bool,
+    pub corners: bool,
+    pub windows: bool,
+}
+
+impl QueryParts {
+    pub fn any(self) -> bool {
+        self.regions || self.corners || self.windows
+    }
+}
+
+/// The scanned file's parts (the query side of region, corner and window entries):
+/// its regions and corners, and its windows ([`windows::shifted_windows`],
+/// [`windows::fixed_windows`]), as `want` says, from [`region_luma`] as the listed
+/// ones are. `size` is the image's own size (the luma may be reduced), for the
+/// windows' boxes.
 pub fn query_parts(
     hasher: &mut PdqHasher,
     luma: &[f32],
     width: usize,
     height: usize,
     size: (usize, usize),
-    regions: bool,
-    windows: bool,
+    want: QueryParts,
 ) -> (Vec<(Variant, PdqOutput)>, Vec<WindowPdq>) {
     let mut parts = Parts::default();
     let mut found = Vec::new();
-    if regions {
+    let same_place = REGIONS
+        .iter()
+        .filter(|_| want.regions)
+        .chain(CORNERS.iter().filter(|_| want.corners));
+    for &v in same_place {
         let sat = parts.sat(luma, width, height);
-        for &v in &REGIONS {
-            if let Some(o) = windows::hash_window(hasher, sat, v.window(), MIN_REGION_SIDE) {
-                found.push((v, o));
-            }
+        if let Some(o) = windows::hash_window(hasher, sat, v.window(), MIN_REGION_SIDE) {
+            found.push((v, o));
         }
     }
     let mut wins = Vec::new();
-    if windows {
+    if want.windows {
         let sat = parts.sat(luma, width, height);
         let (iw, ih) = (size.0 as f32, size.1 as f32);
         let all = windows::shifted_windows()
@@ -431,6 +448,21 @@ pub fn regions_agree(pairs: impl IntoIterator<Item = (Variant, u32)>, threshold:
             .any(|&b| !contains(a.window(), b.window()) && !contains(b.window(), a.window()))
     });
     agreeing.len() >= MIN_REGIONS && apart
+}
+
+/// Whether corner distances to one listed image make a match: at least
+/// [`MIN_CORNERS`] distinct corners within `threshold`. A corner covers 46 % of the
+/// picture, and one corner alike is not a finding: a glow graphic and a retina
+/// photograph (a bright disc on black each) agreed through one at 24.
+pub fn corners_agree(pairs: impl IntoIterator<Item = (Variant, u32)>, threshold: u32) -> bool {
+    let mut agreeing: Vec<Variant> = pairs
+        .into_iter()
+        .filter(|&(v, d)| d <= threshold && v.kind() == Kind::Corner)
+        .map(|(v, _)| v)
+        .collect();
+    agreeing.sort_unstable();
+    agreeing.dedup();
+    agreeing.len() >= MIN_CORNERS
 }
 
 /// Whether the window `outer` ([x0, y0, x1, y1]) contains `inner`.

@@ -163,7 +163,18 @@ fn regions_are_hashed_from_the_reduced_luma_on_both_sides() {
     assert_eq!(region_luma(&p, w, h, &mut out), (w / 3, h / 3));
     let mut hasher = PdqHasher::new();
     let listed = list_entries(&mut hasher, &REGIONS, &p, w, h);
-    let queried = query_parts(&mut hasher, &p, w, h, (w, h), true, false).0;
+    let queried = query_parts(
+        &mut hasher,
+        &p,
+        w,
+        h,
+        (w, h),
+        QueryParts {
+            regions: true,
+            ..Default::default()
+        },
+    )
+    .0;
     assert_eq!(queried.len(), REGIONS.len());
     assert_eq!(listed, queried);
     let top = Variant::from_name("top").unwrap();
@@ -330,7 +341,17 @@ fn a_crop_anywhere_meets_a_listed_window_and_another_picture_does_not() {
         };
         let mut c = Vec::new();
         crate::hashing::trim::crop(&p, w, b, &mut c);
-        let (_, wins) = query_parts(&mut hasher, &c, b.w, b.h, (b.w, b.h), false, true);
+        let (_, wins) = query_parts(
+            &mut hasher,
+            &c,
+            b.w,
+            b.h,
+            (b.w, b.h),
+            QueryParts {
+                windows: true,
+                ..Default::default()
+            },
+        );
         assert_eq!(wins.iter().filter(|w| !w.fixed).count(), 25);
         assert_eq!(wins.iter().filter(|w| w.fixed).count(), 9);
         let best = wins
@@ -352,4 +373,25 @@ fn a_crop_anywhere_meets_a_listed_window_and_another_picture_does_not() {
             .unwrap();
         assert!(far > 48, "another picture's window at {far}");
     }
+}
+
+#[test]
+fn corners_agree_only_two_at_once() {
+    let c = |n: &str| Variant::from_name(n).unwrap();
+    assert!(CORNERS.iter().all(|v| v.kind() == Kind::Corner));
+    assert!(!corners_agree([(c("corner-tl"), 10)], 31));
+    assert!(!corners_agree(
+        [(c("corner-tl"), 10), (c("corner-tl"), 12)],
+        31
+    ));
+    assert!(!corners_agree(
+        [(c("corner-tl"), 10), (c("corner-br"), 32)],
+        31
+    ));
+    assert!(corners_agree(
+        [(c("corner-tl"), 10), (c("corner-br"), 31)],
+        31
+    ));
+    // Regions do not count as corners.
+    assert!(!corners_agree([(c("corner-tl"), 10), (c("top"), 3)], 31));
 }

@@ -12,6 +12,9 @@ pub enum Kind {
     /// A window of the listed image, matched by windows of the scanned file
     /// ([`crate::robust::windows`]).
     Window,
+    /// A corner of the listed image, matched by the same corner of the scanned file;
+    /// two must agree.
+    Corner,
 }
 
 impl Kind {
@@ -21,6 +24,7 @@ impl Kind {
             Kind::Rotate => "rotate",
             Kind::Region => "region",
             Kind::Window => "window",
+            Kind::Corner => "corner",
         }
     }
 }
@@ -47,6 +51,15 @@ const fn region(name: &'static str, window: [f32; 4]) -> Def {
     Def {
         name,
         kind: Kind::Region,
+        window,
+        degrees: 0.0,
+    }
+}
+
+const fn corner(name: &'static str, window: [f32; 4]) -> Def {
+    Def {
+        name,
+        kind: Kind::Corner,
         window,
         degrees: 0.0,
     }
@@ -83,7 +96,7 @@ const fn rot(name: &'static str, degrees: f32) -> Def {
 
 /// Every variant phscan knows, by index. Append only: an index is not stored in
 /// lists (names are), but the order fixes how variants sort in reports.
-static DEFS: [Def; 110] = [
+static DEFS: [Def; 114] = [
     // Crops keeping 90 % of each side, at the 9 positions (offsets 0, 5, 10 %).
     crop("crop90-tl", [0.00, 0.00, 0.90, 0.90]),
     crop("crop90-t", [0.05, 0.00, 0.95, 0.90]),
@@ -208,6 +221,12 @@ static DEFS: [Def; 110] = [
     window("win-x86c46-y86c54", [0.03, 0.11, 0.89, 0.97]),
     window("win-x86c50-y86c54", [0.07, 0.11, 0.93, 0.97]),
     window("win-x86c54-y86c54", [0.11, 0.11, 0.97, 0.97]),
+    // Corners of 68 % of each side: a box over one corner (up to 32 % of each side)
+    // leaves the three others untouched. Matched like regions, two agreeing.
+    corner("corner-tl", [0.00, 0.00, 0.68, 0.68]),
+    corner("corner-tr", [0.32, 0.00, 1.00, 0.68]),
+    corner("corner-bl", [0.00, 0.32, 0.68, 1.00]),
+    corner("corner-br", [0.32, 0.32, 1.00, 1.00]),
 ];
 
 /// One robust variant.
@@ -273,3 +292,5 @@ pub const REGIONS: [Variant; 10] = range(35);
 pub const INNER: Variant = Variant(45);
 /// Windows of the listed image, for crops at any position ([`Kind::Window`]).
 pub const WINDOWS: [Variant; 64] = range(46);
+/// Corners of 68 % of each side ([`Kind::Corner`]).
+pub const CORNERS: [Variant; 4] = range(110);

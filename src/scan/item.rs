@@ -341,11 +341,9 @@ pub struct HashPlan {
     pub trim: bool,
     /// Also hash the robust variants a list carries (`hash --robust`).
     pub robust_list: bool,
-    /// Also hash the regions that region entries are matched with (`scan` with a
-    /// list that has them).
-    pub regions: bool,
-    /// Also hash the windows that window entries are matched with.
-    pub windows: bool,
+    /// Also hash the parts of the file (regions, corners, windows) that robust
+    /// entries are matched with (`scan` with a list that has them).
+    pub parts: crate::robust::QueryParts,
     pub limits: Limits,
 }
 
@@ -399,7 +397,7 @@ pub fn hash_image(
     let limits = &plan.limits;
     hasher.set_imagehash_compat(plan.imagehash_compat);
     hasher.set_trim(plan.trim);
-    hasher.set_robust(plan.robust_list, plan.regions, plan.windows);
+    hasher.set_robust(plan.robust_list, plan.parts);
     // With PDQ (full) the only perceptual hash, a JPEG's luma can come straight from
     // its YCbCr planes; files the planes do not give are decoded below as usual.
     if format == MediaFormat::Jpeg

@@ -176,15 +176,18 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
         algos.insert(Algorithm::Sha256);
     }
     let dihedral = match_cfg.as_ref().is_some_and(|m| m.dihedral);
-    // A scanned file's regions and windows are hashed only when a list has such
-    // entries.
+    // A scanned file's regions, corners and windows are hashed only when a list has
+    // such entries.
     let has_kind = |k: crate::robust::Kind| {
         sets.iter()
             .any(|s| s.robust.iter().any(|e| e.variant.kind() == k))
             || compiled.iter().any(|c| c.group.has_kind(k))
     };
-    let regions = has_kind(crate::robust::Kind::Region);
-    let windows = has_kind(crate::robust::Kind::Window);
+    let parts = crate::robust::QueryParts {
+        regions: has_kind(crate::robust::Kind::Region),
+        corners: has_kind(crate::robust::Kind::Corner),
+        windows: has_kind(crate::robust::Kind::Window),
+    };
     if matches!(cfg.command, Command::Hash { robust: true, .. }) {
         algos.insert(Algorithm::Pdq);
     }
@@ -244,8 +247,7 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
             dihedral,
             trim: matches!(cfg.command, Command::Scan { .. }),
             robust_list: matches!(cfg.command, Command::Hash { robust: true, .. }),
-            regions,
-            windows,
+            parts,
             limits: cfg.limits.clone(),
         },
         digest_all_files,
