@@ -4,24 +4,28 @@
 //!
 //! Every variant is computed from the same f32 luma PDQ hashes, so a variant of a
 //! listed image and the same edit applied to the file agree as far as PDQ allows.
-//! Regions, on both sides, are hashed from a box-reduced copy of it
-//! ([`region_luma`]): a scan hashes 10 regions of every file, and at full size 6 of
-//! them already cost more than the file's own hash.
-//! Variants come in three kinds, each with its own threshold (false-match control,
+//! Regions, corners and windows, on both sides, are hashed from the cell means of a
+//! summed-area table of a box-reduced copy of it ([`region_luma`], [`windows`]): a scan
+//! hashes 48 such parts of every file, and one table serves them all.
+//! Variants come in five kinds, each with its own threshold (false-match control,
 //! measured by `benches/robustness.rs`, see docs/robust.md):
 //! - `crop`: a window of the listed image (a crop that keeps part of each side), and
 //!   `inner`: the listed image inside what the query-side trim takes for its borders
 //!   or flat edges (listed only when it finds some);
 //! - `rotate`: the listed image turned a few degrees about its centre, the corners
 //!   that come into view black (how most tools fill them);
+//! - `window`: a large part of the listed image, matched by the scanned file's
+//!   shifted and fixed windows (crops anywhere, captions near an edge, borders);
 //! - `region`: a part of the picture (a half, a quadrant, an outer third). The
 //!   scanned file's same regions are hashed too, and a match needs [`MIN_REGIONS`]
 //!   regions of one listed image to agree, so that one region alike by chance is
-//!   not a finding.
+//!   not a finding;
+//! - `corner`: 68 % of each side at a corner, matched like regions, [`MIN_CORNERS`]
+//!   agreeing.
 //!
-//! Not covered: crops that keep under about 90 % of a side away from the listed
-//! windows, rotations with other fills, edits over most regions at once (a box
-//! reaching into every outer third and every half).
+//! Not covered: crops that keep under about 85 % of a side, rotations with other
+//! fills, edits over most parts at once (a box reaching into every outer third, every
+//! half and every corner).
 
 pub mod variants;
 pub mod windows;
