@@ -82,8 +82,9 @@ pub struct Group {
     /// The quality under which listed vPDQ frames were left out of `vpdq`.
     vpdq_min_quality: u8,
     /// Robust entries (docs/robust.md): whole-image variants (crops, rotations), and
-    /// regions, each indexed apart; refs are [set, record, variant code], the code an
-    /// index into `variants`.
+    /// parts matched by the file's own parts (regions, corners, windows; `regions`),
+    /// each indexed apart; refs are [set, record, variant code], the code an index
+    /// into `variants`.
     robust: PdqIndex,
     robust_refs: Slab<[u32; 3]>,
     regions: PdqIndex,
@@ -222,8 +223,8 @@ impl Group {
         }
     }
 
-    /// Whether a listed image has entries of kind `k` (for regions and windows: then
-    /// a scanned file's regions or windows are hashed).
+    /// Whether a listed image has entries of kind `k` (for regions, corners and
+    /// windows: then a scanned file's are hashed).
     pub fn has_kind(&self, k: Kind) -> bool {
         let refs = match k {
             Kind::Region | Kind::Window | Kind::Corner => &self.region_refs,
@@ -515,9 +516,9 @@ impl Group {
         self.query_windows(c, quality, cfg, &listed, hits);
     }
 
-    /// The file's windows against the listed windows, any with any, at the window
-    /// threshold; one hit per listed image not already found, with the file's window
-    /// as its box.
+    /// The file's windows against the listed windows, any with any, the shifted ones
+    /// and the fixed ones each at their threshold; one hit per listed image not
+    /// already found, with the file's window as its box.
     fn query_windows(
         &self,
         c: &Computed,
