@@ -51,6 +51,22 @@ fn hits(list: &Path, file: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// The list `text` (one image's `phscan hash` output) with its hash record replaced
+/// by `rec`.
+fn with_record(text: &str, rec: &Value) -> String {
+    text.lines()
+        .map(|l| {
+            let r: Value = serde_json::from_str(l).unwrap();
+            let line = if r["type"] == "hash" {
+                rec.to_string()
+            } else {
+                l.to_string()
+            };
+            line + "\n"
+        })
+        .collect()
+}
+
 fn bordered(img: &RgbImage, t: u32, b: u32, l: u32, r: u32, colour: [u8; 3]) -> RgbImage {
     let mut out = RgbImage::from_pixel(img.width() + l + r, img.height() + t + b, Rgb(colour));
     imageops::replace(&mut out, img, l as i64, t as i64);
@@ -291,19 +307,7 @@ fn a_caption_over_the_centre_is_found_through_the_outer_thirds() {
     let old_dir = dir.join("old");
     std::fs::create_dir_all(&old_dir).unwrap();
     let old = old_dir.join("list.jsonl");
-    let body: String = text
-        .lines()
-        .map(|l| {
-            let r: Value = serde_json::from_str(l).unwrap();
-            let line = if r["type"] == "hash" {
-                rec.to_string()
-            } else {
-                l.to_string()
-            };
-            line + "\n"
-        })
-        .collect();
-    std::fs::write(&old, body).unwrap();
+    std::fs::write(&old, with_record(&text, &rec)).unwrap();
     assert!(
         hits(&old, &cap_path).is_empty(),
         "{:?}",
@@ -334,20 +338,8 @@ fn a_box_over_a_corner_is_found_through_two_corners() {
         .map(|c| format!("{:x}", 15 - c.to_digit(16).unwrap()))
         .collect();
     rec["hashes"]["pdq"] = Value::String(inverted);
-    let body: String = text
-        .lines()
-        .map(|l| {
-            let r: Value = serde_json::from_str(l).unwrap();
-            let line = if r["type"] == "hash" {
-                rec.to_string()
-            } else {
-                l.to_string()
-            };
-            line + "\n"
-        })
-        .collect();
     let corners = dir.join("corners.jsonl");
-    std::fs::write(&corners, body).unwrap();
+    std::fs::write(&corners, with_record(&text, &rec)).unwrap();
 
     // A box with "text" over the bottom-right 30 % of each side: three corners
     // untouched.
