@@ -51,6 +51,20 @@ fn hits(list: &Path, file: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// `phscan hash --robust` of the fixture k03.png (as `orig.png`) in `dir`: the list,
+/// its text and its hash record.
+fn robust_listing(dir: &Path) -> (PathBuf, String, Value) {
+    let orig_path = dir.join("orig.png");
+    common::link("tests/fixtures/known/k03.png", &orig_path);
+    let list = list_of(dir, &orig_path, &["--robust"]);
+    let text = std::fs::read_to_string(&list).unwrap();
+    let rec = json_lines(text.as_bytes())
+        .into_iter()
+        .find(|r| r["type"] == "hash")
+        .expect("a hash record");
+    (list, text, rec)
+}
+
 /// The list `text` (one image's `phscan hash` output) with its hash record replaced
 /// by `rec`.
 fn with_record(text: &str, rec: &Value) -> String {
@@ -262,14 +276,7 @@ fn robust_lists_refuse_formats_that_cannot_carry_them() {
 #[test]
 fn a_caption_over_the_centre_is_found_through_the_outer_thirds() {
     let dir = tempdir();
-    let orig_path = dir.join("orig.png");
-    common::link("tests/fixtures/known/k03.png", &orig_path);
-    let list = list_of(&dir, &orig_path, &["--robust"]);
-    let text = std::fs::read_to_string(&list).unwrap();
-    let mut rec = json_lines(text.as_bytes())
-        .into_iter()
-        .find(|r| r["type"] == "hash")
-        .expect("a hash record");
+    let (list, text, mut rec) = robust_listing(&dir);
     let thirds = ["top-third", "bottom-third", "left-third", "right-third"];
     let robust = rec["robust"].as_object().expect("robust entries");
     assert!(thirds.iter().all(|t| robust.contains_key(*t)), "{rec}");
@@ -319,14 +326,7 @@ fn a_caption_over_the_centre_is_found_through_the_outer_thirds() {
 #[test]
 fn a_box_over_a_corner_is_found_through_two_corners() {
     let dir = tempdir();
-    let orig_path = dir.join("orig.png");
-    common::link("tests/fixtures/known/k03.png", &orig_path);
-    let list = list_of(&dir, &orig_path, &["--robust"]);
-    let text = std::fs::read_to_string(&list).unwrap();
-    let mut rec = json_lines(text.as_bytes())
-        .into_iter()
-        .find(|r| r["type"] == "hash")
-        .expect("a hash record");
+    let (_, text, mut rec) = robust_listing(&dir);
     // Only the corners kept, and the listed hash itself inverted, so that nothing
     // else can match.
     let robust = rec["robust"].as_object_mut().expect("robust entries");
