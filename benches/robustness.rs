@@ -364,7 +364,7 @@ struct Sweep {
     crop: u32,
     rotate: u32,
     window: u32,
-    idwin: u32,
+    fixed_d: u32,
 }
 
 impl Sweep {
@@ -377,14 +377,14 @@ impl Sweep {
                 crop: 256,
                 rotate: 256,
                 window: 256,
-                idwin: 256,
+                fixed_d: 256,
             };
         }
         let mut all: Vec<PdqHash> = q.plain.to_vec();
         if let Some(tr) = &q.trimmed {
             all.extend_from_slice(tr);
         }
-        let (mut crop, mut rotate, mut window, mut idwin) = (256, 256, 256, 256);
+        let (mut crop, mut rotate, mut window, mut fixed_d) = (256, 256, 256, 256);
         let mut region_d: Vec<(Variant, u32)> = Vec::new();
         let mut corner_d: Vec<(Variant, u32)> = Vec::new();
         for (v, e) in &l.entries {
@@ -394,7 +394,7 @@ impl Sweep {
                 Kind::Window => {
                     let (shifted, fixed) = q.windows.split_at(q.windows.len() - q.fixed);
                     window = window.min(min_dist(shifted, e));
-                    idwin = idwin.min(min_dist(fixed, e));
+                    fixed_d = fixed_d.min(min_dist(fixed, e));
                 }
                 Kind::Region => {
                     if let Some((_, qh)) = q.regions.iter().find(|(qv, _)| qv == v) {
@@ -416,7 +416,7 @@ impl Sweep {
             crop,
             rotate,
             window,
-            idwin,
+            fixed_d,
         }
     }
 
@@ -425,13 +425,13 @@ impl Sweep {
         self.found4(crop, rotate, window, window)
     }
 
-    /// As [`Sweep::found`], with the fixed windows at `idwin`.
-    fn found4(&self, crop: u32, rotate: u32, window: u32, idwin: u32) -> bool {
+    /// As [`Sweep::found`], with the fixed windows at `fixed_d`.
+    fn found4(&self, crop: u32, rotate: u32, window: u32, fixed_d: u32) -> bool {
         self.other_rule
             || self.crop <= crop
             || self.rotate <= rotate
             || self.window <= window
-            || self.idwin <= idwin
+            || self.fixed_d <= fixed_d
     }
 }
 

@@ -98,6 +98,13 @@ pub struct Group {
 /// A region of the file that agrees with a listed one: (region, distance, entry).
 type Agreeing = (Variant, u32, u32);
 
+/// The (set, id) of the listed images these hits found.
+fn found_ids(hits: &[Hit]) -> std::collections::HashSet<(String, String)> {
+    hits.iter()
+        .map(|h| (h.hashset.clone(), h.id.clone()))
+        .collect()
+}
+
 /// A hit found through the content inside borders: that content's quality and box.
 fn mark_trimmed(hit: &mut Hit, trimmed: Option<&crate::hashing::TrimmedPdq>) {
     let tr = trimmed.expect("a trimmed variant matched");
@@ -503,16 +510,10 @@ impl Group {
             }
             hits.push(hit);
         }
-        let listed: std::collections::HashSet<(String, String)> = hits[first_robust..]
-            .iter()
-            .map(|h| (h.hashset.clone(), h.id.clone()))
-            .collect();
+        let listed = found_ids(&hits[first_robust..]);
         self.query_robust(&variants, trimmed, quality, cfg, &listed, hits);
         self.query_regions(c, cfg, &listed, hits);
-        let listed: std::collections::HashSet<(String, String)> = hits[first_robust..]
-            .iter()
-            .map(|h| (h.hashset.clone(), h.id.clone()))
-            .collect();
+        let listed = found_ids(&hits[first_robust..]);
         self.query_windows(c, quality, cfg, &listed, hits);
     }
 

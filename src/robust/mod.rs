@@ -214,12 +214,12 @@ pub fn list_entries(
     height: usize,
 ) -> Vec<(Variant, PdqOutput)> {
     let mut scratch = Vec::new();
-    let mut parts = Parts::default();
+    let mut table = None;
     set.iter()
         .filter_map(|&v| {
             let out = match v.kind() {
                 Kind::Region | Kind::Window | Kind::Corner => {
-                    let sat = parts.sat(luma, width, height);
+                    let sat = table.get_or_insert_with(|| parts_table(luma, width, height));
                     windows::hash_window(hasher, sat, v.window(), min_side(v.kind()))
                 }
                 _ => hash_variant(hasher, v, luma, width, height, &mut scratch),
@@ -229,43 +229,12 @@ pub fn list_entries(
         .collect()
 }
 
-/// The reduced luma of regions and windows, and its summed-area table, made once
-/// per image when first needed.
-#[derive(Default)]
-struct Parts {
-    reduced: Vec<f32>,
-    size: Option<(usize, usize)>,
-    sat: Option<windows::Sat>,
-}
-
-impl Parts {
-    fn reduced<'a>(
-        &'a mut self,
-        luma: &'a [f32],
-        width: usize,
-        height: usize,
-    ) -> (&'a [f32], usize, usize) {
-        let (w, h) = match self.size {
-            Some(s) => s,
-            None => {
-                let s = region_luma(luma, width, height, &mut self.reduced);
-                self.size = Some(s);
-                s
-            }
-        };
-        (region_source(luma, &self.reduced), w, h)
-    }
-
-    /// The summed-area table of [`region_luma`], which regions and windows are
-    /// hashed from.
-    fn sat(&mut self, luma: &[f32], width: usize, height: usize) -> &windows::Sat {
-        if self.sat.is_none() {
-            let (l, w, h) = self.reduced(luma, width, height);
-            let sat = windows::Sat::new(l, w, h);
-            self.sat = Some(sat);
-        }
-        self.sat.as_ref().expect("made above")
-    }
+/// The summed-area table of [`region_luma`], which regions, corners and windows are
+/// hashed from.
+fn parts_table(luma: &[f32], width: usize, height: usize) -> windows::Sat {
+    let mut reduced = Vec::new();
+    let (w, h) = region_luma(luma, width, height, &mut reduced);
+    windows::Sat::new(region_source(luma, &reduced), w, h)
 }
 
 /// Least side, in pixels of the luma they are hashed from, of a region or a window.
@@ -317,21 +286,21 @@ pub fn query_parts(
     size: (usize, usize),
     want: QueryParts,
 ) -> (Vec<(Variant, PdqOutput)>, Vec<WindowPdq>) {
-    let mut parts = Parts::default();
+    let mut table = None;
     let mut found = Vec::new();
     let same_place = REGIONS
         .iter()
         .filter(|_| want.regions)
         .chain(CORNERS.iter().filter(|_| want.corners));
     for &v in same_place {
-        let sat = parts.sat(luma, width, height);
+        let sat = table.get_or_insert_with(|| parts_table(luma, width, height));
         if let Some(o) = windows::hash_window(hasher, sat, v.window(), MIN_REGION_SIDE) {
             found.push((v, o));
         }
     }
     let mut wins = Vec::new();
     if want.windows {
-        let sat = parts.sat(luma, width, height);
+        let sat = table.get_or_insert_with(|| parts_table(luma, width, height));
         let (iw, ih) = (size.0 as f32, size.1 as f32);
         let all = windows::shifted_windows()
             .map(|w| (false, w))
