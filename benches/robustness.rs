@@ -50,7 +50,7 @@ const PLAIN_T: u32 = 31;
 struct Query {
     quality: u8,
     plain: [PdqHash; 8],
-    trimmed: Option<[PdqHash; 8]>,
+    trimmed: Vec<[PdqHash; 8]>,
     regions: Vec<(Variant, PdqHash)>,
     /// The shifted windows, then the last `fixed` of them the fixed ones.
     windows: Vec<PdqHash>,
@@ -79,11 +79,14 @@ fn query(h: &mut PdqHasher, img: &RgbImage) -> Query {
     let (w, hh) = (img.width() as usize, img.height() as usize);
     let l = luma(img);
     let (quality, plain) = h.hash_luma_dihedral(&l, w, hh);
-    let trimmed = trim::detect(&l, w, hh).map(|b| {
-        let mut c = Vec::new();
-        trim::crop(&l, w, b, &mut c);
-        h.hash_luma_dihedral(&c, b.w, b.h).1
-    });
+    let trimmed = trim::candidates(&l, w, hh)
+        .into_iter()
+        .map(|b| {
+            let mut c = Vec::new();
+            trim::crop(&l, w, b, &mut c);
+            h.hash_luma_dihedral(&c, b.w, b.h).1
+        })
+        .collect();
     let parts: Vec<Variant> = region_set()
         .iter()
         .chain(&robust::CORNERS)
@@ -232,10 +235,15 @@ fn compare(q: &Query, l: &Listed, t: &Thresholds, mut stats: Option<&mut Stats>)
     }
     let dp = min_dist(&q.plain, &l.plain);
     f.plain = dp <= PLAIN_T;
-    let dt = q.trimmed.as_ref().map_or(256, |tr| min_dist(tr, &l.plain));
+    let dt = q
+        .trimmed
+        .iter()
+        .map(|tr| min_dist(tr, &l.plain))
+        .min()
+        .unwrap_or(256);
     f.trimmed = f.plain || dt <= PLAIN_T;
     let mut all: Vec<PdqHash> = q.plain.to_vec();
-    if let Some(tr) = &q.trimmed {
+    for tr in &q.trimmed {
         all.extend_from_slice(tr);
     }
     let mut robust_hit = f.trimmed;
@@ -301,7 +309,7 @@ fn compare(q: &Query, l: &Listed, t: &Thresholds, mut stats: Option<&mut Stats>)
         for qh in &q.plain {
             s.add("plain", qh.distance(&l.plain));
         }
-        if let Some(tr) = &q.trimmed {
+        for tr in &q.trimmed {
             for qh in tr {
                 s.add("trimmed", qh.distance(&l.plain));
             }
@@ -331,7 +339,7 @@ fn near_duplicates(original: &PdqHash, l: &Listed) -> bool {
 /// agrees, whether or not enough do).
 fn matching_entries(q: &Query, l: &Listed, t: &Thresholds) -> Vec<Variant> {
     let mut all: Vec<PdqHash> = q.plain.to_vec();
-    if let Some(tr) = &q.trimmed {
+    for tr in &q.trimmed {
         all.extend_from_slice(tr);
     }
     l.entries
@@ -381,7 +389,7 @@ impl Sweep {
             };
         }
         let mut all: Vec<PdqHash> = q.plain.to_vec();
-        if let Some(tr) = &q.trimmed {
+        for tr in &q.trimmed {
             all.extend_from_slice(tr);
         }
         let (mut crop, mut rotate, mut window, mut fixed_d) = (256, 256, 256, 256);
@@ -668,6 +676,17 @@ fn edits(img: &RgbImage, seed: u64) -> Vec<(&'static str, String, Edited)> {
         let (back, bytes) = jpeg(img, q);
         v.push(("jpeg", format!("quality {q}"), (back, Some(bytes))));
     }
+    // A frame as wide in pixels on every side, as image editors add.
+    let px = |n: f32| n / img.width() as f32;
+    let py = |n: f32| n / img.height() as f32;
+    v.push((
+        "border",
+        "black frame 32 px".into(),
+        (
+            border(img, [py(32.0), py(32.0), px(32.0), px(32.0)], [0, 0, 0]),
+            None,
+        ),
+    ));
     let (back, bytes) = jpeg(&border(img, [0.05; 4], [0, 0, 0]), 80);
     v.push((
         "border",
@@ -871,14 +890,17 @@ fn main() {
                 if std::env::var("DEBUG_EDIT").is_ok_and(|d| d == name) {
                     let (w, hh) = (edited.width() as usize, edited.height() as usize);
                     let b = trim::detect(&luma(&edited), w, hh);
+                    let sym = trim::candidates(&luma(&edited), w, hh);
                     println!(
-                        "debug {name}: {} {w}x{hh} quality {} box {b:?} plain {} trimmed {}",
+                        "debug {name}: {} {w}x{hh} quality {} box {b:?} all {sym:?} plain {} trimmed {}",
                         list[i].name,
                         q.quality,
                         min_dist(&q.plain, &list[i].plain),
                         q.trimmed
-                            .as_ref()
-                            .map_or(256, |tr| min_dist(tr, &list[i].plain))
+                            .iter()
+                            .map(|tr| min_dist(tr, &list[i].plain))
+                            .min()
+                            .unwrap_or(256)
                     );
                 }
                 let via = matching_entries(&q, &list[i], &t);
@@ -1249,7 +1271,7 @@ fn cost(corpus: &Path) {
         .collect();
     let mut h = PdqHasher::new();
     let (mut t_decode, mut t_pdq, mut t_detect, mut t_trim) = (0.0, 0.0, 0.0, 0.0);
-    let (mut n, mut found) = (0, 0);
+    let (mut n, mut found, mut boxes) = (0, 0, 0);
     let mut l = Vec::new();
     let mut c = Vec::new();
     for p in &paths {
@@ -1261,13 +1283,14 @@ fn cost(corpus: &Path) {
         luma_from_rgb8_f64(rgb.as_raw(), w, hh, &mut l);
         std::hint::black_box(h.hash_luma_dihedral(&l, w, hh));
         let t2 = Instant::now();
-        let b = trim::detect(&l, w, hh);
+        let all = trim::candidates(&l, w, hh);
         let t3 = Instant::now();
-        if let Some(b) = b {
+        for &b in &all {
             trim::crop(&l, w, b, &mut c);
             std::hint::black_box(h.hash_luma_dihedral(&c, b.w, b.h));
-            found += 1;
         }
+        found += !all.is_empty() as usize;
+        boxes += all.len();
         let t4 = Instant::now();
         t_decode += (t1 - t0).as_secs_f64();
         t_pdq += (t2 - t1).as_secs_f64();
@@ -1278,7 +1301,7 @@ fn cost(corpus: &Path) {
     let base = t_decode + t_pdq;
     println!(
         "cost on {n} images, one thread: decode {t_decode:.2} s, luma + dihedral PDQ {t_pdq:.2} s; \
-         border detection {t_detect:.3} s ({:.2} %), trimmed hashes {t_trim:.2} s on {found} images \
+         border detection {t_detect:.3} s ({:.2} %), trimmed hashes {t_trim:.2} s of {boxes} boxes on {found} images \
          ({:.2} %); trimming adds {:.2} % to decode + hash",
         100.0 * t_detect / base,
         100.0 * t_trim / base,

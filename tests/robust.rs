@@ -137,6 +137,45 @@ fn a_bordered_copy_is_found_through_its_trimmed_content() {
 }
 
 #[test]
+fn a_frame_on_a_picture_with_a_flat_band_of_its_own_is_cut_at_the_frame() {
+    // The listed picture has a black band of its own along the top (a night sky above
+    // a straight horizon); framed in black, its border runs on into that band at the
+    // top, and the frame's depth on the other sides is the border.
+    let dir = tempdir();
+    let mut orig = fixture("k01.png");
+    let (w, h) = (orig.width(), orig.height());
+    let band = h / 6;
+    for y in 0..band {
+        for x in 0..w {
+            orig.put_pixel(x, y, Rgb([0, 0, 0]));
+        }
+    }
+    let orig_path = dir.join("orig.png");
+    orig.save(&orig_path).unwrap();
+    let list = list_of(&dir, &orig_path, &[]);
+    let framed = bordered(&orig, 24, 24, 24, 24, [0, 0, 0]);
+    let path = dir.join("framed.png");
+    framed.save(&path).unwrap();
+    let found = hits(&list, &path);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["variant"], "trimmed", "{}", found[0]);
+    let bx = &found[0]["box"];
+    let at = |k: &str| bx[k].as_u64().unwrap() as i64;
+    for (got, want) in [
+        (at("x"), 24),
+        (at("y"), 24),
+        (at("width"), w as i64),
+        (at("height"), h as i64),
+    ] {
+        assert!(
+            (got - want).abs() <= 3,
+            "box {bx}, picture {w}x{h} at (24, 24)"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn hash_robust_lists_variants_and_scan_matches_them() {
     let dir = tempdir();
     let orig = fixture("k03.png");

@@ -21,8 +21,9 @@ pub struct Computed {
     pub pdq: Option<PdqOutput>,
     /// The 8 dihedral variants, in `pdq::Dihedral::ALL` order (index 0 = `pdq`).
     pub pdq_dihedral: Option<[PdqHash; 8]>,
-    /// The content inside borders, when `scan` found any ([`trim`]).
-    pub pdq_trimmed: Option<TrimmedPdq>,
+    /// The content inside borders, when `scan` found any: one entry per box
+    /// [`trim::candidates`] gives, its first box first.
+    pub pdq_trimmed: Vec<TrimmedPdq>,
     /// Robust variants of quality ([`crate::robust`]): all of them for `hash --robust`,
     /// the regions for a `scan` whose lists have region entries.
     pub pdq_variants: Vec<(crate::robust::Variant, PdqOutput)>,
@@ -233,35 +234,39 @@ impl FileHasher {
     }
 
     /// PDQ of the content inside the borders of the luma in `self.luma` (`w` x `h`,
-    /// for an image of `iw` x `ih` pixels), or `None` when it has no borders.
+    /// for an image of `iw` x `ih` pixels), for each box [`trim::candidates`] gives.
     fn pdq_trimmed(
         &mut self,
         (iw, ih): (usize, usize),
         w: usize,
         h: usize,
         dihedral: bool,
-    ) -> Option<TrimmedPdq> {
-        let b = trim::detect(&self.luma, w, h)?;
-        trim::crop(&self.luma, w, b, &mut self.trimmed);
-        let (quality, hashes) = if dihedral {
-            let (q, all) = self.pdq.hash_luma_dihedral(&self.trimmed, b.w, b.h);
-            (q, all.to_vec())
-        } else {
-            let o = self.pdq.hash_luma(&self.trimmed, b.w, b.h);
-            (o.quality, vec![o.hash])
-        };
-        // The luma may be reduced (fast mode, the CLI's 512 square): the box is
-        // reported in the image's own pixels.
-        let sx = |v: usize| (v * iw / w) as u32;
-        let sy = |v: usize| (v * ih / h) as u32;
-        Some(TrimmedPdq {
-            x: sx(b.x),
-            y: sy(b.y),
-            width: sx(b.x + b.w) - sx(b.x),
-            height: sy(b.y + b.h) - sy(b.y),
-            quality,
-            hashes,
-        })
+    ) -> Vec<TrimmedPdq> {
+        let boxes = trim::candidates(&self.luma, w, h);
+        let mut out = Vec::with_capacity(boxes.len());
+        for b in boxes {
+            trim::crop(&self.luma, w, b, &mut self.trimmed);
+            let (quality, hashes) = if dihedral {
+                let (q, all) = self.pdq.hash_luma_dihedral(&self.trimmed, b.w, b.h);
+                (q, all.to_vec())
+            } else {
+                let o = self.pdq.hash_luma(&self.trimmed, b.w, b.h);
+                (o.quality, vec![o.hash])
+            };
+            // The luma may be reduced (fast mode, the CLI's 512 square): the box is
+            // reported in the image's own pixels.
+            let sx = |v: usize| (v * iw / w) as u32;
+            let sy = |v: usize| (v * ih / h) as u32;
+            out.push(TrimmedPdq {
+                x: sx(b.x),
+                y: sy(b.y),
+                width: sx(b.x + b.w) - sx(b.x),
+                height: sy(b.y + b.h) - sy(b.y),
+                quality,
+                hashes,
+            });
+        }
+        out
     }
 
     /// Fills `self.luma` with the PDQ input for `image`; returns its (width, height).

@@ -53,27 +53,169 @@ pub fn detect(luma: &[f32], width: usize, height: usize) -> Option<TrimBox> {
     if width < 16 || height < 16 {
         return None;
     }
+    inside(width, height, depths(luma, width, height))
+}
+
+/// Depth of the band on each side: top, bottom, left, right.
+fn depths(luma: &[f32], width: usize, height: usize) -> [usize; 4] {
     let px = |x: usize, y: usize| luma[y * width + x];
-    // Depth of the band on each side: top and bottom walk rows, left and right columns.
-    let top = side(width, height, px);
-    let bottom = side(width, height, |i, d| px(i, height - 1 - d));
-    let left = side(height, width, |i, d| px(d, i));
-    let right = side(height, width, |i, d| px(width - 1 - d, i));
-    if top + bottom + left + right == 0 {
+    // Top and bottom walk rows, left and right columns.
+    [
+        side(width, height, px),
+        side(width, height, |i, d| px(i, height - 1 - d)),
+        side(height, width, |i, d| px(d, i)),
+        side(height, width, |i, d| px(width - 1 - d, i)),
+    ]
+}
+
+/// The box inside bands of depths `[top, bottom, left, right]`, or `None` when there
+/// are none or what is left is under [`MIN_CONTENT`] of a side.
+fn inside(width: usize, height: usize, [top, bottom, left, right]: [usize; 4]) -> Option<TrimBox> {
+    if top + bottom + left + right == 0 || left + right >= width || top + bottom >= height {
         return None;
     }
     let (w, h) = (width - left - right, height - top - bottom);
     let min_w = (width as f32 * MIN_CONTENT).ceil() as usize;
     let min_h = (height as f32 * MIN_CONTENT).ceil() as usize;
-    if left + right >= width || top + bottom >= height || w < min_w || h < min_h {
-        return None;
-    }
-    Some(TrimBox {
+    (w >= min_w && h >= min_h).then_some(TrimBox {
         x: left,
         y: top,
         w,
         h,
     })
+}
+
+/// The boxes to hash for a `width` x `height` luma image, [`detect`]'s first; empty
+/// when no side has a border. The others undo what [`detect`] gets wrong on pictures
+/// with flat bands of their own (a black sky, a plain studio backdrop):
+/// - A border has one colour: where the sides found differ in colour (a grey border
+///   added below a picture whose black sky reaches the top), each colour's sides
+///   alone.
+/// - A border is as wide on every side it covers (a frame), or on two opposite sides
+///   (letterbox, pillarbox), while the picture's own flat bands rarely reach as far
+///   in from each side. So where the edges of such a set of sides are all flat in one
+///   colour, the shallowest of their flat depths is taken on each (as pixels, and as
+///   a share of the side): a black frame on a black sky, whose detection runs into
+///   the sky on some sides and finds no straight edge on others.
+pub fn candidates(luma: &[f32], width: usize, height: usize) -> Vec<TrimBox> {
+    assert_eq!(luma.len(), width * height, "luma size");
+    let mut out: Vec<TrimBox> = Vec::new();
+    if width < 16 || height < 16 {
+        return out;
+    }
+    // A box within a hundredth of a side of one already taken hashes alike.
+    let slack = |n: usize| 2.max(n / 100);
+    let near = |a: &TrimBox, b: &TrimBox| {
+        a.x.abs_diff(b.x) <= slack(width)
+            && (a.x + a.w).abs_diff(b.x + b.w) <= slack(width)
+            && a.y.abs_diff(b.y) <= slack(height)
+            && (a.y + a.h).abs_diff(b.y + b.h) <= slack(height)
+    };
+    let mut push = |sides: [usize; 4]| {
+        if let Some(b) = inside(width, height, sides) {
+            if !out.iter().any(|o| near(o, &b)) {
+                out.push(b);
+            }
+        }
+    };
+    let px = |x: usize, y: usize| luma[y * width + x];
+    let found = depths(luma, width, height);
+    push(found);
+    let colour = [
+        edge_colour(width, &|i| px(i, 0)),
+        edge_colour(width, &|i| px(i, height - 1)),
+        edge_colour(height, &|i| px(0, i)),
+        edge_colour(height, &|i| px(width - 1, i)),
+    ];
+    for s in 0..4 {
+        if found[s] > 0 {
+            let same: [usize; 4] = std::array::from_fn(|o| {
+                if (colour[o] - colour[s]).abs() <= TOLERANCE {
+                    found[o]
+                } else {
+                    0
+                }
+            });
+            push(same);
+        }
+    }
+    let ext = [
+        flat_extent(width, height, &|i, d| px(i, d)),
+        flat_extent(width, height, &|i, d| px(i, height - 1 - d)),
+        flat_extent(height, width, &|i, d| px(d, i)),
+        flat_extent(height, width, &|i, d| px(width - 1 - d, i)),
+    ];
+    let len = [height, height, width, width];
+    let min_depth = len.map(|n| FLAT_MIN.max(n / 100));
+    // All four sides, top and bottom, left and right.
+    for set in [&[0usize, 1, 2, 3][..], &[0, 1], &[2, 3]] {
+        let Some((_, c)) = ext[set[0]] else {
+            continue;
+        };
+        let flat: Option<Vec<usize>> = set
+            .iter()
+            .map(|&s| {
+                ext[s]
+                    .filter(|&(d, cs)| d >= min_depth[s] && (cs - c).abs() <= 2.0 * FLAT_TOL)
+                    .map(|e| e.0)
+            })
+            .collect();
+        let Some(flat) = flat else {
+            continue;
+        };
+        let d = *flat.iter().min().unwrap();
+        let share = set
+            .iter()
+            .zip(&flat)
+            .map(|(&s, &e)| e as f32 / len[s] as f32)
+            .fold(f32::INFINITY, f32::min);
+        let mut pixels = [0usize; 4];
+        let mut shares = [0usize; 4];
+        for &s in set {
+            pixels[s] = d;
+            shares[s] = (share * len[s] as f32) as usize;
+        }
+        push(pixels);
+        push(shares);
+    }
+    out
+}
+
+/// The median of [`SAMPLES`] points along an edge line of `len` pixels.
+fn edge_colour(len: usize, at: &impl Fn(usize) -> f32) -> f32 {
+    let n = SAMPLES.min(len);
+    let mut v: Vec<f32> = (0..n)
+        .map(|k| at((k * (len - 1)) / (n - 1).max(1)))
+        .collect();
+    v.sort_by(f32::total_cmp);
+    v[n / 2]
+}
+
+/// How far in from one side every sampled line is flat ([`FLAT_TOL`]) in the edge
+/// line's colour, with that colour; `None` when the edge line itself is not flat.
+/// Arguments as for [`band`].
+fn flat_extent(
+    len: usize,
+    depth: usize,
+    at: &impl Fn(usize, usize) -> f32,
+) -> Option<(usize, f32)> {
+    let n = DENSE.min(len);
+    let pos = |k: usize| (k * (len - 1)) / (n - 1).max(1);
+    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+    for k in 0..n {
+        let v = at(pos(k), 0);
+        (lo, hi) = (lo.min(v), hi.max(v));
+        if hi - lo > 2.0 * FLAT_TOL {
+            return None;
+        }
+    }
+    let mut edge: Vec<f32> = (0..n).map(|k| at(pos(k), 0)).collect();
+    edge.sort_by(f32::total_cmp);
+    let colour = edge[n / 2];
+    let limit = depth / 2;
+    let flat = |d: usize| (0..n).all(|k| (at(pos(k), d) - colour).abs() <= FLAT_TOL);
+    let k = (0..limit).find(|&d| !flat(d))?;
+    Some((k, colour))
 }
 
 /// Depth of the border along one side (arguments as for [`band`]): a band within
@@ -437,10 +579,88 @@ mod tests {
         assert_eq!(detect(&clipped, w, h), None, "clipped vignette");
     }
 
+    /// `p` (`w` x `h`) with its top `rows` rows flat `colour`: a picture with a flat
+    /// band of its own (a black sky ending on a straight horizon).
+    fn with_flat_top(p: &[f32], w: usize, rows: usize, colour: f32) -> Vec<f32> {
+        let mut out = p.to_vec();
+        out[..rows * w].fill(colour);
+        out
+    }
+
+    #[test]
+    fn candidates_of_plain_and_simply_bordered_pictures() {
+        let (w, h) = (300, 200);
+        let p = picture(w, h);
+        assert_eq!(candidates(&p, w, h), vec![], "no border");
+        // A border on one side: that box alone.
+        let (f, fw, fh) = framed(&p, w, h, [0, 0, 30, 0], 255.0);
+        assert_eq!(candidates(&f, fw, fh), vec![detect(&f, fw, fh).unwrap()]);
+        // A frame: its box first, then the others that flat edges allow (a letterbox,
+        // a pillarbox, as deep in shares of each side).
+        let (f, fw, fh) = framed(&p, w, h, [20; 4], 255.0);
+        let all = candidates(&f, fw, fh);
+        assert_eq!(all.first().copied(), detect(&f, fw, fh));
+        assert!(all.len() <= 4, "{all:?}");
+    }
+
+    #[test]
+    fn a_frame_on_a_picture_with_its_own_flat_band_is_cut_at_the_frame() {
+        let (w, h) = (300, 200);
+        let sky = with_flat_top(&picture(w, h), w, 40, 0.0);
+        // Its own band is found as a border, rightly: the picture alone is trimmed.
+        assert!(matches!(detect(&sky, w, h), Some(b) if (40..=41).contains(&b.y)));
+        // Framed in black, equally in pixels and then equally in shares of each side:
+        // the first box runs on into the sky at the top, another is the picture.
+        for sides in [[16; 4], [10, 10, 15, 15]] {
+            let (f, fw, fh) = framed(&sky, w, h, sides, 0.0);
+            let first = detect(&f, fw, fh).expect("a border");
+            assert!(first.y > sides[0] + 30, "{sides:?}: {first:?}");
+            let all = candidates(&f, fw, fh);
+            let want = TrimBox {
+                x: sides[2],
+                y: sides[0],
+                w,
+                h,
+            };
+            assert!(
+                all.iter().any(|b| b.x.abs_diff(want.x) <= 1
+                    && b.y.abs_diff(want.y) <= 1
+                    && b.w.abs_diff(w) <= 2
+                    && b.h.abs_diff(h) <= 2),
+                "{sides:?}: {all:?}"
+            );
+        }
+        // Letterboxed in black: top and bottom alike.
+        let (f, fw, fh) = framed(&sky, w, h, [24, 24, 0, 0], 0.0);
+        let all = candidates(&f, fw, fh);
+        assert!(
+            all.iter()
+                .any(|b| b.x == 0 && b.w == w && b.y.abs_diff(24) <= 1 && b.h.abs_diff(h) <= 2),
+            "letterbox: {all:?}"
+        );
+    }
+
+    #[test]
+    fn a_border_of_another_colour_than_a_flat_band_is_cut_alone() {
+        // A grey band added below a picture whose black sky reaches the top: the first
+        // box cuts both; one box cuts the grey band alone.
+        let (w, h) = (300, 200);
+        let sky = with_flat_top(&picture(w, h), w, 40, 0.0);
+        let (f, fw, fh) = framed(&sky, w, h, [0, 24, 0, 0], 128.0);
+        let all = candidates(&f, fw, fh);
+        assert!((40..=41).contains(&all[0].y), "{all:?}");
+        assert!(
+            all.iter()
+                .any(|b| b.y == 0 && b.x == 0 && b.w == w && b.h.abs_diff(h) <= 1),
+            "{all:?}"
+        );
+    }
+
     #[test]
     fn uniform_image_is_not_trimmed() {
         let flat = vec![90.0; 200 * 100];
         assert_eq!(detect(&flat, 200, 100), None);
+        assert_eq!(candidates(&flat, 200, 100), vec![]);
     }
 
     #[test]

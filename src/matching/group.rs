@@ -106,8 +106,7 @@ fn found_ids(hits: &[Hit]) -> std::collections::HashSet<(String, String)> {
 }
 
 /// A hit found through the content inside borders: that content's quality and box.
-fn mark_trimmed(hit: &mut Hit, trimmed: Option<&crate::hashing::TrimmedPdq>) {
-    let tr = trimmed.expect("a trimmed variant matched");
+fn mark_trimmed(hit: &mut Hit, tr: &crate::hashing::TrimmedPdq) {
     hit.pdq_quality = Some(tr.quality);
     hit.trim_box = Some(TrimBoxOut {
         x: tr.x,
@@ -457,27 +456,29 @@ impl Group {
         let t = cfg.threshold(Algorithm::Pdq);
         let first_robust = hits.len();
         let base = c.pdq.expect("pdq computed").hash;
-        let mut variants: Vec<(Dihedral, bool, PdqHash)> = match (&c.pdq_dihedral, cfg.dihedral) {
-            (Some(all), true) => Dihedral::ALL
-                .iter()
-                .zip(all.iter())
-                .map(|(d, h)| (*d, false, *h))
-                .collect(),
-            _ => vec![(Dihedral::Orig, false, base)],
-        };
-        // The content inside borders: matched like the dihedral variants, when it is
-        // of quality itself.
-        let trimmed = c
-            .pdq_trimmed
-            .as_ref()
-            .filter(|tr| tr.quality >= cfg.min_quality);
-        if let Some(tr) = trimmed {
+        // (transform, the trimmed box it hashes if any, hash).
+        let mut variants: Vec<(Dihedral, Option<usize>, PdqHash)> =
+            match (&c.pdq_dihedral, cfg.dihedral) {
+                (Some(all), true) => Dihedral::ALL
+                    .iter()
+                    .zip(all.iter())
+                    .map(|(d, h)| (*d, None, *h))
+                    .collect(),
+                _ => vec![(Dihedral::Orig, None, base)],
+            };
+        // The content inside borders: matched like the dihedral variants, each box
+        // when it is of quality itself.
+        let trimmed = &c.pdq_trimmed;
+        for (k, tr) in trimmed.iter().enumerate() {
+            if tr.quality < cfg.min_quality {
+                continue;
+            }
             let n = if cfg.dihedral { tr.hashes.len() } else { 1 };
             variants.extend(
                 Dihedral::ALL
                     .iter()
                     .zip(&tr.hashes[..n])
-                    .map(|(d, h)| (*d, true, *h)),
+                    .map(|(d, h)| (*d, Some(k), *h)),
             );
         }
         // Best (smallest distance, then first variant) per entry: the image as it is
@@ -493,7 +494,7 @@ impl Group {
             });
         }
         for (i, (d, vi)) in best {
-            let (xf, is_trimmed, h) = variants[vi];
+            let (xf, trim_box, h) = variants[vi];
             let listed = PdqHash::from_u64s(self.pdq.hash(i as usize)).to_hex();
             let mut hit = self.hit(
                 Algorithm::Pdq,
@@ -504,9 +505,9 @@ impl Group {
                 Some(quality),
                 Some(xf.name()),
             );
-            if is_trimmed {
+            if let Some(k) = trim_box {
                 hit.variant = Some("trimmed");
-                mark_trimmed(&mut hit, trimmed);
+                mark_trimmed(&mut hit, &trimmed[k]);
             }
             hits.push(hit);
         }
@@ -571,8 +572,8 @@ impl Group {
     /// each kind at its threshold; one hit per listed image not already found.
     fn query_robust(
         &self,
-        variants: &[(Dihedral, bool, PdqHash)],
-        trimmed: Option<&crate::hashing::TrimmedPdq>,
+        variants: &[(Dihedral, Option<usize>, PdqHash)],
+        trimmed: &[crate::hashing::TrimmedPdq],
         quality: u8,
         cfg: &MatchConfig,
         found: &std::collections::HashSet<(String, String)>,
@@ -597,7 +598,7 @@ impl Group {
             }
         });
         for ((si, rec), (d, vi, i)) in best {
-            let (xf, is_trimmed, h) = variants[vi];
+            let (xf, trim_box, h) = variants[vi];
             let v = self.variant(self.robust_refs[i as usize][2]);
             let listed = PdqHash::from_u64s(self.robust.hash(i as usize));
             let mut hit = self.record_hit(si, rec, d, h.to_hex(), listed.to_hex());
@@ -607,8 +608,8 @@ impl Group {
             hit.pdq_quality = Some(quality);
             hit.transform = Some(xf.name());
             hit.variant = Some(v.name());
-            if is_trimmed {
-                mark_trimmed(&mut hit, trimmed);
+            if let Some(k) = trim_box {
+                mark_trimmed(&mut hit, &trimmed[k]);
             }
             hits.push(hit);
         }
