@@ -61,6 +61,7 @@ struct Query {
 struct Listed {
     name: String,
     plain: PdqHash,
+    quality: u8,
     entries: Vec<(Variant, PdqHash)>,
 }
 
@@ -79,12 +80,14 @@ fn query(h: &mut PdqHasher, img: &RgbImage) -> Query {
     let (w, hh) = (img.width() as usize, img.height() as usize);
     let l = luma(img);
     let (quality, plain) = h.hash_luma_dihedral(&l, w, hh);
+    // As `scan`: each box's content is matched when it is of quality itself.
     let trimmed = trim::candidates(&l, w, hh)
         .into_iter()
-        .map(|b| {
+        .filter_map(|b| {
             let mut c = Vec::new();
             trim::crop(&l, w, b, &mut c);
-            h.hash_luma_dihedral(&c, b.w, b.h).1
+            let (q, all) = h.hash_luma_dihedral(&c, b.w, b.h);
+            (q >= min_quality()).then_some(all)
         })
         .collect();
     let parts: Vec<Variant> = region_set()
@@ -172,9 +175,11 @@ fn region_set() -> &'static [Variant] {
 fn listed(h: &mut PdqHasher, name: &str, img: &RgbImage, set: &[Variant]) -> Listed {
     let (w, hh) = (img.width() as usize, img.height() as usize);
     let l = luma(img);
+    let o = h.hash_luma(&l, w, hh);
     Listed {
         name: name.to_string(),
-        plain: h.hash_luma(&l, w, hh).hash,
+        plain: o.hash,
+        quality: o.quality,
         entries: robust::list_entries(h, set, &l, w, hh)
             .into_iter()
             .map(|(v, o)| (v, o.hash))
@@ -228,9 +233,16 @@ fn min_dist(qs: &[PdqHash], e: &PdqHash) -> u32 {
 }
 
 /// Matches `q` against `l` under `t`; fills `stats` with every comparison when given.
+/// `scan`'s `--min-quality` (default 50; `MIN_QUALITY` to weigh another floor): edited
+/// copies whose PDQ quality is under it are not matched.
+fn min_quality() -> u8 {
+    static Q: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
+    *Q.get_or_init(|| env::env_usize("MIN_QUALITY", 50) as u8)
+}
+
 fn compare(q: &Query, l: &Listed, t: &Thresholds, mut stats: Option<&mut Stats>) -> Found {
     let mut f = Found::default();
-    if q.quality < 50 {
+    if q.quality < min_quality() {
         return f;
     }
     let dp = min_dist(&q.plain, &l.plain);
@@ -378,7 +390,7 @@ struct Sweep {
 impl Sweep {
     fn of(q: &Query, l: &Listed, t: &Thresholds) -> Sweep {
         let f = compare(q, l, t, None);
-        if q.quality < 50 {
+        if q.quality < min_quality() {
             // Not matched at all, as in `compare`.
             return Sweep {
                 other_rule: false,
@@ -1031,20 +1043,36 @@ fn main() {
             f[i] += e[i];
         }
     }
-    println!("\nper family:");
+    // The same over the photos whose own hash is of quality (at least 50): the others
+    // are matched only as far as their edited copies happen to be.
+    let mut fam_q: BTreeMap<&str, [u32; 3]> = BTreeMap::new();
+    for r in results.iter().filter(|r| list[r.photo].quality >= 50) {
+        let f = fam_q.entry(r.family).or_default();
+        f[0] += r.found.trimmed as u32;
+        f[1] += r.found.robust as u32;
+        f[2] += 1;
+    }
+    println!(
+        "\nper family (the last two columns: photos of quality 50 or more, {} of {}):",
+        list.iter().filter(|l| l.quality >= 50).count(),
+        list.len()
+    );
     for (k, e) in &fam {
+        let q = fam_q.get(k).copied().unwrap_or_default();
         let r = if with_ref {
             format!("{:.2}", rate(e[3], e[4]))
         } else {
             "-".into()
         };
         println!(
-            "{:<8} {:>5} edits  plain {:.3}  scan {:.3}  robust {:.3}  ref {r}",
+            "{:<8} {:>5} edits  plain {:.3}  scan {:.3}  robust {:.3}  ref {r}  of quality: scan {:.3}  robust {:.3}",
             k,
             e[4],
             rate(e[0], e[4]),
             rate(e[1], e[4]),
-            rate(e[2], e[4])
+            rate(e[2], e[4]),
+            rate(q[0], q[2]),
+            rate(q[1], q[2])
         );
     }
     // What each variant adds: edits it matches, and edits only it (of the robust
