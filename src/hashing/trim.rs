@@ -201,6 +201,7 @@ fn flat_extent(
 ) -> Option<(usize, f32)> {
     let n = DENSE.min(len);
     let pos = |k: usize| (k * (len - 1)) / (n - 1).max(1);
+    // Most edges are not flat: rejected on the spread of the edge line, before sorting.
     let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
     for k in 0..n {
         let v = at(pos(k), 0);
@@ -311,22 +312,12 @@ fn band(len: usize, depth: usize, at: &impl Fn(usize, usize) -> f32) -> usize {
 /// black border on a dark sky, a grey one on grey content), where [`band`]'s tolerance
 /// runs on into the picture. 0 = none.
 fn flat_band(len: usize, depth: usize, at: &impl Fn(usize, usize) -> f32) -> usize {
+    // Flat to half the image (a uniform image), or an edge that is not flat: none.
+    let Some((k, colour)) = flat_extent(len, depth, at) else {
+        return 0;
+    };
     let n = DENSE.min(len);
     let pos = |k: usize| (k * (len - 1)) / (n - 1).max(1);
-    // Most edges are not flat: rejected on the spread of the edge line, before sorting.
-    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
-    for k in 0..n {
-        let v = at(pos(k), 0);
-        (lo, hi) = (lo.min(v), hi.max(v));
-        if hi - lo > 2.0 * FLAT_TOL {
-            return 0;
-        }
-    }
-    let mut edge: Vec<f32> = (0..n).map(|k| at(pos(k), 0)).collect();
-    edge.sort_by(f32::total_cmp);
-    let colour = edge[n / 2];
-    let limit = depth / 2;
-    let flat = |d: usize| (0..n).all(|k| (at(pos(k), d) - colour).abs() <= FLAT_TOL);
     // Samples off the colour per line, and the line's mean distance from it.
     let line = |d: usize| {
         let (mut stray, mut sum) = (0usize, 0.0f32);
@@ -336,9 +327,6 @@ fn flat_band(len: usize, depth: usize, at: &impl Fn(usize, usize) -> f32) -> usi
             sum += v;
         }
         (stray, sum / n as f32)
-    };
-    let Some(k) = (0..limit).find(|&d| !flat(d)) else {
-        return 0; // Flat to half the image: a uniform image.
     };
     if k < FLAT_MIN.max(depth / 100) {
         return 0;
