@@ -363,6 +363,33 @@ fn a_caption_over_the_centre_is_found_through_the_outer_thirds() {
 }
 
 #[test]
+fn a_listed_image_found_by_two_rules_gives_one_hit() {
+    // The listed hash inverted, and its `rot+3` entry set to the fixture's own hash: a
+    // copy of the fixture meets that entry, and its regions (and windows) meet the
+    // listed ones; one listed image, so one hit.
+    let dir = tempdir();
+    let (_, text, mut rec) = robust_listing(&dir);
+    let pdq = rec["hashes"]["pdq"].as_str().unwrap().to_string();
+    let inverted: String = pdq
+        .chars()
+        .map(|c| format!("{:x}", 15 - c.to_digit(16).unwrap()))
+        .collect();
+    rec["hashes"]["pdq"] = Value::String(inverted);
+    rec["robust"]["rot+3"] = Value::String(pdq);
+    let list = dir.join("rot.jsonl");
+    std::fs::write(&list, with_record(&text, &rec)).unwrap();
+    let copy = dir.join("copy.png");
+    fixture("k03.png").save(&copy).unwrap();
+    let found: Vec<Value> = hits(&list, &copy)
+        .into_iter()
+        .filter(|h| h["algorithm"] == "pdq")
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["variant"], "rot+3", "{}", found[0]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_box_over_a_corner_is_found_through_two_corners() {
     let dir = tempdir();
     let (_, text, mut rec) = robust_listing(&dir);

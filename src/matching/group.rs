@@ -511,8 +511,10 @@ impl Group {
             }
             hits.push(hit);
         }
+        // One hit per listed image: each rule skips the images an earlier one found.
         let listed = found_ids(&hits[first_robust..]);
         self.query_robust(&variants, trimmed, quality, cfg, &listed, hits);
+        let listed = found_ids(&hits[first_robust..]);
         self.query_regions(c, cfg, &listed, hits);
         let listed = found_ids(&hits[first_robust..]);
         self.query_windows(c, quality, cfg, &listed, hits);
