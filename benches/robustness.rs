@@ -17,6 +17,10 @@
 //!   by name, comma-separated, for choosing the set;
 //! - `SIDE` (default 800): photos are first reduced to this long side, so that the run
 //!   takes minutes; every hasher sees the same reduced and edited pixels.
+//! - `MIN_QUALITY` (default 50, `scan`'s `--min-quality`): edited copies, and trimmed
+//!   content, of lower PDQ quality are not matched;
+//! - `COST=1` only times the query-side trim ([`cost`]); `LOW_QUALITY=1` (with `LQ_MIN`)
+//!   only compares the corpus's low-quality hashes with the others ([`low_quality`]).
 //!
 //! Besides the run's thresholds, `crop`, `rotate` and `window` thresholds from 31 to 48 are
 //! swept: recall per family and matches on the other listed photos at each, and the
@@ -814,6 +818,10 @@ fn main() {
         cost(&corpus);
         return;
     }
+    if std::env::var("LOW_QUALITY").is_ok_and(|v| v == "1") {
+        low_quality(&corpus);
+        return;
+    }
     let all_photos = files(&corpus.join("photos"));
     let (mine, others): (Vec<PathBuf>, Vec<PathBuf>) = all_photos
         .iter()
@@ -1285,6 +1293,60 @@ fn main() {
         started.elapsed().as_secs_f64(),
         cpu_seconds() - cpu0
     );
+}
+
+/// `LOW_QUALITY=1`: how close the hashes of quality under 50 come to the others, for
+/// weighing a lower `--min-quality`. Every corpus file (photographs and others, at
+/// full size) is hashed; each hash of quality `LQ_MIN` (default 20) to 49 is compared
+/// with every other file's hash, and the comparisons within 31 are named.
+fn low_quality(corpus: &Path) {
+    let mut paths = files(&corpus.join("photos"));
+    paths.extend(files(&corpus.join("misc")));
+    let lq_min = env::env_usize("LQ_MIN", 20) as u8;
+    let hashed: Vec<(String, PdqHash, u8)> = paths
+        .par_iter()
+        .map_init(PdqHasher::new, |h, p| {
+            let img = image::open(p).ok()?.to_rgb8();
+            let l = luma(&img);
+            let o = h.hash_luma(&l, img.width() as usize, img.height() as usize);
+            Some((
+                p.file_name()?.to_string_lossy().to_string(),
+                o.hash,
+                o.quality,
+            ))
+        })
+        .flatten()
+        .collect();
+    let low: Vec<&(String, PdqHash, u8)> = hashed
+        .iter()
+        .filter(|(_, _, q)| (lq_min..50).contains(q))
+        .collect();
+    let mut close: Vec<(u32, &str, u8, &str, u8)> = Vec::new();
+    let mut comparisons = 0u64;
+    for (n1, h1, q1) in &low {
+        for (n2, h2, q2) in &hashed {
+            if n1 != n2 {
+                comparisons += 1;
+                let d = h1.distance(h2);
+                if d <= 31 {
+                    close.push((d, n1.as_str(), *q1, n2.as_str(), *q2));
+                }
+            }
+        }
+    }
+    close.sort();
+    let within = |t: u32| close.iter().filter(|c| c.0 <= t).count();
+    println!(
+        "low quality: {} of {} hashes of quality {lq_min}..49, {comparisons} comparisons with the others: within 16 {}, 24 {}, 31 {}",
+        low.len(),
+        hashed.len(),
+        within(16),
+        within(24),
+        within(31)
+    );
+    for (d, n1, q1, n2, q2) in &close {
+        println!("  {d:>2}: {n1} (quality {q1}) ~ {n2} (quality {q2})");
+    }
 }
 
 /// `COST=1`: what border trimming adds to the work on each file, on one thread, at
