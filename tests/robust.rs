@@ -81,6 +81,13 @@ fn with_record(text: &str, rec: &Value) -> String {
         .collect()
 }
 
+/// A hex hash with every bit flipped: 256 bits from the original.
+fn inverted(hex: &str) -> String {
+    hex.chars()
+        .map(|c| format!("{:x}", 15 - c.to_digit(16).unwrap()))
+        .collect()
+}
+
 fn bordered(img: &RgbImage, t: u32, b: u32, l: u32, r: u32, colour: [u8; 3]) -> RgbImage {
     let mut out = RgbImage::from_pixel(img.width() + l + r, img.height() + t + b, Rgb(colour));
     imageops::replace(&mut out, img, l as i64, t as i64);
@@ -370,11 +377,7 @@ fn a_listed_image_found_by_two_rules_gives_one_hit() {
     let dir = tempdir();
     let (_, text, mut rec) = robust_listing(&dir);
     let pdq = rec["hashes"]["pdq"].as_str().unwrap().to_string();
-    let inverted: String = pdq
-        .chars()
-        .map(|c| format!("{:x}", 15 - c.to_digit(16).unwrap()))
-        .collect();
-    rec["hashes"]["pdq"] = Value::String(inverted);
+    rec["hashes"]["pdq"] = Value::String(inverted(&pdq));
     rec["robust"]["rot+3"] = Value::String(pdq);
     let list = dir.join("rot.jsonl");
     std::fs::write(&list, with_record(&text, &rec)).unwrap();
@@ -399,11 +402,7 @@ fn a_box_over_a_corner_is_found_through_two_corners() {
     robust.retain(|k, _| k.starts_with("corner-"));
     assert_eq!(robust.len(), 4, "{rec}");
     let pdq = rec["hashes"]["pdq"].as_str().unwrap();
-    let inverted: String = pdq
-        .chars()
-        .map(|c| format!("{:x}", 15 - c.to_digit(16).unwrap()))
-        .collect();
-    rec["hashes"]["pdq"] = Value::String(inverted);
+    rec["hashes"]["pdq"] = Value::String(inverted(pdq));
     let corners = dir.join("corners.jsonl");
     std::fs::write(&corners, with_record(&text, &rec)).unwrap();
 

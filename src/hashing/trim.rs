@@ -122,10 +122,10 @@ pub fn candidates(luma: &[f32], width: usize, height: usize) -> Vec<TrimBox> {
     let found = depths(luma, width, height);
     push(found);
     let colour = [
-        edge_colour(width, &|i| px(i, 0)),
-        edge_colour(width, &|i| px(i, height - 1)),
-        edge_colour(height, &|i| px(0, i)),
-        edge_colour(height, &|i| px(width - 1, i)),
+        edge_median(width, SAMPLES, &|i| px(i, 0)),
+        edge_median(width, SAMPLES, &|i| px(i, height - 1)),
+        edge_median(height, SAMPLES, &|i| px(0, i)),
+        edge_median(height, SAMPLES, &|i| px(width - 1, i)),
     ];
     for s in 0..4 {
         if found[s] > 0 {
@@ -181,9 +181,10 @@ pub fn candidates(luma: &[f32], width: usize, height: usize) -> Vec<TrimBox> {
     out
 }
 
-/// The median of [`SAMPLES`] points along an edge line of `len` pixels.
-fn edge_colour(len: usize, at: &impl Fn(usize) -> f32) -> f32 {
-    let n = SAMPLES.min(len);
+/// The median of `samples` points (at most one per pixel) spread along an edge line
+/// of `len` pixels, `at(i)` its pixel `i`: the line's colour.
+fn edge_median(len: usize, samples: usize, at: &impl Fn(usize) -> f32) -> f32 {
+    let n = samples.min(len);
     let mut v: Vec<f32> = (0..n)
         .map(|k| at((k * (len - 1)) / (n - 1).max(1)))
         .collect();
@@ -210,9 +211,7 @@ fn flat_extent(
             return None;
         }
     }
-    let mut edge: Vec<f32> = (0..n).map(|k| at(pos(k), 0)).collect();
-    edge.sort_by(f32::total_cmp);
-    let colour = edge[n / 2];
+    let colour = edge_median(len, n, &|i| at(i, 0));
     let limit = depth / 2;
     let flat = |d: usize| (0..n).all(|k| (at(pos(k), d) - colour).abs() <= FLAT_TOL);
     let k = (0..limit).find(|&d| !flat(d))?;
@@ -234,11 +233,9 @@ fn band(len: usize, depth: usize, at: &impl Fn(usize, usize) -> f32) -> usize {
     let n = SAMPLES.min(len);
     let pos = |k: usize| (k * (len - 1)) / (n - 1).max(1);
     // The edge line must be one colour.
-    let mut edge: Vec<f32> = (0..n).map(|k| at(pos(k), 0)).collect();
-    edge.sort_by(f32::total_cmp);
-    let colour = edge[n / 2];
+    let colour = edge_median(len, n, &|i| at(i, 0));
     let near = |v: f32| (v - colour).abs() <= TOLERANCE;
-    let uniform = edge.iter().filter(|&&v| near(v)).count();
+    let uniform = (0..n).filter(|&k| near(at(pos(k), 0))).count();
     if (uniform as f32) < EDGE_UNIFORM * n as f32 {
         return 0;
     }
