@@ -432,6 +432,8 @@ pub enum Command {
         hashset_options: crate::hashset::LoadOptions,
         thresholds: BTreeMap<Algorithm, u32>,
         min_quality: u8,
+        /// PDQ hashes under `min_quality` matched at a tighter threshold (`None`: not).
+        low_quality: Option<crate::matching::LowQuality>,
         dihedral: bool,
         /// vPDQ: the least share of the query's frames, and of the listed video's, that
         /// must match (percent; python-threatexchange: 80 and 0).

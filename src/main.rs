@@ -173,9 +173,14 @@ struct ScanArgs {
     /// Defaults: pdq 31, 64-bit hashes 10.
     #[arg(long, value_name = "ALG=N,...", value_parser = parse_thresholds_arg)]
     threshold: Vec<Vec<(phscan::config::Algorithm, u32)>>,
-    /// PDQ hashes with a quality under this are not matched (the record says so).
+    /// PDQ hashes with a quality under this are matched only through --low-quality
+    /// (the record says so).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
     min_quality: u8,
+    /// PDQ hashes with a quality from FLOOR to under --min-quality match listed PDQ
+    /// hashes within T bits, and no robust entry; `off`: not at all.
+    #[arg(long, value_name = "FLOOR:T", default_value_t = LowQualityArg(Some(phscan::matching::LowQuality::DEFAULT)), value_parser = parse_low_quality)]
+    low_quality: LowQualityArg,
     /// vPDQ: a video matches a listed one when at least this percentage of its frames
     /// (of quality >= --min-quality, duplicates dropped) match a listed frame.
     #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent)]
@@ -375,6 +380,39 @@ fn parse_algorithms_arg(s: &str) -> Result<AlgorithmSet, String> {
     Ok(set)
 }
 
+/// `--low-quality`: `FLOOR:T` or `off`.
+#[derive(Clone, Debug)]
+struct LowQualityArg(Option<phscan::matching::LowQuality>);
+
+impl std::fmt::Display for LowQualityArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(l) => write!(f, "{}:{}", l.floor, l.threshold),
+            None => f.write_str("off"),
+        }
+    }
+}
+
+fn parse_low_quality(s: &str) -> Result<LowQualityArg, String> {
+    let s = s.trim();
+    if s == "off" {
+        return Ok(LowQualityArg(None));
+    }
+    let bad = || {
+        format!("'{s}' is not FLOOR:T (a quality from 0 to 100, a distance from 0 to 256) or 'off'")
+    };
+    let (floor, t) = s.split_once(':').ok_or_else(bad)?;
+    let floor: u8 = floor.trim().parse().map_err(|_| bad())?;
+    let threshold: u32 = t.trim().parse().map_err(|_| bad())?;
+    if floor > 100 || threshold > 256 {
+        return Err(bad());
+    }
+    Ok(LowQualityArg(Some(phscan::matching::LowQuality {
+        floor,
+        threshold,
+    })))
+}
+
 fn parse_percent(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
@@ -468,6 +506,7 @@ fn config_from(cli: Cli) -> Result<Config, String> {
                 hashset_options: a.load.options(),
                 thresholds,
                 min_quality: a.min_quality,
+                low_quality: a.low_quality.0,
                 dihedral: !a.no_dihedral,
                 vpdq_match_percent: a.vpdq_match_percent,
                 vpdq_listed_match_percent: a.vpdq_listed_match_percent,

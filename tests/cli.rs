@@ -1473,3 +1473,37 @@ fn one_file_system_reports_each_directory_it_does_not_enter() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_low_quality_tier_is_set_by_its_option_and_in_the_config() {
+    let (code, recs) = scan(&["--low-quality", "25:12", "tests/fixtures/known/k01.png"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        recs[0]["config"]["low_quality"],
+        serde_json::json!({"floor": 25, "threshold": 12})
+    );
+    let (_, recs) = scan(&["tests/fixtures/known/k01.png"]);
+    assert_eq!(
+        recs[0]["config"]["low_quality"],
+        serde_json::json!({"floor": 20, "threshold": 16}),
+        "the default"
+    );
+    let (_, recs) = scan(&["--low-quality", "off", "tests/fixtures/known/k01.png"]);
+    assert_eq!(recs[0]["config"]["low_quality"], Value::Null);
+    for bad in ["20", "101:16", "20:x", "20:300"] {
+        let out = phscan()
+            .args([
+                "scan",
+                "--hashset",
+                "hashsets/fixtures.jsonl",
+                "--low-quality",
+                bad,
+            ])
+            .arg("tests/fixtures/known/k01.png")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("FLOOR:T"), "{bad}: {err}");
+    }
+}

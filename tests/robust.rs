@@ -431,3 +431,123 @@ fn a_box_over_a_corner_is_found_through_two_corners() {
     assert!(!named.contains(&"corner-br"), "{named:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `img` with its contrast lowered to `k` toward mid grey: the same picture, of lower
+/// PDQ quality.
+fn hazy(img: &RgbImage, k: f32) -> RgbImage {
+    let mut out = img.clone();
+    for v in out.iter_mut() {
+        *v = (128.0 + (*v as f32 - 128.0) * k).round() as u8;
+    }
+    out
+}
+
+/// `phscan scan` of `file` against `list` with `extra` arguments: its record.
+fn scan_record(list: &Path, file: &Path, extra: &[&str]) -> Value {
+    let out = phscan()
+        .args(["scan", "--progress=never", "--list-clean", "--hashset"])
+        .arg(list)
+        .args(extra)
+        .arg(file)
+        .output()
+        .unwrap();
+    json_lines(&out.stdout)
+        .into_iter()
+        .find(|r| r["type"] == "match" || r["type"] == "clean")
+        .unwrap_or_else(|| panic!("no record: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn a_low_quality_copy_is_matched_at_the_tighter_threshold() {
+    let dir = tempdir();
+    let orig = dir.join("orig.png");
+    common::link("tests/fixtures/known/k03.png", &orig);
+    let list = list_of(&dir, &orig, &[]);
+    let copy = dir.join("hazy.png");
+    hazy(&fixture("k03.png"), 0.3).save(&copy).unwrap();
+
+    let rec = scan_record(&list, &copy, &[]);
+    assert_eq!(rec["type"], "match", "{rec}");
+    assert_eq!(rec["pdq_low_quality"], true, "{rec}");
+    let q = rec["pdq_quality"].as_u64().unwrap();
+    assert!(
+        (20..50).contains(&q),
+        "quality {q}: the fixture no longer makes a low-quality copy"
+    );
+    let hit = &rec["hits"][0];
+    assert_eq!(hit["pdq_quality"], q);
+    let d = hit["distance"].as_u64().unwrap();
+    assert!((1..=16).contains(&d), "distance {d}");
+
+    // Off, or a threshold under the distance, or a floor over the quality: not matched.
+    for extra in [
+        vec!["--low-quality", "off"],
+        vec!["--low-quality", &format!("20:{}", d - 1)],
+        vec!["--low-quality", &format!("{}:16", q + 1)],
+    ] {
+        let rec = scan_record(&list, &copy, &extra);
+        assert_eq!(rec["type"], "clean", "{extra:?}: {rec}");
+        assert_eq!(rec["pdq_low_quality"], true, "{extra:?}: {rec}");
+    }
+
+    // A listed hash the list says is of quality under the floor is not matched by it.
+    let text = std::fs::read_to_string(&list).unwrap();
+    let mut listed = json_lines(text.as_bytes())
+        .into_iter()
+        .find(|r| r["type"] == "hash")
+        .unwrap();
+    listed["pdq_quality"] = Value::from(10);
+    let poor = dir.join("poor.jsonl");
+    std::fs::write(&poor, with_record(&text, &listed)).unwrap();
+    assert_eq!(scan_record(&poor, &copy, &[])["type"], "clean");
+
+    // A bordered low-quality copy: its trimmed content, of low quality, found at the
+    // tier's threshold.
+    let framed = dir.join("framed.png");
+    bordered(&hazy(&fixture("k03.png"), 0.3), 60, 60, 80, 80, [0, 0, 0])
+        .save(&framed)
+        .unwrap();
+    let rec = scan_record(&list, &framed, &[]);
+    assert_eq!(rec["type"], "match", "{rec}");
+    let hit = &rec["hits"][0];
+    assert_eq!(hit["variant"], "trimmed", "{hit}");
+    assert!(hit["pdq_quality"].as_u64().unwrap() < 50, "{hit}");
+    assert!(hit["distance"].as_u64().unwrap() <= 16, "{hit}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_low_quality_copy_does_not_match_robust_entries() {
+    // The listed hash inverted, and its `rot+3` entry set to the low-quality copy's own
+    // hash: the tier matches listed images only, so no hit.
+    let dir = tempdir();
+    let (_, text, mut rec) = robust_listing(&dir);
+    let copy = dir.join("hazy.png");
+    hazy(&fixture("k03.png"), 0.3).save(&copy).unwrap();
+    let sub = dir.join("own");
+    std::fs::create_dir(&sub).unwrap();
+    let own = list_of(&sub, &copy, &[]);
+    let own = json_lines(std::fs::read_to_string(&own).unwrap().as_bytes())
+        .into_iter()
+        .find(|r| r["type"] == "hash")
+        .unwrap();
+    let pdq = rec["hashes"]["pdq"].as_str().unwrap().to_string();
+    rec["hashes"]["pdq"] = Value::String(inverted(&pdq));
+    rec["robust"]["rot+3"] = own["hashes"]["pdq"].clone();
+    let list = dir.join("rot.jsonl");
+    std::fs::write(&list, with_record(&text, &rec)).unwrap();
+    let r = scan_record(&list, &copy, &[]);
+    assert_eq!(r["type"], "clean", "{r}");
+    assert_eq!(r["pdq_low_quality"], true, "{r}");
+    // The same entry, met by a copy of quality: found (the test can fail).
+    let r = scan_record(&list, &dir.join("orig.png"), &[]);
+    let pdq: Vec<&Value> = r["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["algorithm"] == "pdq")
+        .collect();
+    assert_eq!(pdq.len(), 1, "{r}");
+    assert_eq!(pdq[0]["variant"], "rot+3", "{r}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

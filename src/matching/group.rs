@@ -403,7 +403,7 @@ impl Group {
     }
 
     /// Adds this group's hits for `c` to `hits`; `pdq_quality` is the quality of
-    /// `c`'s PDQ when it is to be matched.
+    /// `c`'s PDQ when it was computed.
     pub(super) fn query(
         &self,
         c: &Computed,
@@ -453,26 +453,31 @@ impl Group {
     }
 
     fn query_pdq(&self, c: &Computed, quality: u8, cfg: &MatchConfig, hits: &mut Vec<Hit>) {
-        let t = cfg.threshold(Algorithm::Pdq);
         let first_robust = hits.len();
         let base = c.pdq.expect("pdq computed").hash;
-        // (transform, the trimmed box it hashes if any, hash).
-        let mut variants: Vec<(Dihedral, Option<usize>, PdqHash)> =
+        // (transform, the trimmed box it hashes if any, hash), and each one's
+        // threshold and whether it is the low-quality tier's.
+        let mut variants: Vec<(Dihedral, Option<usize>, PdqHash)> = Vec::new();
+        let mut limits: Vec<(u32, bool)> = Vec::new();
+        if let Some(limit) = cfg.pdq_threshold_for(quality) {
             match (&c.pdq_dihedral, cfg.dihedral) {
-                (Some(all), true) => Dihedral::ALL
-                    .iter()
-                    .zip(all.iter())
-                    .map(|(d, h)| (*d, None, *h))
-                    .collect(),
-                _ => vec![(Dihedral::Orig, None, base)],
-            };
+                (Some(all), true) => variants.extend(
+                    Dihedral::ALL
+                        .iter()
+                        .zip(all.iter())
+                        .map(|(d, h)| (*d, None, *h)),
+                ),
+                _ => variants.push((Dihedral::Orig, None, base)),
+            }
+            limits.resize(variants.len(), limit);
+        }
         // The content inside borders: matched like the dihedral variants, each box
-        // when it is of quality itself.
+        // at the threshold its own quality calls for.
         let trimmed = &c.pdq_trimmed;
         for (k, tr) in trimmed.iter().enumerate() {
-            if tr.quality < cfg.min_quality {
+            let Some(limit) = cfg.pdq_threshold_for(tr.quality) else {
                 continue;
-            }
+            };
             let n = if cfg.dihedral { tr.hashes.len() } else { 1 };
             variants.extend(
                 Dihedral::ALL
@@ -480,13 +485,19 @@ impl Group {
                     .zip(&tr.hashes[..n])
                     .map(|(d, h)| (*d, Some(k), *h)),
             );
+            limits.resize(variants.len(), limit);
         }
         // Best (smallest distance, then first variant) per entry: the image as it is
         // comes before its trimmed content.
         let queries: Vec<[u64; 4]> = variants.iter().map(|v| v.2.to_u64s()).collect();
+        let widest = limits.iter().map(|l| l.0).max();
         let mut best: BTreeMap<u32, (u32, usize)> = BTreeMap::new();
-        if !self.pdq.is_empty() {
+        if let (false, Some(t)) = (self.pdq.is_empty(), widest) {
             self.pdq.search(&queries, t, &mut |vi, i, d| {
+                let (limit, low) = limits[vi];
+                if d > limit || (low && self.listed_pdq_quality(i) < cfg.low_quality_floor()) {
+                    return;
+                }
                 let slot = best.entry(i).or_insert((d, vi));
                 if (d, vi) < *slot {
                     *slot = (d, vi);
@@ -512,8 +523,19 @@ impl Group {
             hits.push(hit);
         }
         // One hit per listed image: each rule skips the images an earlier one found.
+        // Robust entries are matched only by hashes of quality: the low-quality tier
+        // is for the listed images themselves.
+        let of_quality: Vec<_> = variants
+            .iter()
+            .zip(&limits)
+            .filter(|(_, l)| !l.1)
+            .map(|(v, _)| *v)
+            .collect();
         let listed = found_ids(&hits[first_robust..]);
-        self.query_robust(&variants, trimmed, quality, cfg, &listed, hits);
+        self.query_robust(&of_quality, trimmed, quality, cfg, &listed, hits);
+        if quality < cfg.min_quality {
+            return;
+        }
         let listed = found_ids(&hits[first_robust..]);
         self.query_regions(c, cfg, &listed, hits);
         let listed = found_ids(&hits[first_robust..]);
@@ -753,6 +775,13 @@ impl Group {
                 }),
             });
         }
+    }
+
+    /// The quality listed PDQ entry `i` was given by its list:
+    /// [`crate::hashset::QUALITY_UNKNOWN`] (above every floor) when it gives none.
+    fn listed_pdq_quality(&self, i: u32) -> u8 {
+        let [si, ei] = self.pdq_refs[i as usize];
+        self.sets[si as usize].entries[&Algorithm::Pdq].quality[ei as usize]
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -17,9 +17,30 @@ use crate::config::Algorithm;
 use crate::hashing::Computed;
 use crate::report::Hit;
 
+/// The low-quality tier (`--low-quality FLOOR:T`): a PDQ hash (the image's own, or a
+/// trimmed box's) of quality from `floor` up to under `--min-quality` is matched
+/// against the listed PDQ hashes at `threshold`, tighter than PDQ's, and against no
+/// robust entry; a listed hash whose quality the list gives under `floor` is not
+/// matched by it. Such hashes carry less of the picture, so chance comes closer: see
+/// docs/robust.md for the measurement behind the default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LowQuality {
+    pub floor: u8,
+    pub threshold: u32,
+}
+
+impl LowQuality {
+    pub const DEFAULT: LowQuality = LowQuality {
+        floor: 20,
+        threshold: 16,
+    };
+}
+
 pub struct MatchConfig {
     pub thresholds: BTreeMap<Algorithm, u32>,
     pub min_quality: u8,
+    /// `None`: hashes under `min_quality` are not matched at all.
+    pub low_quality: Option<LowQuality>,
     pub dihedral: bool,
     /// vPDQ: the least percentage of the query's frames, and of the listed video's,
     /// that must match.
@@ -36,6 +57,23 @@ impl MatchConfig {
             .copied()
             .unwrap_or_else(|| a.default_threshold())
     }
+
+    /// The least listed quality the low-quality tier matches (0 without the tier).
+    pub fn low_quality_floor(&self) -> u8 {
+        self.low_quality.map_or(0, |l| l.floor)
+    }
+
+    /// The PDQ threshold for a hash of `quality`, and whether it is the low-quality
+    /// tier's; `None` when such a hash is not matched.
+    pub fn pdq_threshold_for(&self, quality: u8) -> Option<(u32, bool)> {
+        let t = self.threshold(Algorithm::Pdq);
+        if quality >= self.min_quality {
+            return Some((t, false));
+        }
+        self.low_quality
+            .filter(|l| quality >= l.floor)
+            .map(|l| (l.threshold.min(t), true))
+    }
 }
 
 pub struct Index {
@@ -46,7 +84,8 @@ pub struct Index {
 /// Result of matching one file.
 pub struct MatchResult {
     pub hits: Vec<Hit>,
-    /// PDQ was computed but its quality is under `--min-quality`, so it was not matched.
+    /// PDQ was computed but its quality is under `--min-quality`: matched only through
+    /// the low-quality tier, or not at all under its floor.
     pub pdq_low_quality: bool,
 }
 
@@ -70,15 +109,8 @@ impl Index {
 
     pub fn query(&self, c: &Computed) -> MatchResult {
         let mut hits = Vec::new();
-        let mut pdq_low_quality = false;
-        let pdq_quality = match c.pdq {
-            Some(p) if p.quality < self.cfg.min_quality => {
-                pdq_low_quality = true;
-                None
-            }
-            Some(p) => Some(p.quality),
-            None => None,
-        };
+        let pdq_quality = c.pdq.map(|p| p.quality);
+        let pdq_low_quality = pdq_quality.is_some_and(|q| q < self.cfg.min_quality);
         for g in &self.groups {
             g.query(c, pdq_quality, &self.cfg, &mut hits);
         }

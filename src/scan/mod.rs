@@ -121,6 +121,7 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
             hashset_options,
             thresholds,
             min_quality,
+            low_quality,
             dihedral,
             vpdq_match_percent,
             vpdq_listed_match_percent,
@@ -139,6 +140,7 @@ pub fn run(cfg: &Config) -> Result<i32, Fatal> {
             let mc = MatchConfig {
                 thresholds: thresholds.clone(),
                 min_quality: *min_quality,
+                low_quality: *low_quality,
                 dihedral: *dihedral,
                 vpdq_match_percent: *vpdq_match_percent,
                 vpdq_listed_match_percent: *vpdq_listed_match_percent,
@@ -651,6 +653,10 @@ fn effective_config(
             .collect();
         v["thresholds"] = serde_json::json!(thresholds);
         v["min_quality"] = serde_json::json!(mc.min_quality);
+        v["low_quality"] = match mc.low_quality {
+            Some(l) => serde_json::json!({"floor": l.floor, "threshold": l.threshold}),
+            None => serde_json::Value::Null,
+        };
         v["dihedral"] = serde_json::json!(mc.dihedral);
         v["vpdq_match_percent"] = serde_json::json!(mc.vpdq_match_percent);
         v["vpdq_listed_match_percent"] = serde_json::json!(mc.vpdq_listed_match_percent);
