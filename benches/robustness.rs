@@ -19,8 +19,10 @@
 //!   takes minutes; every hasher sees the same reduced and edited pixels.
 //! - `MIN_QUALITY` (default 50, `scan`'s `--min-quality`): edited copies, and trimmed
 //!   content, of lower PDQ quality are not matched;
-//! - `COST=1` only times the query-side trim ([`cost`]); `LOW_QUALITY=1` (with `LQ_MIN`)
-//!   only compares the corpus's low-quality hashes with the others ([`low_quality`]).
+//! - `LQ_FLOOR` (default phscan's, `off` for none) and `LQ_T` (default phscan's): the
+//!   low-quality tier, `scan`'s `--low-quality FLOOR:T`;
+//! - `COST=1` only times the query-side trim ([`cost`]); `LOW_QUALITY=1` only measures
+//!   false matches at the low-quality tier ([`low_quality`]).
 //!
 //! Besides the run's thresholds, `crop`, `rotate` and `window` thresholds from 31 to 48 are
 //! swept: recall per family and matches on the other listed photos at each, and the
@@ -54,7 +56,9 @@ const PLAIN_T: u32 = 31;
 struct Query {
     quality: u8,
     plain: [PdqHash; 8],
-    trimmed: Vec<[PdqHash; 8]>,
+    /// Each box's quality and its 8 hashes, boxes of quality under the low-quality
+    /// floor left out.
+    trimmed: Vec<(u8, [PdqHash; 8])>,
     regions: Vec<(Variant, PdqHash)>,
     /// The shifted windows, then the last `fixed` of them the fixed ones.
     windows: Vec<PdqHash>,
@@ -91,7 +95,7 @@ fn query(h: &mut PdqHasher, img: &RgbImage) -> Query {
             let mut c = Vec::new();
             trim::crop(&l, w, b, &mut c);
             let (q, all) = h.hash_luma_dihedral(&c, b.w, b.h);
-            (q >= min_quality()).then_some(all)
+            (threshold_for(q).is_some()).then_some((q, all))
         })
         .collect();
     let parts: Vec<Variant> = region_set()
@@ -244,28 +248,68 @@ fn min_quality() -> u8 {
     *Q.get_or_init(|| env::env_usize("MIN_QUALITY", 50) as u8)
 }
 
+/// `scan`'s low-quality tier (`--low-quality FLOOR:T`; `LQ_FLOOR`, `LQ_T` to weigh
+/// others, `LQ_FLOOR=off` for none): hashes of quality from the floor to under
+/// `min_quality` match a plain entry at T, and no robust entry.
+fn low_quality_tier() -> Option<(u8, u32)> {
+    static Q: std::sync::OnceLock<Option<(u8, u32)>> = std::sync::OnceLock::new();
+    *Q.get_or_init(|| {
+        if std::env::var("LQ_FLOOR").is_ok_and(|v| v == "off") {
+            return None;
+        }
+        let d = phscan::matching::LowQuality::DEFAULT;
+        Some((
+            env::env_usize("LQ_FLOOR", d.floor as usize) as u8,
+            env::env_usize("LQ_T", d.threshold as usize) as u32,
+        ))
+    })
+}
+
+/// The plain threshold for a hash of quality `q`, `None` when it is not matched.
+fn threshold_for(q: u8) -> Option<u32> {
+    if q >= min_quality() {
+        Some(PLAIN_T)
+    } else {
+        low_quality_tier().and_then(|(floor, t)| (q >= floor).then_some(t))
+    }
+}
+
+impl Query {
+    /// The hashes matched against robust entries: the image's own when it is of
+    /// quality, and each trimmed box's that is.
+    fn robust_queries(&self) -> Vec<PdqHash> {
+        let mut all = Vec::new();
+        if self.quality >= min_quality() {
+            all.extend_from_slice(&self.plain);
+        }
+        for (bq, tr) in &self.trimmed {
+            if *bq >= min_quality() {
+                all.extend_from_slice(tr);
+            }
+        }
+        all
+    }
+}
+
 fn compare(q: &Query, l: &Listed, t: &Thresholds, mut stats: Option<&mut Stats>) -> Found {
     let mut f = Found::default();
-    if q.quality < min_quality() {
-        return f;
-    }
     let dp = min_dist(&q.plain, &l.plain);
-    f.plain = dp <= PLAIN_T;
-    let dt = q
-        .trimmed
-        .iter()
-        .map(|tr| min_dist(tr, &l.plain))
-        .min()
-        .unwrap_or(256);
-    f.trimmed = f.plain || dt <= PLAIN_T;
-    let mut all: Vec<PdqHash> = q.plain.to_vec();
-    for tr in &q.trimmed {
-        all.extend_from_slice(tr);
-    }
+    f.plain = threshold_for(q.quality).is_some_and(|t| dp <= t);
+    f.trimmed = f.plain
+        || q.trimmed
+            .iter()
+            .any(|(bq, tr)| threshold_for(*bq).is_some_and(|t| min_dist(tr, &l.plain) <= t));
+    let all = q.robust_queries();
+    let full = q.quality >= min_quality();
     let mut robust_hit = f.trimmed;
     let mut region_d: Vec<(Variant, u32)> = Vec::new();
     let mut corner_d: Vec<(Variant, u32)> = Vec::new();
     for (v, e) in &l.entries {
+        // Regions and windows are of the image as a whole: matched only when it is of
+        // quality.
+        if !full && !matches!(v.kind(), Kind::Crop | Kind::Rotate) {
+            continue;
+        }
         match v.kind() {
             Kind::Crop | Kind::Rotate => {
                 let d = min_dist(&all, e);
@@ -322,12 +366,24 @@ fn compare(q: &Query, l: &Listed, t: &Thresholds, mut stats: Option<&mut Stats>)
     f.robust = robust_hit;
     if let Some(s) = stats {
         s.pairs += 1;
-        for qh in &q.plain {
-            s.add("plain", qh.distance(&l.plain));
+        // Comparisons made at the low-quality tier's threshold are counted apart.
+        let kind = |bq: u8, full: &'static str, low: &'static str| {
+            if bq >= min_quality() {
+                Some(full)
+            } else {
+                threshold_for(bq).map(|_| low)
+            }
+        };
+        if let Some(k) = kind(q.quality, "plain", "plain-lq") {
+            for qh in &q.plain {
+                s.add(k, qh.distance(&l.plain));
+            }
         }
-        for tr in &q.trimmed {
-            for qh in tr {
-                s.add("trimmed", qh.distance(&l.plain));
+        for (bq, tr) in &q.trimmed {
+            if let Some(k) = kind(*bq, "trimmed", "trimmed-lq") {
+                for qh in tr {
+                    s.add(k, qh.distance(&l.plain));
+                }
             }
         }
         for th in [16, 20, 24, 28, 31, 34, 36, 40, 44] {
@@ -354,12 +410,11 @@ fn near_duplicates(original: &PdqHash, l: &Listed) -> bool {
 /// The entries of `l` that `q` is within the threshold of (regions: each region that
 /// agrees, whether or not enough do).
 fn matching_entries(q: &Query, l: &Listed, t: &Thresholds) -> Vec<Variant> {
-    let mut all: Vec<PdqHash> = q.plain.to_vec();
-    for tr in &q.trimmed {
-        all.extend_from_slice(tr);
-    }
+    let all = q.robust_queries();
+    let full = q.quality >= min_quality();
     l.entries
         .iter()
+        .filter(|(v, _)| full || matches!(v.kind(), Kind::Crop | Kind::Rotate))
         .filter(|(v, e)| match v.kind() {
             Kind::Region | Kind::Corner => q
                 .regions
@@ -394,24 +449,16 @@ struct Sweep {
 impl Sweep {
     fn of(q: &Query, l: &Listed, t: &Thresholds) -> Sweep {
         let f = compare(q, l, t, None);
-        if q.quality < min_quality() {
-            // Not matched at all, as in `compare`.
-            return Sweep {
-                other_rule: false,
-                crop: 256,
-                rotate: 256,
-                window: 256,
-                fixed_d: 256,
-            };
-        }
-        let mut all: Vec<PdqHash> = q.plain.to_vec();
-        for tr in &q.trimmed {
-            all.extend_from_slice(tr);
-        }
+        let all = q.robust_queries();
+        let full = q.quality >= min_quality();
         let (mut crop, mut rotate, mut window, mut fixed_d) = (256, 256, 256, 256);
         let mut region_d: Vec<(Variant, u32)> = Vec::new();
         let mut corner_d: Vec<(Variant, u32)> = Vec::new();
         for (v, e) in &l.entries {
+            // As in `compare`.
+            if !full && !matches!(v.kind(), Kind::Crop | Kind::Rotate) {
+                continue;
+            }
             match v.kind() {
                 Kind::Crop => crop = crop.min(min_dist(&all, e)),
                 Kind::Rotate => rotate = rotate.min(min_dist(&all, e)),
@@ -918,7 +965,7 @@ fn main() {
                         min_dist(&q.plain, &list[i].plain),
                         q.trimmed
                             .iter()
-                            .map(|tr| min_dist(tr, &list[i].plain))
+                            .map(|(_, tr)| min_dist(tr, &list[i].plain))
                             .min()
                             .unwrap_or(256)
                     );
@@ -1295,57 +1342,223 @@ fn main() {
     );
 }
 
-/// `LOW_QUALITY=1`: how close the hashes of quality under 50 come to the others, for
-/// weighing a lower `--min-quality`. Every corpus file (photographs and others, at
-/// full size) is hashed; each hash of quality `LQ_MIN` (default 20) to 49 is compared
-/// with every other file's hash, and the comparisons within 31 are named.
+/// Ways of making a picture of low PDQ quality from one of quality, as cameras and
+/// editors do: underexposed, hazy (contrast lowered toward grey), out of focus (a
+/// fast blur of a share of the long side), and a small thumbnail enlarged.
+const DEGRADE: [&str; 8] = [
+    "dark 30 %",
+    "dark 12 %",
+    "haze 70 %",
+    "haze 88 %",
+    "blur 2 %",
+    "blur 5 %",
+    "blur 2 % dark 30 %",
+    "thumbnail 24 px",
+];
+
+fn degrade(img: &RgbImage, how: &str) -> RgbImage {
+    let scale = |img: &RgbImage, k: f32, toward: f32| {
+        let mut o = img.clone();
+        for v in o.iter_mut() {
+            *v = (toward + (*v as f32 - toward) * k)
+                .round()
+                .clamp(0.0, 255.0) as u8;
+        }
+        o
+    };
+    let blur = |img: &RgbImage, share: f32| {
+        let sigma = share * img.width().max(img.height()) as f32;
+        imageops::fast_blur(img, sigma)
+    };
+    match how {
+        "dark 30 %" => scale(img, 0.30, 0.0),
+        "dark 12 %" => scale(img, 0.12, 0.0),
+        "haze 70 %" => scale(img, 0.30, 128.0),
+        "haze 88 %" => scale(img, 0.12, 128.0),
+        "blur 2 %" => blur(img, 0.02),
+        "blur 5 %" => blur(img, 0.05),
+        "blur 2 % dark 30 %" => scale(&blur(img, 0.02), 0.30, 0.0),
+        "thumbnail 24 px" => {
+            let (w, h) = (img.width(), img.height());
+            let k = 24.0 / w.max(h) as f32;
+            let small = imageops::resize(
+                img,
+                ((w as f32 * k).round() as u32).max(1),
+                ((h as f32 * k).round() as u32).max(1),
+                imageops::FilterType::Triangle,
+            );
+            imageops::resize(&small, w, h, imageops::FilterType::CatmullRom)
+        }
+        _ => unreachable!("degradation {how}"),
+    }
+}
+
+/// `LOW_QUALITY=1`: false matches at the low-quality tier (`--low-quality`).
+/// Every corpus file (photographs and others) is hashed as it is, at full size, and
+/// in each [`DEGRADE`] way from a copy reduced to a long side of 512. Each hash of
+/// quality from the tier's floor (`LQ_FLOOR`, default phscan's) to under
+/// `MIN_QUALITY` is compared, in its 8 dihedral forms as `scan` matches them, with
+/// every hash of quality from the floor of every other file, as `scan` compares it
+/// with listed hashes whose quality the list gives (and, apart, with every hash
+/// whatever its quality, as with a list that does not give it); a pair of files whose
+/// own hashes are of quality and within 48 bits, or within 31 in some dihedral form
+/// (versions of one picture, which `scan` matches as they are), is left out, and
+/// counted. The comparisons are counted
+/// by distance, and the close ones named.
 fn low_quality(corpus: &Path) {
     let mut paths = files(&corpus.join("photos"));
     paths.extend(files(&corpus.join("misc")));
-    let lq_min = env::env_usize("LQ_MIN", 20) as u8;
-    let hashed: Vec<(String, PdqHash, u8)> = paths
+    let floor = low_quality_tier().map_or(20, |t| t.0);
+    struct H {
+        file: usize,
+        how: &'static str,
+        quality: u8,
+        all: [PdqHash; 8],
+    }
+    let hashed: Vec<H> = paths
         .par_iter()
-        .map_init(PdqHasher::new, |h, p| {
-            let img = image::open(p).ok()?.to_rgb8();
-            let l = luma(&img);
-            let o = h.hash_luma(&l, img.width() as usize, img.height() as usize);
-            Some((
-                p.file_name()?.to_string_lossy().to_string(),
-                o.hash,
-                o.quality,
-            ))
+        .enumerate()
+        .map_init(PdqHasher::new, |h, (file, p)| {
+            let Ok(img) = image::open(p) else {
+                return Vec::new();
+            };
+            let img = img.to_rgb8();
+            let mut hash = |img: &RgbImage, how| {
+                let (quality, all) =
+                    h.hash_luma_dihedral(&luma(img), img.width() as usize, img.height() as usize);
+                H {
+                    file,
+                    how,
+                    quality,
+                    all,
+                }
+            };
+            let mut out = vec![hash(&img, "as is")];
+            let k = 512.0 / img.width().max(img.height()) as f32;
+            let small = if k < 1.0 {
+                resize(&img, k, imageops::FilterType::Triangle)
+            } else {
+                img
+            };
+            for how in DEGRADE {
+                out.push(hash(&degrade(&small, how), how));
+            }
+            out
         })
         .flatten()
         .collect();
-    let low: Vec<&(String, PdqHash, u8)> = hashed
-        .iter()
-        .filter(|(_, _, q)| (lq_min..50).contains(q))
-        .collect();
-    let mut close: Vec<(u32, &str, u8, &str, u8)> = Vec::new();
-    let mut comparisons = 0u64;
-    for (n1, h1, q1) in &low {
-        for (n2, h2, q2) in &hashed {
-            if n1 != n2 {
-                comparisons += 1;
-                let d = h1.distance(h2);
-                if d <= 31 {
-                    close.push((d, n1.as_str(), *q1, n2.as_str(), *q2));
-                }
-            }
-        }
+    let mut own: Vec<Option<(u8, &[PdqHash; 8])>> = vec![None; paths.len()];
+    for x in hashed.iter().filter(|x| x.how == "as is") {
+        own[x.file] = Some((x.quality, &x.all));
     }
-    close.sort();
-    let within = |t: u32| close.iter().filter(|c| c.0 <= t).count();
-    println!(
-        "low quality: {} of {} hashes of quality {lq_min}..49, {comparisons} comparisons with the others: within 16 {}, 24 {}, 31 {}",
-        low.len(),
-        hashed.len(),
-        within(16),
-        within(24),
-        within(31)
+    let min_q = min_quality();
+    // Versions of one picture: both files' own hashes of quality, within 48 bits as
+    // they are or within PDQ's 31 mirrored or turned.
+    let versions = |a: usize, b: usize| match (own[a], own[b]) {
+        (Some((qa, ha)), Some((qb, hb))) => {
+            qa >= floor
+                && qb >= floor
+                && (ha[0].distance(&hb[0]) <= NEAR_DUPLICATE || min_dist(ha, &hb[0]) <= PLAIN_T)
+        }
+        _ => false,
+    };
+    let low: Vec<&H> = hashed
+        .iter()
+        .filter(|x| (floor..min_q).contains(&x.quality))
+        .collect();
+    let mut per_how: BTreeMap<&str, usize> = BTreeMap::new();
+    for x in &low {
+        *per_how.entry(x.how).or_default() += 1;
+    }
+    // Per query: (comparisons, left out as versions, distance histogram, close
+    // pairs), with listed hashes of quality from the floor, and with any.
+    type Tally<'a> = (
+        u64,
+        u64,
+        Vec<u64>,
+        Vec<(u32, usize, &'a str, u8, usize, &'a str, u8)>,
     );
-    for (d, n1, q1, n2, q2) in &close {
-        println!("  {d:>2}: {n1} (quality {q1}) ~ {n2} (quality {q2})");
+    let tally = |any_quality: bool| -> Tally {
+        low.par_iter()
+            .map(|q| {
+                let mut hist = vec![0u64; 257];
+                let (mut n, mut skipped) = (0u64, 0u64);
+                let mut close = Vec::new();
+                for o in &hashed {
+                    if o.file == q.file || (!any_quality && o.quality < floor) {
+                        continue;
+                    }
+                    if versions(q.file, o.file) {
+                        skipped += 1;
+                        continue;
+                    }
+                    let d = min_dist(&q.all, &o.all[0]);
+                    n += 8;
+                    for h in &q.all {
+                        hist[h.distance(&o.all[0]) as usize] += 1;
+                    }
+                    if d <= 31 {
+                        close.push((d, q.file, q.how, q.quality, o.file, o.how, o.quality));
+                    }
+                }
+                (n, skipped, hist, close)
+            })
+            .reduce(
+                || (0, 0, vec![0u64; 257], Vec::new()),
+                |mut a, b| {
+                    a.0 += b.0;
+                    a.1 += b.1;
+                    a.2.iter_mut().zip(b.2).for_each(|(x, y)| *x += y);
+                    a.3.extend(b.3);
+                    a
+                },
+            )
+    };
+    let (comparisons, left_out, hist, mut close) = tally(false);
+    let (any_comparisons, _, any_hist, _) = tally(true);
+    close.sort();
+    let upto = |t: usize| hist[..=t].iter().sum::<u64>();
+    let nearest = hist.iter().position(|&n| n > 0).unwrap_or(256);
+    let any_upto = |t: usize| any_hist[..=t].iter().sum::<u64>();
+    println!(
+        "low quality: {} hashes of quality {floor}..{} among {} ({} files, each as is and in {} degraded ways); per way: {:?}",
+        low.len(),
+        min_q - 1,
+        hashed.len(),
+        paths.len(),
+        DEGRADE.len(),
+        per_how
+    );
+    println!(
+        "{comparisons} comparisons (8 dihedral forms each) with the other files' hashes of quality {floor} or more, {left_out} pairs left out as versions of one picture; nearest {nearest}; within 8: {}, 12: {}, 16: {}, 20: {}, 24: {}, 31: {}, 40: {}, 48: {}",
+        upto(8),
+        upto(12),
+        upto(16),
+        upto(20),
+        upto(24),
+        upto(31),
+        upto(40),
+        upto(48)
+    );
+    println!(
+        "with the other files' hashes whatever their quality: {any_comparisons} comparisons; within 8: {}, 12: {}, 16: {}, 20: {}, 24: {}, 31: {}",
+        any_upto(8),
+        any_upto(12),
+        any_upto(16),
+        any_upto(20),
+        any_upto(24),
+        any_upto(31)
+    );
+    let name = |f: usize| paths[f].file_name().unwrap().to_string_lossy().to_string();
+    for (d, f1, how1, q1, f2, how2, q2) in close.iter().take(60) {
+        println!(
+            "  {d:>2}: {} {how1} (quality {q1}) ~ {} {how2} (quality {q2})",
+            name(*f1),
+            name(*f2)
+        );
+    }
+    if close.len() > 60 {
+        println!("  ... {} more within 31", close.len() - 60);
     }
 }
 
