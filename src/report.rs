@@ -162,7 +162,8 @@ pub struct FileInfo {
     pub pdq_quality: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pdq_mode: Option<&'static str>,
-    /// Set when the PDQ quality is under `--min-quality`: PDQ was then not matched.
+    /// Set when the PDQ quality is under `--min-quality`: PDQ was then matched only
+    /// through the low-quality tier, or not at all under its floor.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub pdq_low_quality: bool,
     /// An animation: how many frames the file holds (present only when more than 1).

@@ -501,6 +501,28 @@ fn a_low_quality_copy_is_matched_at_the_tighter_threshold() {
     std::fs::write(&poor, with_record(&text, &listed)).unwrap();
     assert_eq!(scan_record(&poor, &copy, &[])["type"], "clean");
 
+    // The same through compiled lists, which keep each entry's quality.
+    for (src, want) in [(&list, "match"), (&poor, "clean")] {
+        let phc = src.with_extension("phc");
+        let out = phscan()
+            .args(["hashset", "compile", "-o"])
+            .arg(&phc)
+            .arg(src)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            scan_record(&phc, &copy, &[])["type"],
+            want,
+            "{}",
+            phc.display()
+        );
+    }
+
     // A bordered low-quality copy: its trimmed content, of low quality, found at the
     // tier's threshold.
     let framed = dir.join("framed.png");
