@@ -30,7 +30,7 @@
 pub mod variants;
 pub mod windows;
 
-pub use variants::{Kind, Variant, CORNERS, CROPS, INNER, REGIONS, ROTATIONS, WINDOWS};
+pub use variants::{Kind, Variant, CORNERS, CROPS, INNER, REGIONS, ROTATIONS, WINDOWS, WINDOWS90};
 
 use crate::hashing::pdq::{PdqHasher, PdqOutput, MIN_HASHABLE_DIM};
 
@@ -38,7 +38,7 @@ use crate::hashing::pdq::{PdqHasher, PdqOutput, MIN_HASHABLE_DIM};
 pub const DEFAULT_SET: [Variant; SET_LEN] = {
     let mut out = [INNER; SET_LEN];
     let mut i = 0;
-    let parts: [&[Variant]; 5] = [&CROPS, &ROTATIONS, &REGIONS, &WINDOWS, &CORNERS];
+    let parts: [&[Variant]; 6] = [&CROPS, &ROTATIONS, &REGIONS, &WINDOWS, &CORNERS, &WINDOWS90];
     let mut p = 0;
     while p < parts.len() {
         let mut j = 0;
@@ -53,8 +53,13 @@ pub const DEFAULT_SET: [Variant; SET_LEN] = {
     out
 };
 
-const SET_LEN: usize =
-    CROPS.len() + ROTATIONS.len() + REGIONS.len() + 1 + WINDOWS.len() + CORNERS.len();
+const SET_LEN: usize = CROPS.len()
+    + ROTATIONS.len()
+    + REGIONS.len()
+    + 1
+    + WINDOWS.len()
+    + CORNERS.len()
+    + WINDOWS90.len();
 
 /// Least PDQ quality of a listed variant, and of a scanned file's region: a flat
 /// region (sky, a wall) hashes to noise and would match anything flat.

@@ -96,7 +96,7 @@ const fn rot(name: &'static str, degrees: f32) -> Def {
 
 /// Every variant phscan knows, by index. Append only: an index is not stored in
 /// lists (names are), but the order fixes how variants sort in reports.
-static DEFS: [Def; 114] = [
+static DEFS: [Def; 123] = [
     // Crops keeping 90 % of each side, at the 9 positions (offsets 0, 5, 10 %).
     crop("crop90-tl", [0.00, 0.00, 0.90, 0.90]),
     crop("crop90-t", [0.05, 0.00, 0.95, 0.90]),
@@ -227,6 +227,18 @@ static DEFS: [Def; 114] = [
     corner("corner-tr", [0.32, 0.00, 1.00, 0.68]),
     corner("corner-bl", [0.00, 0.32, 0.68, 1.00]),
     corner("corner-br", [0.32, 0.32, 1.00, 1.00]),
+    // Windows of 90 % of each side centred at 48, 50 and 52 %: a crop keeping 95 % is
+    // 89 % of the side in the file's windows, between the 86 % windows and the
+    // whole-image crop entries.
+    window("win-x90c48-y90c48", [0.03, 0.03, 0.93, 0.93]),
+    window("win-x90c50-y90c48", [0.05, 0.03, 0.95, 0.93]),
+    window("win-x90c52-y90c48", [0.07, 0.03, 0.97, 0.93]),
+    window("win-x90c48-y90c50", [0.03, 0.05, 0.93, 0.95]),
+    window("win-x90c50-y90c50", [0.05, 0.05, 0.95, 0.95]),
+    window("win-x90c52-y90c50", [0.07, 0.05, 0.97, 0.95]),
+    window("win-x90c48-y90c52", [0.03, 0.07, 0.93, 0.97]),
+    window("win-x90c50-y90c52", [0.05, 0.07, 0.95, 0.97]),
+    window("win-x90c52-y90c52", [0.07, 0.07, 0.97, 0.97]),
 ];
 
 /// One robust variant.
@@ -294,3 +306,5 @@ pub const INNER: Variant = Variant(45);
 pub const WINDOWS: [Variant; 64] = range(46);
 /// Corners of 68 % of each side ([`Kind::Corner`]).
 pub const CORNERS: [Variant; 4] = range(110);
+/// Windows of 90 % of each side, for crops keeping 95 % ([`Kind::Window`]).
+pub const WINDOWS90: [Variant; 9] = range(114);
