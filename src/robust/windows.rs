@@ -5,7 +5,8 @@
 //! ~40). A crop keeping 85–95 % of each side moves the picture's centre by up to
 //! 7.5 % of a side, and whole-image crop entries would need a grid of centres 1 %
 //! apart on both axes. Instead both sides contribute: a listed image has windows
-//! centred on a coarse grid ([`crate::robust::WINDOWS`], 4 % apart), and a scanned
+//! centred on a coarse grid ([`crate::robust::WINDOWS`], 4 % apart; and
+//! [`crate::robust::WINDOWS90`], for crops keeping 95 %), and a scanned
 //! file is hashed at [`QUERY_STEPS`]² windows of [`QUERY_SIDE`] of its sides, offset
 //! 1.5 % of a side apart, so that for a crop one of the file's windows shows about
 //! the same part of the picture as one of the listed windows (docs/robust.md).
