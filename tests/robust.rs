@@ -20,19 +20,24 @@ fn fixture(name: &str) -> RgbImage {
 /// `phscan hash` of `file` (with `extra` arguments) into `dir/list.jsonl`.
 fn list_of(dir: &Path, file: &Path, extra: &[&str]) -> PathBuf {
     let list = dir.join("list.jsonl");
-    let out = phscan()
-        .args(["hash", "--progress=never", "--id", "name", "-o"])
-        .arg(&list)
-        .args(extra)
-        .arg(file)
-        .output()
-        .unwrap();
+    succeed(
+        phscan()
+            .args(["hash", "--progress=never", "--id", "name", "-o"])
+            .arg(&list)
+            .args(extra)
+            .arg(file),
+    );
+    list
+}
+
+/// Runs `cmd`, which must succeed.
+fn succeed(cmd: &mut assert_cmd::Command) {
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    list
 }
 
 /// The hits of `phscan scan` of `file` against `list`.
@@ -504,16 +509,11 @@ fn a_low_quality_copy_is_matched_at_the_tighter_threshold() {
     // The same through compiled lists, which keep each entry's quality.
     for (src, want) in [(&list, "match"), (&poor, "clean")] {
         let phc = src.with_extension("phc");
-        let out = phscan()
-            .args(["hashset", "compile", "-o"])
-            .arg(&phc)
-            .arg(src)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        succeed(
+            phscan()
+                .args(["hashset", "compile", "-o"])
+                .arg(&phc)
+                .arg(src),
         );
         assert_eq!(
             scan_record(&phc, &copy, &[])["type"],

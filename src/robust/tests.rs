@@ -320,6 +320,29 @@ fn scene(w: usize, h: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// The scanned file's windows of the crop [x0, y0, x1, y1] (shares of the sides) of
+/// the `w` x `h` luma `p`.
+fn crop_windows(
+    hasher: &mut PdqHasher,
+    p: &[f32],
+    (w, h): (usize, usize),
+    [x0, y0, x1, y1]: [f32; 4],
+) -> Vec<WindowPdq> {
+    let b = crate::hashing::trim::TrimBox {
+        x: (x0 * w as f32) as usize,
+        y: (y0 * h as f32) as usize,
+        w: ((x1 - x0) * w as f32) as usize,
+        h: ((y1 - y0) * h as f32) as usize,
+    };
+    let mut c = Vec::new();
+    crate::hashing::trim::crop(p, w, b, &mut c);
+    let want = QueryParts {
+        windows: true,
+        ..Default::default()
+    };
+    query_parts(hasher, &c, b.w, b.h, (b.w, b.h), want).1
+}
+
 #[test]
 fn a_crop_anywhere_meets_a_listed_window_and_another_picture_does_not() {
     let (w, h) = (600, 450);
@@ -333,25 +356,7 @@ fn a_crop_anywhere_meets_a_listed_window_and_another_picture_does_not() {
         (0.13, 0.99, 0.0, 0.9),
         (0.02, 0.96, 0.07, 0.93),
     ] {
-        let b = crate::hashing::trim::TrimBox {
-            x: (x0 * w as f32) as usize,
-            y: (y0 * h as f32) as usize,
-            w: ((x1 - x0) * w as f32) as usize,
-            h: ((y1 - y0) * h as f32) as usize,
-        };
-        let mut c = Vec::new();
-        crate::hashing::trim::crop(&p, w, b, &mut c);
-        let (_, wins) = query_parts(
-            &mut hasher,
-            &c,
-            b.w,
-            b.h,
-            (b.w, b.h),
-            QueryParts {
-                windows: true,
-                ..Default::default()
-            },
-        );
+        let wins = crop_windows(&mut hasher, &p, (w, h), [x0, y0, x1, y1]);
         assert_eq!(wins.iter().filter(|w| !w.fixed).count(), 25);
         assert_eq!(wins.iter().filter(|w| w.fixed).count(), 9);
         let best = wins
@@ -405,25 +410,7 @@ fn a_crop_keeping_95_percent_anywhere_meets_a_90_percent_window() {
     let wide = list_entries(&mut hasher, &WINDOWS90, &p, w, h);
     assert_eq!(wide.len(), 9, "90 % windows of quality");
     for (x0, y0) in [(0.0, 0.05), (0.05, 0.0), (0.013, 0.037), (0.041, 0.022)] {
-        let b = crate::hashing::trim::TrimBox {
-            x: (x0 * w as f32) as usize,
-            y: (y0 * h as f32) as usize,
-            w: (0.95 * w as f32) as usize,
-            h: (0.95 * h as f32) as usize,
-        };
-        let mut c = Vec::new();
-        crate::hashing::trim::crop(&p, w, b, &mut c);
-        let (_, wins) = query_parts(
-            &mut hasher,
-            &c,
-            b.w,
-            b.h,
-            (b.w, b.h),
-            QueryParts {
-                windows: true,
-                ..Default::default()
-            },
-        );
+        let wins = crop_windows(&mut hasher, &p, (w, h), [x0, y0, x0 + 0.95, y0 + 0.95]);
         let nearest = |listed: &[(Variant, crate::hashing::pdq::PdqOutput)]| {
             wins.iter()
                 .filter(|q| !q.fixed)
