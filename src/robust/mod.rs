@@ -13,7 +13,8 @@
 //!   `inner`: the listed image inside what the query-side trim takes for its borders
 //!   or flat edges (listed only when it finds some);
 //! - `rotate`: the listed image turned a few degrees about its centre, the corners
-//!   that come into view black (how most tools fill them);
+//!   that come into view dark grey (between the black most tools fill them with and
+//!   white);
 //! - `window`: a large part of the listed image, matched by the scanned file's
 //!   shifted and fixed windows (crops anywhere, captions near an edge, borders);
 //! - `region`: a part of the picture (a half, a quadrant, an outer third). The
@@ -157,11 +158,29 @@ fn span(a: f32, b: f32, len: usize) -> (usize, usize) {
     (s.min(len), e)
 }
 
+/// Luma of the corners that come into view in a rotation entry: dark grey, between
+/// the black of Pillow's `rotate` and most editors and the white of ImageMagick's
+/// `-rotate` (docs/robust.md: on the design half, black rotations 0.99 -> 0.96-0.99,
+/// white ones 0.75 -> 0.93).
+pub const ROTATE_FILL: f32 = 64.0;
+
 /// Turns the image `degrees` counter-clockwise about its centre on the same canvas,
-/// bilinear, corners black: what `Image.rotate(degrees)` in Pillow and most editors do.
+/// bilinear, the corners that come into view [`ROTATE_FILL`].
 pub fn rotate(luma: &[f32], width: usize, height: usize, degrees: f32, out: &mut Vec<f32>) {
+    rotate_filled(luma, width, height, degrees, ROTATE_FILL, out);
+}
+
+/// [`rotate`] with the corners `fill`.
+pub fn rotate_filled(
+    luma: &[f32],
+    width: usize,
+    height: usize,
+    degrees: f32,
+    fill: f32,
+    out: &mut Vec<f32>,
+) {
     out.clear();
-    out.resize(width * height, 0.0);
+    out.resize(width * height, fill);
     let (s, c) = degrees.to_radians().sin_cos();
     let (cx, cy) = (width as f32 / 2.0, height as f32 / 2.0);
     for y in 0..height {

@@ -26,14 +26,14 @@ fn variant_names_are_unique_and_round_trip() {
 }
 
 #[test]
-fn rotation_by_zero_is_the_identity_and_fills_corners_black() {
+fn rotation_by_zero_is_the_identity_and_fills_corners_dark_grey() {
     let (w, h) = (120, 80);
     let p = picture(w, h);
     let mut out = Vec::new();
     rotate(&p, w, h, 0.0, &mut out);
     assert!(p.iter().zip(&out).all(|(a, b)| (a - b).abs() < 1e-3));
     rotate(&p, w, h, 5.0, &mut out);
-    assert_eq!(out[0], 0.0, "corner comes from outside the image");
+    assert_eq!(out[0], ROTATE_FILL, "corner comes from outside the image");
     assert!(out[(h / 2) * w + w / 2] > 0.0);
 }
 
@@ -423,6 +423,35 @@ fn a_crop_keeping_95_percent_anywhere_meets_a_90_percent_window() {
         assert!(
             wd <= 20 && wd + 8 <= n,
             "crop at {x0},{y0}: 90 % windows {wd}, the others {n}"
+        );
+    }
+}
+
+#[test]
+fn a_rotation_entry_sits_between_black_and_white_corners() {
+    // Measured on these scenes: black corners 10 bits from the entry, white 32-50,
+    // where an entry with black corners would be 42-60 from the white ones.
+    let (w, h) = (600, 450);
+    let mut hasher = PdqHasher::new();
+    let rot = Variant::from_name("rot+3").unwrap();
+    let mut out = Vec::new();
+    for seed in [3, 5, 9] {
+        let p = scene(w, h, seed);
+        let listed = list_entries(&mut hasher, &[rot], &p, w, h);
+        assert_eq!(listed.len(), 1, "rot+3 of quality");
+        let entry = listed[0].1.hash;
+        let mut turned = |fill: f32| {
+            rotate_filled(&p, w, h, 3.0, fill, &mut out);
+            hasher.hash_luma(&out, w, h).hash
+        };
+        let (black, white, grey) = (turned(0.0), turned(255.0), turned(ROTATE_FILL));
+        assert_eq!(grey.distance(&entry), 0, "seed {seed}");
+        let (to_black, to_white) = (black.distance(&entry), white.distance(&entry));
+        assert!(to_black <= 16, "seed {seed}: black corners {to_black}");
+        assert!(
+            to_white + 8 <= white.distance(&black),
+            "seed {seed}: white corners {to_white} from the entry, {} from black ones",
+            white.distance(&black)
         );
     }
 }
