@@ -447,129 +447,139 @@ fn hazy(img: &RgbImage, k: f32) -> RgbImage {
     out
 }
 
-/// `phscan scan` of `file` against `list` with `extra` arguments: its record.
-fn scan_record(list: &Path, file: &Path, extra: &[&str]) -> Value {
-    let out = phscan()
-        .args(["scan", "--progress=never", "--list-clean", "--hashset"])
-        .arg(list)
-        .args(extra)
-        .arg(file)
-        .output()
-        .unwrap();
-    json_lines(&out.stdout)
-        .into_iter()
-        .find(|r| r["type"] == "match" || r["type"] == "clean")
-        .unwrap_or_else(|| panic!("no record: {}", String::from_utf8_lossy(&out.stderr)))
+/// PDQ of `img` as `scan` computes it (dihedral, trimmed boxes), in memory.
+fn computed(img: &RgbImage) -> phscan::hashing::Computed {
+    let mut h = phscan::hashing::FileHasher::new();
+    h.set_trim(true);
+    let mut algos = phscan::config::AlgorithmSet::default();
+    algos.insert(phscan::config::Algorithm::Pdq);
+    let mut c = phscan::hashing::Computed::default();
+    let image = image::DynamicImage::ImageRgb8(img.clone());
+    h.perceptual(&image, &algos, phscan::config::PdqMode::Full, true, &mut c);
+    c
 }
+
+/// A `phscan-jsonl` list of one record, `orig`, read from memory.
+fn one_record_list(line: &str) -> phscan::hashset::HashSet {
+    phscan::hashset::load_from(
+        line.as_bytes(),
+        Path::new("list.jsonl"),
+        &phscan::hashset::LoadOptions::default(),
+    )
+    .unwrap()
+}
+
+fn match_config(
+    low_quality: Option<phscan::matching::LowQuality>,
+) -> phscan::matching::MatchConfig {
+    phscan::matching::MatchConfig {
+        thresholds: Default::default(),
+        min_quality: 50,
+        low_quality,
+        dihedral: true,
+        vpdq_match_percent: 80.0,
+        vpdq_listed_match_percent: 0.0,
+        robust: phscan::robust::Thresholds::DEFAULT,
+    }
+}
+
+/// The PDQ hits of `c` against `list` under `low_quality`, and whether the file was
+/// flagged as of low quality.
+fn pdq_hits(
+    list: phscan::hashset::HashSet,
+    low_quality: Option<phscan::matching::LowQuality>,
+    c: &phscan::hashing::Computed,
+) -> (Vec<phscan::report::Hit>, bool) {
+    let index = phscan::matching::Index::build(vec![list], match_config(low_quality));
+    let r = index.query(c);
+    (r.hits, r.pdq_low_quality)
+}
+
+const TIER: Option<phscan::matching::LowQuality> = Some(phscan::matching::LowQuality::DEFAULT);
 
 #[test]
 fn a_low_quality_copy_is_matched_at_the_tighter_threshold() {
-    let dir = tempdir();
-    let orig = dir.join("orig.png");
-    common::link("tests/fixtures/known/k03.png", &orig);
-    let list = list_of(&dir, &orig, &[]);
-    let copy = dir.join("hazy.png");
-    hazy(&fixture("k03.png"), 0.3).save(&copy).unwrap();
-
-    let rec = scan_record(&list, &copy, &[]);
-    assert_eq!(rec["type"], "match", "{rec}");
-    assert_eq!(rec["pdq_low_quality"], true, "{rec}");
-    let q = rec["pdq_quality"].as_u64().unwrap();
+    // In memory: no edited image is written anywhere.
+    let orig = computed(&fixture("k03.png")).pdq.unwrap();
+    let line = |q: u8| {
+        format!(
+            "{{\"type\":\"hash\",\"id\":\"orig\",\"hashes\":{{\"pdq\":\"{}\"}},\"pdq_quality\":{q}}}\n",
+            orig.hash.to_hex()
+        )
+    };
+    let copy = computed(&hazy(&fixture("k03.png"), 0.3));
+    let q = copy.pdq.unwrap().quality;
     assert!(
         (20..50).contains(&q),
         "quality {q}: the fixture no longer makes a low-quality copy"
     );
-    let hit = &rec["hits"][0];
-    assert_eq!(hit["pdq_quality"], q);
-    let d = hit["distance"].as_u64().unwrap();
+
+    let (hits, low) = pdq_hits(one_record_list(&line(orig.quality)), TIER, &copy);
+    assert!(low);
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].pdq_quality, Some(q));
+    let d = hits[0].distance;
     assert!((1..=16).contains(&d), "distance {d}");
 
     // Off, or a threshold under the distance, or a floor over the quality: not matched.
-    for extra in [
-        vec!["--low-quality", "off"],
-        vec!["--low-quality", &format!("20:{}", d - 1)],
-        vec!["--low-quality", &format!("{}:16", q + 1)],
-    ] {
-        let rec = scan_record(&list, &copy, &extra);
-        assert_eq!(rec["type"], "clean", "{extra:?}: {rec}");
-        assert_eq!(rec["pdq_low_quality"], true, "{extra:?}: {rec}");
+    let lq = |floor, threshold| Some(phscan::matching::LowQuality { floor, threshold });
+    for tier in [None, lq(20, d - 1), lq(q + 1, 16)] {
+        let (hits, low) = pdq_hits(one_record_list(&line(orig.quality)), tier, &copy);
+        assert!(hits.is_empty() && low, "{tier:?}: {hits:?}");
     }
 
     // A listed hash the list says is of quality under the floor is not matched by it.
-    let text = std::fs::read_to_string(&list).unwrap();
-    let mut listed = json_lines(text.as_bytes())
-        .into_iter()
-        .find(|r| r["type"] == "hash")
-        .unwrap();
-    listed["pdq_quality"] = Value::from(10);
-    let poor = dir.join("poor.jsonl");
-    std::fs::write(&poor, with_record(&text, &listed)).unwrap();
-    assert_eq!(scan_record(&poor, &copy, &[])["type"], "clean");
+    assert!(pdq_hits(one_record_list(&line(10)), TIER, &copy)
+        .0
+        .is_empty());
 
-    // The same through compiled lists, which keep each entry's quality.
-    for (src, want) in [(&list, "match"), (&poor, "clean")] {
-        let phc = src.with_extension("phc");
-        succeed(
-            phscan()
-                .args(["hashset", "compile", "-o"])
-                .arg(&phc)
-                .arg(src),
-        );
-        assert_eq!(
-            scan_record(&phc, &copy, &[])["type"],
-            want,
-            "{}",
-            phc.display()
-        );
+    // The same through compiled lists, which keep each entry's quality (the compiled
+    // file holds hashes only).
+    let dir = tempdir();
+    for (q, want) in [(orig.quality, 1), (10, 0)] {
+        let phc = dir.join(format!("q{q}.phc"));
+        phscan::compiled::compile(vec![one_record_list(&line(q))], 50, &phc).unwrap();
+        let group = phscan::compiled::open(&phc, Some(50)).unwrap().group;
+        let index = phscan::matching::Index::new(vec![group], match_config(TIER));
+        assert_eq!(index.query(&copy).hits.len(), want, "listed quality {q}");
     }
+    std::fs::remove_dir_all(&dir).unwrap();
 
     // A bordered low-quality copy: its trimmed content, of low quality, found at the
     // tier's threshold.
-    let framed = dir.join("framed.png");
-    bordered(&hazy(&fixture("k03.png"), 0.3), 60, 60, 80, 80, [0, 0, 0])
-        .save(&framed)
-        .unwrap();
-    let rec = scan_record(&list, &framed, &[]);
-    assert_eq!(rec["type"], "match", "{rec}");
-    let hit = &rec["hits"][0];
-    assert_eq!(hit["variant"], "trimmed", "{hit}");
-    assert!(hit["pdq_quality"].as_u64().unwrap() < 50, "{hit}");
-    assert!(hit["distance"].as_u64().unwrap() <= 16, "{hit}");
-    std::fs::remove_dir_all(&dir).unwrap();
+    let framed = computed(&bordered(
+        &hazy(&fixture("k03.png"), 0.3),
+        60,
+        60,
+        80,
+        80,
+        [0, 0, 0],
+    ));
+    let (hits, _) = pdq_hits(one_record_list(&line(orig.quality)), TIER, &framed);
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].variant, Some("trimmed"));
+    assert!(hits[0].pdq_quality.unwrap() < 50, "{:?}", hits[0]);
+    assert!(hits[0].distance <= 16, "{:?}", hits[0]);
 }
 
 #[test]
 fn a_low_quality_copy_does_not_match_robust_entries() {
     // The listed hash inverted, and its `rot+3` entry set to the low-quality copy's own
     // hash: the tier matches listed images only, so no hit.
-    let dir = tempdir();
-    let (_, text, mut rec) = robust_listing(&dir);
-    let copy = dir.join("hazy.png");
-    hazy(&fixture("k03.png"), 0.3).save(&copy).unwrap();
-    let sub = dir.join("own");
-    std::fs::create_dir(&sub).unwrap();
-    let own = list_of(&sub, &copy, &[]);
-    let own = json_lines(std::fs::read_to_string(&own).unwrap().as_bytes())
-        .into_iter()
-        .find(|r| r["type"] == "hash")
-        .unwrap();
-    let pdq = rec["hashes"]["pdq"].as_str().unwrap().to_string();
-    rec["hashes"]["pdq"] = Value::String(inverted(&pdq));
-    rec["robust"]["rot+3"] = own["hashes"]["pdq"].clone();
-    let list = dir.join("rot.jsonl");
-    std::fs::write(&list, with_record(&text, &rec)).unwrap();
-    let r = scan_record(&list, &copy, &[]);
-    assert_eq!(r["type"], "clean", "{r}");
-    assert_eq!(r["pdq_low_quality"], true, "{r}");
+    let orig = computed(&fixture("k03.png"));
+    let copy = computed(&hazy(&fixture("k03.png"), 0.3));
+    let list = || {
+        one_record_list(&format!(
+            "{{\"type\":\"hash\",\"id\":\"orig\",\"hashes\":{{\"pdq\":\"{}\"}},\"pdq_quality\":100,\"robust\":{{\"rot+3\":\"{}\"}}}}\n",
+            inverted(&orig.pdq.unwrap().hash.to_hex()),
+            copy.pdq.unwrap().hash.to_hex()
+        ))
+    };
+    let (hits, low) = pdq_hits(list(), TIER, &copy);
+    assert!(low);
+    assert!(hits.is_empty(), "{hits:?}");
     // The same entry, met by a copy of quality: found (the test can fail).
-    let r = scan_record(&list, &dir.join("orig.png"), &[]);
-    let pdq: Vec<&Value> = r["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|h| h["algorithm"] == "pdq")
-        .collect();
-    assert_eq!(pdq.len(), 1, "{r}");
-    assert_eq!(pdq[0]["variant"], "rot+3", "{r}");
-    std::fs::remove_dir_all(&dir).unwrap();
+    let (hits, _) = pdq_hits(list(), TIER, &orig);
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].variant, Some("rot+3"));
 }
