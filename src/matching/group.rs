@@ -523,16 +523,8 @@ impl Group {
             hits.push(hit);
         }
         // One hit per listed image: each rule skips the images an earlier one found.
-        // Robust entries are matched only by hashes of quality: the low-quality tier
-        // is for the listed images themselves.
-        let of_quality: Vec<_> = variants
-            .iter()
-            .zip(&limits)
-            .filter(|(_, l)| !l.1)
-            .map(|(v, _)| *v)
-            .collect();
         let listed = found_ids(&hits[first_robust..]);
-        self.query_robust(&of_quality, trimmed, quality, cfg, &listed, hits);
+        self.query_robust(&variants, &limits, trimmed, quality, cfg, &listed, hits);
         if quality < cfg.min_quality {
             return;
         }
@@ -594,9 +586,13 @@ impl Group {
 
     /// The file's hashes (dihedral, trimmed) against the robust crops and rotations,
     /// each kind at its threshold; one hit per listed image not already found.
+    /// `limits` are the variants' PDQ thresholds: those of the low-quality tier are
+    /// left out, the tier being for the listed images themselves.
+    #[allow(clippy::too_many_arguments)]
     fn query_robust(
         &self,
         variants: &[(Dihedral, Option<usize>, PdqHash)],
+        limits: &[(u32, bool)],
         trimmed: &[crate::hashing::TrimmedPdq],
         quality: u8,
         cfg: &MatchConfig,
@@ -606,6 +602,12 @@ impl Group {
         if self.robust.is_empty() {
             return;
         }
+        let variants: Vec<_> = variants
+            .iter()
+            .zip(limits)
+            .filter(|(_, l)| !l.1)
+            .map(|(v, _)| *v)
+            .collect();
         let t = &cfg.robust;
         let max = t.crop.max(t.rotate);
         // Best (distance, query variant, entry) per listed record.
